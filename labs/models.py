@@ -1,0 +1,57 @@
+"""Laboratories (data controllers) and breaches."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class TimeStampedModel(models.Model):
+    """Abstract base: every row knows when it was created and last changed."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Laboratory(TimeStampedModel):
+    """A medical laboratory: a data controller with its own duties towards the CNIL and its patients."""
+
+    code = models.CharField("code dans la fuite", max_length=64, unique=True)
+    name = models.CharField("nom", max_length=200)
+    finess_ej = models.CharField("FINESS EJ", max_length=9, blank=True)
+    finess_eg = models.CharField("FINESS EG", max_length=9, blank=True)
+    siren = models.CharField("SIREN", max_length=9, blank=True)
+    address_line = models.CharField("adresse", max_length=200, blank=True)
+    postcode = models.CharField("code postal", max_length=10, blank=True)
+    city = models.CharField("ville", max_length=100, blank=True)
+    dpo_name = models.CharField("nom du DPO", max_length=200, blank=True)
+    dpo_email = models.EmailField("courriel du DPO", blank=True)
+    dpo_phone = models.CharField("téléphone du DPO", max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "laboratoire"
+        verbose_name_plural = "laboratoires"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})" if self.name and self.name != self.code else self.code
+
+
+class Breach(TimeStampedModel):
+    """A personal-data breach (Art. 33); the Art. 33(3) facts are added by the filings work."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField("titre", max_length=200)
+    processor = models.CharField("sous-traitant", max_length=200, blank=True)
+    aware_at = models.DateTimeField("connaissance de la violation")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-aware_at"]
+        verbose_name = "violation"
+        verbose_name_plural = "violations"
+
+    def __str__(self) -> str:
+        return self.title

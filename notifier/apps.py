@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class NotifierConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "notifier"
+    verbose_name = "Campagnes de notification"

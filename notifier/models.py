@@ -1,0 +1,1 @@
+"""Campaigns, notifications and delivery events (see the campaign-engine issue)."""

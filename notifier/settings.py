@@ -1,0 +1,163 @@
+"""Settings for notifier, driven by environment variables (django-environ).
+
+With nothing set, the app runs in its embedded shape: SQLite under var/, Celery eager, email written
+to files under var/outbox/. DATABASE_URL switches to PostgreSQL (psycopg 3) and CELERY_BROKER_URL to
+Redis with real workers. `.env.example` lists every variable.
+
+Each app's settings live in its own marked section below; edit only your section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("NOTIFIER_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+# --- core ------------------------------------------------------------------------------------------
+# "development" (demo, tests) or "production". Production refuses insecure defaults.
+NOTIFIER_ENV = env.str("NOTIFIER_ENV", default="development")
+PRODUCTION = NOTIFIER_ENV == "production"
+
+_DEV_ONLY = "dev-only-insecure-"
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_ONLY + "secret-key")
+# Keyed HMAC of normalised NIR + birth date: links one person's rows without storing the NIR.
+PERSON_KEY_SECRET = env.str("PERSON_KEY_SECRET", default=_DEV_ONLY + "person-key")
+# Secrets that must not keep their development default in production (sections below append).
+PRODUCTION_SECRETS = ["SECRET_KEY", "PERSON_KEY_SECRET"]
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Absolute address of the public site, printed on letters and emails (status page).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "import_export",
+    "anymail",
+    "labs",
+    "patients",
+    "letters",
+    "notifier",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "notifier.urls"
+WSGI_APPLICATION = "notifier.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'notifier.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+}
+
+# Cookies and transport security: secure in production; plain HTTP is fine for the local demo.
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_REFERRER_POLICY = "no-referrer"
+
+# --- email -----------------------------------------------------------------------------------------
+# Embedded shape: one .log file per message under var/outbox/. Server shape: EMAIL_BACKEND set to
+# django's SMTP backend or an anymail backend (e.g. anymail.backends.mailgun.EmailBackend).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = VAR_DIR / "outbox"
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="notification@notifier.localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ANYMAIL = env.dict("ANYMAIL", default={})
+
+# --- celery ----------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- patients (import) -----------------------------------------------------------------------------
+IMPORT_REJECTS_DIR = VAR_DIR / "rejects"
+
+# --- letters ---------------------------------------------------------------------------------------
+
+# --- campaigns (notifier) --------------------------------------------------------------------------
+
+# --- access & audit --------------------------------------------------------------------------------
+
+# --- production guard ------------------------------------------------------------------------------
+if PRODUCTION:
+    _insecure = [name for name in PRODUCTION_SECRETS if globals()[name].startswith(_DEV_ONLY)]
+    if _insecure:
+        raise ImproperlyConfigured(f"NOTIFIER_ENV=production needs these secrets set: {', '.join(_insecure)}")
+    if DEBUG:
+        raise ImproperlyConfigured("NOTIFIER_ENV=production refuses DEBUG=True")

@@ -1,0 +1,148 @@
+"""Patients (one per breach, laboratory and person), their exposed records and import batches.
+
+Minimised by design: no NIR in clear (a keyed hash links a person's rows, a masked form is shown),
+no medical comment text (only its classes), no portal password (only the fact that it leaked).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from labs.models import Breach, Laboratory, TimeStampedModel
+
+from . import categories
+
+
+class ImportBatch(TimeStampedModel):
+    """One import of one leaked file into one breach; a file (sha256) is imported once per breach."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "en cours"
+        SUCCEEDED = "succeeded", "terminé"
+        FAILED = "failed", "échoué"
+
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="import_batches")
+    file_name = models.CharField("fichier", max_length=255)
+    sha256 = models.CharField(max_length=64)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=4, blank=True)
+    mapping = models.JSONField("correspondance des colonnes", default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_accepted = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    patients_created = models.PositiveIntegerField(default=0)
+    rejects_file = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "import"
+        verbose_name_plural = "imports"
+        constraints = [
+            models.UniqueConstraint(fields=["breach", "sha256"], name="importbatch_once_per_breach_and_file"),
+            models.CheckConstraint(
+                condition=~models.Q(status="succeeded") | models.Q(rows_read=models.F("rows_accepted") + models.F("rows_rejected")),
+                name="importbatch_every_row_accounted_for",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+
+class ImportRejection(models.Model):
+    """Why a record was rejected: where it was and why, without its content (that goes to the 0600 file)."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rejections")
+    record_number = models.PositiveIntegerField()
+    line_number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=40)
+    message = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["batch", "record_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "record_number"], name="importrejection_once_per_record"),
+        ]
+
+
+class Patient(TimeStampedModel):
+    """A person whose data a laboratory held and lost in a breach: the one we must notify."""
+
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="patients")
+    laboratory = models.ForeignKey(Laboratory, on_delete=models.PROTECT, related_name="patients")
+    person_key = models.CharField(
+        max_length=64, help_text="HMAC (secret à part) du NIR normalisé et de la date de naissance, ou des noms."
+    )
+    civility = models.CharField("civilité", max_length=20, blank=True)
+    first_name = models.CharField("prénom", max_length=100, blank=True)
+    last_name = models.CharField("nom", max_length=100, blank=True)
+    birth_name = models.CharField("nom de naissance", max_length=100, blank=True)
+    birth_date = models.DateField("date de naissance", null=True, blank=True)
+    is_minor = models.BooleanField("mineur", default=False)
+    address_line = models.CharField("adresse", max_length=300, blank=True)
+    postcode = models.CharField("code postal", max_length=10, blank=True)
+    city = models.CharField("ville", max_length=100, blank=True)
+    country = models.CharField("pays", max_length=2, default="FR")
+    email = models.EmailField("courriel", blank=True)
+    landline_phone = models.CharField("téléphone fixe", max_length=20, blank=True, help_text="E.164")
+    mobile_phone = models.CharField("téléphone mobile", max_length=20, blank=True, help_text="E.164")
+    nir_masked = models.CharField("NIR masqué", max_length=40, blank=True)
+    nir_valid = models.BooleanField("clé NIR valide", null=True)
+    exposure_mask = models.PositiveIntegerField("catégories exposées", default=0)
+    sensitive_mask = models.PositiveIntegerField("classes sensibles", default=0)
+    data_issues = models.JSONField(
+        "anomalies", default=list, blank=True, help_text="Codes des problèmes de champ vus à l'import."
+    )
+    record_count = models.PositiveIntegerField("enregistrements", default=0)
+
+    class Meta:
+        ordering = ["laboratory", "last_name", "first_name"]
+        verbose_name = "patient"
+        verbose_name_plural = "patients"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["breach", "laboratory", "person_key"], name="patient_once_per_breach_lab_and_person"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["person_key"]),
+            models.Index(fields=["laboratory", "last_name", "birth_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or f"patient #{self.pk}"
+
+    @property
+    def exposure_categories(self) -> list[str]:
+        return categories.names(self.exposure_mask, categories.Exposure)
+
+    @property
+    def sensitive_classes(self) -> list[str]:
+        return categories.names(self.sensitive_mask, categories.Sensitive)
+
+    @property
+    def has_postal_address(self) -> bool:
+        return bool(self.address_line and self.postcode and self.city)
+
+
+class ExposedRecord(models.Model):
+    """One accepted row of the leaked file, reduced to what notifying needs."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="records")
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records")
+    record_number = models.PositiveIntegerField(help_text="Rang de l'enregistrement dans le fichier.")
+    record_id = models.CharField("identifiant dans la fuite", max_length=64, blank=True)
+    specimen_date = models.DateField("date de prélèvement", null=True, blank=True)
+    exposure_mask = models.PositiveIntegerField(default=0)
+    sensitive_mask = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "enregistrement exposé"
+        verbose_name_plural = "enregistrements exposés"
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "record_number"], name="exposedrecord_once_per_record"),
+        ]

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job on embedded defaults: synthetic leak → import → server. Re-runnable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-3000}; PORT=${2:-8000}
+PY=.venv/bin/python
+mkdir -p var
+$PY manage.py migrate --noinput -v 0
+$PY manage.py generate_leak var/demo_leak.csv --rows "$ROWS" --labs 5 --seed 2021
+$PY manage.py create_breach demo-2021 --title "Fuite de données d'un éditeur de logiciel de laboratoire" \
+  --aware-at 2021-02-23T09:00+01:00
+$PY manage.py import_leak var/demo_leak.csv --breach demo-2021 --rejects var/demo_rejects.csv
+$PY manage.py demo_users
+echo "Serving on http://127.0.0.1:$PORT/admin/ (Ctrl-C to stop)"
+exec $PY manage.py runserver "127.0.0.1:$PORT"

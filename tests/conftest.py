@@ -1,0 +1,31 @@
+"""Shared fixtures and named personas.
+
+Integration tests (`@pytest.mark.integration`) need PostgreSQL + Redis: they are skipped on the embedded
+(SQLite) run and, when CI is set, a run with `-m integration` without those servers fails loudly.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    if on_postgres:
+        return
+    if os.environ.get("CI") and config.getoption("-m") == "integration":
+        raise pytest.UsageError("integration tests need DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis)")
+    skip = pytest.mark.skip(reason="integration: needs DATABASE_URL=postgres://… and CELERY_BROKER_URL=redis://…")
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_var_dir(settings, tmp_path):
+    """Every test writes its files (outbox, rejects, print batches) under its own tmp dir."""
+    settings.EMAIL_FILE_PATH = tmp_path / "outbox"
+    settings.IMPORT_REJECTS_DIR = tmp_path / "rejects"

@@ -1,0 +1,22 @@
+import subprocess
+import sys
+
+from django.conf import settings
+
+
+def test_embedded_shape_runs_celery_eagerly_when_no_broker_is_configured():
+    # given no CELERY_BROKER_URL (the unit-test run), when settings load, then tasks run in-process
+    assert settings.CELERY_TASK_ALWAYS_EAGER is (not settings.CELERY_BROKER_URL)
+
+
+def test_production_refuses_development_secrets():
+    # given NOTIFIER_ENV=production and no secrets, when settings are imported, then start-up fails clearly
+    result = subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='notifier.settings'; django.setup()"],
+        env={"NOTIFIER_ENV": "production", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "needs these secrets set" in result.stderr
