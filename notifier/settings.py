@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "notifier.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,6 +154,18 @@ IMPORT_REJECTS_DIR = VAR_DIR / "rejects"
 # --- campaigns (notifier) --------------------------------------------------------------------------
 
 # --- access & audit --------------------------------------------------------------------------------
+
+# --- public pages (status page, dashboards) -------------------------------------------------------
+# Rate-limit counters must be shared by every web worker: Redis in the server shape (CACHE_URL),
+# the local-memory cache in the embedded shape (one process).
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://default"),
+    "ratelimit": env.cache("RATELIMIT_CACHE_URL", default=env.str("CACHE_URL", default="locmemcache://ratelimit")),
+}
+STATUS_PAGE_TRIES_PER_IP_PER_MINUTE = env.int("STATUS_PAGE_TRIES_PER_IP_PER_MINUTE", default=10)
+STATUS_PAGE_FAILURES_PER_CODE_PER_HOUR = env.int("STATUS_PAGE_FAILURES_PER_CODE_PER_HOUR", default=5)
+STATUS_PAGE_GLOBAL_FAILURES_PER_HOUR = env.int("STATUS_PAGE_GLOBAL_FAILURES_PER_HOUR", default=5000)
+STATUS_SESSION_IDLE_SECONDS = env.int("STATUS_SESSION_IDLE_SECONDS", default=900)
 
 # --- production guard ------------------------------------------------------------------------------
 if PRODUCTION:
