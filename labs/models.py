@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+
+from .audit import AuditEvent  # noqa: F401 (the model lives in audit.py, registered with this app)
 
 
 class TimeStampedModel(models.Model):
@@ -37,6 +40,23 @@ class Laboratory(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})" if self.name and self.name != self.code else self.code
+
+
+class LaboratoryMembership(TimeStampedModel):
+    """A staff user (DPO or operator) working for a laboratory; what `labs.access` scopes on."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_memberships")
+    laboratory = models.ForeignKey(Laboratory, on_delete=models.CASCADE, related_name="memberships")
+
+    lab_path = "laboratory"
+
+    class Meta:
+        verbose_name = "rattachement à un laboratoire"
+        verbose_name_plural = "rattachements aux laboratoires"
+        constraints = [models.UniqueConstraint(fields=["user", "laboratory"], name="membership_once_per_user_and_lab")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.laboratory}"
 
 
 class Breach(TimeStampedModel):

@@ -39,7 +39,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "labs.admin_apps.NotifierAdminConfig",  # django.contrib.admin with the OTP admin site (access & audit)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +47,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "import_export",
     "anymail",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "simple_history",
+    "rules",
     "labs",
     "patients",
     "letters",
@@ -61,8 +66,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "notifier.urls"
@@ -154,6 +162,30 @@ IMPORT_REJECTS_DIR = VAR_DIR / "rejects"
 # --- campaigns (notifier) --------------------------------------------------------------------------
 
 # --- access & audit --------------------------------------------------------------------------------
+# Roles, scoping and the audit trail live in labs/access.py and labs/audit.py. Log-in: lockout by
+# django-axes (first backend; needs the request), then passwords, then `rules` object permissions.
+AUTHENTICATION_BACKENDS = [
+    "labs.access.AxesRequestBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "rules.permissions.ObjectPermissionBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Notifier")
+# Audit events older than this are purged daily (French health rules ask for at least 6 months;
+# the PostgreSQL trigger refuses purging anything younger than 183 days whatever this says).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+# Art. 33(1): hours from awareness to the CNIL deadline (a proposal to move to 96 h exists, not law).
+CNIL_DEADLINE_HOURS = env.int("CNIL_DEADLINE_HOURS", default=72)
+# Hours before the deadline at which the laboratory's DPO is reminded (plus once when overdue).
+CNIL_REMINDER_HOURS = [24, 6]
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "labs-audit-purge": {"task": "labs.tasks.audit_purge_task", "schedule": 24 * 3600.0},
+}
 
 # --- public pages (status page, dashboards) -------------------------------------------------------
 # Rate-limit counters must be shared by every web worker: Redis in the server shape (CACHE_URL),

@@ -11,6 +11,18 @@ import os
 import pytest
 from django.conf import settings
 
+# Personas and OTP-verified clients (admin_client overrides pytest-django's: the admin needs a 2nd factor).
+from tests.access_fixtures import (  # noqa: F401
+    admin_client,
+    cnil_liaison,
+    dpo_lab_a,
+    dpo_lab_b,
+    lab_a,
+    lab_b,
+    login_verified_fixture,
+    operator_lab_a,
+)
+
 
 def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")

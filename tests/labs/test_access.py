@@ -1,0 +1,95 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from labs import access
+from labs.models import Laboratory
+from tests.access_fixtures import PASSWORD, make_staff
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_dpo_sees_only_their_laboratories(dpo_lab_a, lab_a, lab_b):
+    # given a DPO of A, when their laboratories are asked, then only A comes back
+    assert list(access.laboratories_for(dpo_lab_a)) == [lab_a]
+    assert list(access.scope_queryset(Laboratory.objects.all(), dpo_lab_a, "pk")) == [lab_a]
+
+
+def test_the_cnil_liaison_sees_every_laboratory_but_may_not_read_patient_data(cnil_liaison, lab_a, lab_b):
+    # given the CNIL liaison, when laboratories and permissions are asked
+    labs = set(access.laboratories_for(cnil_liaison))
+    # then all laboratories, filings yes, patient rows no
+    assert labs == {lab_a, lab_b}
+    assert cnil_liaison.has_perm("labs.view_lab_data")
+    assert not cnil_liaison.has_perm("labs.read_patient_data")
+    assert not cnil_liaison.has_perm("labs.file_with_cnil")
+
+
+def test_a_user_without_role_or_an_inactive_dpo_sees_nothing(dpo_lab_a, lab_a):
+    # given a staff user without a role, and the DPO deactivated
+    nobody = make_staff("nobody")
+    dpo_lab_a.is_active = False
+    # then neither sees any laboratory
+    assert not access.laboratories_for(nobody).exists()
+    assert not access.laboratories_for(dpo_lab_a).exists()
+
+
+def test_rows_without_a_laboratory_are_for_superusers_only(dpo_lab_a, admin_user, lab_a):
+    # given a model scoped with lab_path=None, then the DPO gets nothing and the superuser everything
+    assert not access.scope_queryset(Laboratory.objects.all(), dpo_lab_a, None).exists()
+    assert access.scope_queryset(Laboratory.objects.all(), admin_user, None).count() == 1
+
+
+def test_the_admin_requires_a_verified_second_factor(client, dpo_lab_a):
+    # given a DPO logged in with a password only
+    client.force_login(dpo_lab_a)
+    # when they open the admin, then they are sent to the log-in page (which asks for the OTP token)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+    login_page = client.get(response["Location"])
+    assert "otp_token" in login_page.content.decode()
+
+
+def test_a_verified_dpo_opens_their_laboratory_and_gets_404_on_another(client, login_verified, dpo_lab_a, lab_a, lab_b):
+    # given a DPO of A with a verified device
+    login_verified(client, dpo_lab_a)
+    # when they open A's and B's change pages
+    own = client.get(reverse("admin:labs_laboratory_change", args=[lab_a.pk]))
+    other = client.get(reverse("admin:labs_laboratory_change", args=[lab_b.pk]))
+    # then A opens, B does not exist for them
+    assert own.status_code == 200
+    assert other.status_code == 404
+
+
+def test_the_admin_client_fixture_is_a_verified_superuser(admin_client):
+    # given pytest-django's admin_client (overridden), when it opens the admin index, then it gets in
+    response = admin_client.get(reverse("admin:index"))
+    assert response.status_code == 200
+
+
+def test_log_in_with_password_and_totp_code_then_lockout_after_repeated_failures(client, dpo_lab_a, settings):
+    # given a DPO with a confirmed TOTP device and a limit of 3 failures
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.AXES_FAILURE_LIMIT = 3
+    device = TOTPDevice.objects.create(user=dpo_lab_a, name="phone", confirmed=True)
+    code = f"{totp(device.bin_key):06d}"
+    url = reverse("admin:login")
+    # when they log in with the password and the right code, then they are in
+    ok = client.post(
+        url, {"username": "dpo-a", "password": PASSWORD, "otp_device": device.persistent_id, "otp_token": code}
+    )
+    assert ok.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+    client.logout()
+    # when the password is wrong three times, then even the right password is refused afterwards
+    for _ in range(3):
+        client.post(url, {"username": "dpo-a", "password": "wrong", "otp_token": "000000"})
+    locked = client.post(
+        url, {"username": "dpo-a", "password": PASSWORD, "otp_device": device.persistent_id, "otp_token": code}
+    )
+    assert locked.status_code in (403, 429)
+    assert "_auth_user_id" not in client.session
+    assert get_user_model().objects.filter(username="dpo-a").exists()
