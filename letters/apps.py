@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class LettersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "letters"
+    verbose_name = "lettres"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from .checks import check_harfbuzz_subset
+
+        checks.register(check_harfbuzz_subset)

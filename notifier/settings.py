@@ -158,6 +158,10 @@ CELERY_TIMEZONE = TIME_ZONE
 IMPORT_REJECTS_DIR = VAR_DIR / "rejects"
 
 # --- letters ---------------------------------------------------------------------------------------
+# Status page printed on letters (and in their QR code, with the personal code after '#').
+LETTERS_STATUS_URL = env.str("LETTERS_STATUS_URL", default=PUBLIC_BASE_URL.rstrip("/") + "/statut/")
+# Letters per print batch (merged PDF + manifest handed to the print-and-mail provider).
+LETTERS_PRINT_BATCH_SIZE = env.int("LETTERS_PRINT_BATCH_SIZE", default=1000)
 
 # --- campaigns (notifier) --------------------------------------------------------------------------
 

@@ -1,0 +1,180 @@
+"""What one letter says, as plain data: `LetterData` is all a renderer needs, with no model access.
+
+The campaign engine builds one per patient with `letter_data_for` (codes and verification phrases come
+from it as plain strings) and hands it to `letters.render` / `letters.printing`. Being frozen and
+hashable, the same data always renders the same letter, and the patient-independent part of it is the
+key of a letter *variant* (see `letters.slots.variant_key`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from patients.categories import Exposure
+
+from .versions import CURRENT_TEMPLATE_VERSION, LANGUAGES, template_version
+
+
+@dataclass(frozen=True)
+class LetterData:
+    """Plain data for printing one Article 34 letter (no model instances, no health detail)."""
+
+    reference: str
+    language: str
+    template_version: str
+    # recipient
+    recipient_civility: str
+    recipient_first_name: str
+    recipient_last_name: str
+    is_minor: bool
+    address_lines: tuple[str, ...]
+    postcode: str
+    city: str
+    country: str
+    # what leaked (bit masks of patients.categories); the sensitive classes never reach the paper
+    exposure_mask: int
+    sensitive_mask: int
+    nir_masked: str
+    # the laboratory (data controller)
+    lab_name: str
+    lab_address_lines: tuple[str, ...]
+    lab_logo_path: str
+    lab_signatory: str
+    dpo_name: str
+    dpo_email: str
+    dpo_phone: str
+    dpo_address_lines: tuple[str, ...]
+    # the breach
+    breach_title: str
+    breach_description: str
+    breach_period: str
+    breach_processor: str
+    breach_discovered_on: dt.date | None
+    breach_measures: tuple[str, ...]
+    # how to check the notice is genuine
+    status_url: str
+    status_code: str
+    verification_phrase: str
+    sent_on: dt.date
+
+    def exposes(self, category: Exposure) -> bool:
+        return bool(self.exposure_mask & category)
+
+    @property
+    def qr_url(self) -> str:
+        """The status page address with the code after '#': a fragment is never sent to any server."""
+        return f"{self.status_url}#{self.status_code}"
+
+
+def status_url() -> str:
+    """Address of the patient status page printed on letters (settings.LETTERS_STATUS_URL)."""
+    return getattr(settings, "LETTERS_STATUS_URL", "") or settings.PUBLIC_BASE_URL.rstrip("/") + "/statut/"
+
+
+def _text(value: object) -> str:
+    """A model attribute as one clean line of text ('' for None)."""
+    if value is None:
+        return ""
+    return " ".join(str(value).split())
+
+
+def _first_attr(obj: object, *names: str) -> object:
+    for name in names:
+        value = getattr(obj, name, None)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _lines(*parts: str) -> tuple[str, ...]:
+    return tuple(line for part in parts for line in str(part or "").splitlines() if line.strip())
+
+
+def _measures(breach: object) -> tuple[str, ...]:
+    """Measures taken or proposed (Art. 33(3)(d)): a text field or related entries, whichever exists."""
+    value = _first_attr(breach, "measures", "measures_taken", "remedial_measures")
+    if value is None:
+        return ()
+    if hasattr(value, "all"):  # related manager of timestamped entries
+        return tuple(t for t in (_text(_first_attr(e, "text", "description", "label")) for e in value.all()) if t)
+    if isinstance(value, (list, tuple)):
+        return tuple(_text(v) for v in value if _text(v))
+    return tuple(_text(line.lstrip("-•* ")) for line in str(value).splitlines() if line.strip())
+
+
+def _period(breach: object) -> str:
+    text = _first_attr(breach, "period", "period_text", "data_period")
+    if text:
+        return _text(text)
+    start, end = getattr(breach, "period_start", None), getattr(breach, "period_end", None)
+    if start and end:
+        return f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"
+    return ""
+
+
+def _discovered_on(breach: object) -> dt.date | None:
+    value = _first_attr(breach, "discovered_at", "aware_at")
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value if isinstance(value, dt.date) else None
+
+
+def letter_data_for(
+    *,
+    patient,
+    reference: str,
+    status_code: str,
+    verification_phrase: str,
+    language: str = "fr",
+    template_version: str | None = None,
+    sent_on: dt.date | None = None,
+) -> LetterData:
+    """Plain letter data for `patient` (a patients.models.Patient) with the campaign's code and phrase."""
+    if language not in LANGUAGES:
+        raise ValueError(f"Langue de lettre non prise en charge : {language!r} (fr ou en)")
+    version = _resolve_version(template_version)
+    lab = patient.laboratory
+    breach = patient.breach
+    lab_city_line = " ".join(p for p in (lab.postcode, lab.city) if p)
+    return LetterData(
+        reference=_text(reference),
+        language=language,
+        template_version=version,
+        recipient_civility=_text(patient.civility),
+        recipient_first_name=_text(patient.first_name),
+        recipient_last_name=_text(patient.last_name),
+        is_minor=bool(patient.is_minor),
+        address_lines=_lines(patient.address_line),
+        postcode=_text(patient.postcode),
+        city=_text(patient.city),
+        country=_text(patient.country or "FR").upper(),
+        exposure_mask=int(patient.exposure_mask),
+        sensitive_mask=int(patient.sensitive_mask),
+        nir_masked=_text(patient.nir_masked) if patient.exposure_mask & Exposure.NIR else "",
+        lab_name=_text(lab.name),
+        lab_address_lines=_lines(lab.address_line, lab_city_line),
+        lab_logo_path=_text(_first_attr(lab, "logo_path", "logo")),
+        lab_signatory=_text(_first_attr(lab, "signatory", "signatory_name")),
+        dpo_name=_text(lab.dpo_name),
+        dpo_email=_text(lab.dpo_email),
+        dpo_phone=_text(lab.dpo_phone),
+        dpo_address_lines=_lines(_text(_first_attr(lab, "dpo_address")) or lab.address_line, lab_city_line),
+        breach_title=_text(breach.title),
+        breach_description=str(breach.description or "").strip(),
+        breach_period=_period(breach),
+        breach_processor=_text(breach.processor),
+        breach_discovered_on=_discovered_on(breach),
+        breach_measures=_measures(breach),
+        status_url=status_url(),
+        status_code=_text(status_code),
+        verification_phrase=_text(verification_phrase),
+        sent_on=sent_on or timezone.localdate(),
+    )
+
+
+def _resolve_version(code: str | None) -> str:
+    return template_version(code or CURRENT_TEMPLATE_VERSION).code

@@ -1,0 +1,144 @@
+"""Rendering letters to PDF.
+
+Two paths that print the same words in the same places:
+- the plain path (`render_letter_pdf_plain`): WeasyPrint lays out the whole letter (≈100 ms);
+- the fast path (`render_letter_pdf`, and print batches): WeasyPrint lays out each *variant* once
+  (the letter without its personal lines), and `letters.stamping` draws the patient's slots onto it.
+The on-demand letter uses the fast path so it is the very same content as the letter in the batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+from django.utils import translation
+from weasyprint import HTML
+from weasyprint.formatting_structure import boxes
+
+from . import wording
+from .content import LetterData
+from .fetcher import BASE_URL, StaticOnlyURLFetcher
+from .slots import SLOTS, slot_html, variant_key
+from .versions import template_version
+
+PX = 0.75  # CSS px to PDF points
+VARIANT_CACHE_SIZE = 256  # layouts kept per process (a few MB): bounded so memory stays flat
+
+
+def letter_html(letter: LetterData, *, filled: bool, specimen: bool = False) -> str:
+    """The letter's HTML: slots filled with `letter`'s lines (plain path) or left empty (variant)."""
+    from patients.categories import Exposure
+
+    version = template_version(letter.template_version)
+    place = letter.lab_address_lines[-1].split(" ", 1)[-1] if letter.lab_address_lines else ""
+    with translation.override(letter.language):
+        from django.utils.formats import date_format
+
+        day = date_format(letter.sent_on, "j F Y")
+        if letter.language == "fr":
+            place_date = f"{place}, le {day}" if place else f"Le {day}"
+        else:
+            place_date = f"{place}, {day}" if place else day
+        labels = wording.exposure_labels(letter.exposure_mask, letter.language, minor=letter.is_minor)
+        nir_label = (
+            labels[[f for f in Exposure if letter.exposure_mask & f].index(Exposure.NIR)]
+            if letter.exposes(Exposure.NIR)
+            else None
+        )
+        return render_to_string(
+            version.template,
+            {
+                "letter": letter,
+                "stylesheet": version.stylesheet,
+                "body_template": version.template.replace("letter.html", f"body.{letter.language}.html"),
+                "slot": slot_html(letter if filled else None),
+                "place_date": place_date,
+                "exposure_labels": labels,
+                "nir_label": nir_label,
+                "nir_exposed": letter.exposes(Exposure.NIR),
+                "password_exposed": letter.exposes(Exposure.PORTAL_PASSWORD),
+                "has_medical_comment": letter.exposes(Exposure.MEDICAL_COMMENT),
+                "logo_url": letter.lab_logo_path,
+                "specimen": specimen,
+            },
+        )
+
+
+def _html(source: str) -> HTML:
+    return HTML(string=source, base_url=BASE_URL, url_fetcher=StaticOnlyURLFetcher())
+
+
+def render_letter_pdf_plain(letter: LetterData, *, specimen: bool = False) -> bytes:
+    """The whole letter laid out by WeasyPrint: the reference the fast path is checked against."""
+    return _html(letter_html(letter, filled=True, specimen=specimen)).write_pdf()
+
+
+@dataclass(frozen=True)
+class SlotBox:
+    page: int  # 0-based page of the letter
+    x: float  # left of the content box, pt from the page's left edge
+    top: float  # top of the content box, pt from the page's top edge
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A letter laid out without its personal lines: its PDF and where each slot box landed."""
+
+    pdf: bytes
+    pages: int
+    page_height: float
+    slots: dict[str, SlotBox]
+
+
+def _slot_boxes(document) -> dict[str, SlotBox]:
+    found: dict[str, SlotBox] = {}
+    for index, page in enumerate(document.pages):
+        for box in page._page_box.descendants(placeholders=True):
+            box = getattr(box, "_box", box)  # an absolutely positioned box sits behind a placeholder
+            element = getattr(box, "element", None)
+            if element is None or not isinstance(box, boxes.BlockBox):
+                continue
+            name = element.get("data-slot")
+            if name and name not in found:
+                found[name] = SlotBox(page=index, x=box.content_box_x() * PX, top=box.content_box_y() * PX)
+    return found
+
+
+def layout_variant(key: LetterData, *, specimen: bool = False) -> Variant:
+    """Lay out one variant with WeasyPrint (slots empty) and record the slot positions."""
+    document = _html(letter_html(key, filled=False, specimen=specimen)).render()
+    slots = _slot_boxes(document)
+    from patients.categories import Exposure
+
+    expected = {name for name in SLOTS if name != "nir" or key.exposes(Exposure.NIR)}
+    missing = expected - set(slots)
+    if missing:
+        raise RuntimeError(f"Letter template {key.template_version} lost its slot boxes: {sorted(missing)}")
+    buffer = io.BytesIO()
+    document.write_pdf(buffer)
+    return Variant(
+        pdf=buffer.getvalue(),
+        pages=len(document.pages),
+        page_height=document.pages[0].height * PX,
+        slots=slots,
+    )
+
+
+@functools.lru_cache(maxsize=VARIANT_CACHE_SIZE)
+def _cached_variant(key: LetterData, specimen: bool) -> Variant:
+    return layout_variant(key, specimen=specimen)
+
+
+def variant_for(letter: LetterData, *, specimen: bool = False) -> Variant:
+    """The (cached) variant `letter` belongs to."""
+    return _cached_variant(variant_key(letter), specimen)
+
+
+def render_letter_pdf(letter: LetterData, *, specimen: bool = False) -> bytes:
+    """One patient's letter (on demand): the same stamped pages as in a print batch, without padding."""
+    from .printing import assemble
+
+    return assemble([letter], duplex=False, specimen=specimen).pdf

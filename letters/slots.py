@@ -1,0 +1,182 @@
+"""The per-patient parts of a letter ("slots") and the shared rest (the "variant").
+
+A letter is a variant (language, exposure categories, minor or not, laboratory, breach, version, date)
+laid out once by WeasyPrint, plus a few fixed-size boxes holding the patient's own lines: the address
+window, the reference, the masked NIR, the code and phrase, the QR code. Both rendering paths take
+their lines from `slot_lines` — the plain path prints them inside the boxes with WeasyPrint, the fast
+path draws them onto the variant's pages — so both print exactly the same words in the same places.
+Lines are cut to fit their box here (La Poste: at most 6 address lines of 38 characters).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+
+import segno
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from . import wording
+from .content import LetterData
+from .fonts import fit, printable
+
+MM = 72 / 25.4  # points per millimetre
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    name: str
+    width_mm: float
+    lines: int = 1
+    size: float = 10.0  # font size, pt
+    leading: float = 12.5  # line height, pt
+    style: str = "regular"  # "regular" or "bold"
+    qr: bool = False
+
+    @property
+    def width(self) -> float:
+        return self.width_mm * MM
+
+    @property
+    def height(self) -> float:
+        return self.width if self.qr else self.lines * self.leading
+
+    def css(self) -> str:
+        weight = 700 if self.style == "bold" else 400
+        return (
+            f"width:{self.width:.3f}pt;height:{self.height:.3f}pt;font-size:{self.size}pt;"
+            f"line-height:{self.leading}pt;font-weight:{weight}"
+        )
+
+
+SLOTS = {
+    spec.name: spec
+    for spec in (
+        SlotSpec("address", width_mm=88, lines=6, size=10, leading=12.5),
+        SlotSpec("reference", width_mm=66, lines=1, size=9, leading=11.5),
+        SlotSpec("nir", width_mm=90, lines=1, size=10, leading=13),
+        SlotSpec("code", width_mm=120, lines=1, size=12, leading=16, style="bold"),
+        SlotSpec("phrase", width_mm=120, lines=1, size=10, leading=13),
+        SlotSpec("qr", width_mm=28, qr=True),
+    )
+}
+
+# LetterData fields printed only through slots: blanked, they give the variant's key.
+PERSONAL_FIELDS = (
+    "reference",
+    "recipient_civility",
+    "recipient_first_name",
+    "recipient_last_name",
+    "address_lines",
+    "postcode",
+    "city",
+    "country",
+    "nir_masked",
+    "status_code",
+    "verification_phrase",
+)
+
+
+def variant_key(letter: LetterData) -> LetterData:
+    """`letter` without its personal fields: letters with equal keys share one WeasyPrint layout."""
+    blank = {name: () if name == "address_lines" else "" for name in PERSONAL_FIELDS}
+    return dataclasses.replace(letter, sensitive_mask=0, **blank)
+
+
+_LABELS = {
+    "fr": {
+        "reference": "Référence : ",
+        "code": "Code personnel : ",
+        "phrase": "Phrase de vérification : ",
+        "guardian": "Aux parents ou au représentant légal de",
+        "nir_missing": "(non disponible)",
+    },
+    "en": {
+        "reference": "Reference: ",
+        "code": "Personal code: ",
+        "phrase": "Verification phrase: ",
+        "guardian": "To the parents or legal guardian of",
+        "nir_missing": "(not available)",
+    },
+}
+
+
+def _fit(name: str, text: str) -> str:
+    spec = SLOTS[name]
+    return fit(text, size=spec.size, max_width=spec.width, style=spec.style)
+
+
+def address_lines(letter: LetterData) -> list[str]:
+    """The recipient block, at most 6 lines: name (or guardians), street lines, postcode city, country."""
+    name = " ".join(
+        p for p in (printable(letter.recipient_first_name), printable(letter.recipient_last_name).upper()) if p
+    )
+    head = []
+    if letter.is_minor:
+        head = [_LABELS[letter.language]["guardian"], name]
+    else:
+        head = [" ".join(p for p in (wording.civility(letter.recipient_civility), name) if p)]
+    tail = [" ".join(p for p in (letter.postcode, letter.city.upper()) if p)]
+    country = wording.country_line(letter.country)
+    if country:
+        tail.append(country)
+    street = list(letter.address_lines)[: max(0, 6 - len(head) - len(tail))]
+    return [_fit("address", line) for line in head + street + tail if line.strip()]
+
+
+def slot_lines(letter: LetterData) -> dict[str, list[str]]:
+    """The lines each text slot prints for `letter` (already fitted to their box)."""
+    labels = _LABELS[letter.language]
+    phrase = f"« {letter.verification_phrase} »" if letter.language == "fr" else f"“{letter.verification_phrase}”"
+    return {
+        "address": address_lines(letter),
+        "reference": [_fit("reference", labels["reference"] + letter.reference)],
+        "nir": [_fit("nir", letter.nir_masked or labels["nir_missing"])],
+        "code": [_fit("code", labels["code"] + letter.status_code)],
+        "phrase": [_fit("phrase", labels["phrase"] + phrase)],
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def qr_modules(url: str, border: int = 2) -> tuple[int, tuple[tuple[int, int, int], ...]]:
+    """QR code of `url` as (size in modules incl. border, dark runs (row, first column, length))."""
+    matrix = segno.make(url, error="m", micro=False).matrix
+    runs = []
+    for row, modules in enumerate(matrix):
+        col, n = 0, len(modules)
+        while col < n:
+            if modules[col]:
+                start = col
+                while col < n and modules[col]:
+                    col += 1
+                runs.append((row + border, start + border, col - start))
+            else:
+                col += 1
+    return len(matrix) + 2 * border, tuple(runs)
+
+
+def qr_svg(url: str) -> SafeString:
+    """The QR code as inline SVG for the plain WeasyPrint path (same modules as the fast path)."""
+    size, runs = qr_modules(url)
+    rects = "".join(f'<rect x="{c}" y="{r}" width="{w}" height="1"/>' for r, c, w in runs)
+    return mark_safe(  # noqa: S308 - built from integers only
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="100%" height="100%" '
+        f'shape-rendering="crispEdges"><g fill="#000">{rects}</g></svg>'
+    )
+
+
+def slot_html(letter: LetterData | None) -> dict[str, SafeString]:
+    """Each slot's box as HTML: filled for the plain path, empty (`letter` None) for a variant."""
+    lines = slot_lines(letter) if letter is not None else {}
+    out = {}
+    for name, spec in SLOTS.items():
+        if spec.qr:
+            inner = qr_svg(letter.qr_url) if letter is not None else ""
+        else:
+            inner = format_html_join("", '<span class="slot-line">{}</span>', ((line,) for line in lines.get(name, [])))
+        out[name] = format_html(
+            '<div class="slot slot-{}" data-slot="{}" style="{}">{}</div>', name, name, spec.css(), inner
+        )
+    return out

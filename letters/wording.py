@@ -1,0 +1,104 @@
+"""Words printed on letters that depend on data: exposure labels, civilities, countries (French first)."""
+
+from __future__ import annotations
+
+from patients.categories import Exposure
+
+# Never a condition: the medical comment is only ever "a comment related to your health".
+EXPOSURE_LABELS = {
+    "fr": {
+        Exposure.IDENTITY: "votre identité (nom, prénom, civilité)",
+        Exposure.BIRTH_DATE: "votre date de naissance",
+        Exposure.NIR: "votre numéro de sécurité sociale",
+        Exposure.POSTAL_ADDRESS: "votre adresse postale",
+        Exposure.EMAIL: "votre adresse électronique",
+        Exposure.PHONE: "votre numéro de téléphone",
+        Exposure.BLOOD_GROUP: "votre groupe sanguin",
+        Exposure.PRESCRIBER: "le nom de votre médecin prescripteur",
+        Exposure.INSURER: "votre caisse d'assurance maladie ou votre mutuelle",
+        Exposure.MEDICAL_COMMENT: "un commentaire lié à votre santé",
+        Exposure.PORTAL_PASSWORD: "le mot de passe de votre compte sur le portail de résultats",
+        Exposure.OTHER_ADMIN: "d'autres données administratives",
+    },
+    "en": {
+        Exposure.IDENTITY: "your identity (surname, first name, title)",
+        Exposure.BIRTH_DATE: "your date of birth",
+        Exposure.NIR: "your social security number",
+        Exposure.POSTAL_ADDRESS: "your postal address",
+        Exposure.EMAIL: "your email address",
+        Exposure.PHONE: "your phone number",
+        Exposure.BLOOD_GROUP: "your blood group",
+        Exposure.PRESCRIBER: "the name of your prescribing doctor",
+        Exposure.INSURER: "your health insurance fund or complementary insurer",
+        Exposure.MEDICAL_COMMENT: "a comment related to your health",
+        Exposure.PORTAL_PASSWORD: "the password of your results-portal account",
+        Exposure.OTHER_ADMIN: "other administrative data",
+    },
+}
+
+# For a minor the letter speaks to the parents about their child ("son", "sa", "your child's").
+MINOR_LABELS_FR = {
+    Exposure.IDENTITY: "son identité (nom, prénom, civilité)",
+    Exposure.BIRTH_DATE: "sa date de naissance",
+    Exposure.NIR: "son numéro de sécurité sociale",
+    Exposure.POSTAL_ADDRESS: "son adresse postale",
+    Exposure.EMAIL: "son adresse électronique",
+    Exposure.PHONE: "son numéro de téléphone",
+    Exposure.BLOOD_GROUP: "son groupe sanguin",
+    Exposure.PRESCRIBER: "le nom de son médecin prescripteur",
+    Exposure.INSURER: "sa caisse d'assurance maladie ou sa mutuelle",
+    Exposure.MEDICAL_COMMENT: "un commentaire lié à sa santé",
+    Exposure.PORTAL_PASSWORD: "le mot de passe de son compte sur le portail de résultats",
+    Exposure.OTHER_ADMIN: "d'autres données administratives",
+}
+
+CIVILITIES = {
+    "mme": "Mme",
+    "madame": "Mme",
+    "mlle": "Mme",
+    "mademoiselle": "Mme",
+    "m": "M.",
+    "m.": "M.",
+    "mr": "M.",
+    "monsieur": "M.",
+}
+
+COUNTRIES = {
+    "BE": "BELGIQUE",
+    "CH": "SUISSE",
+    "DE": "ALLEMAGNE",
+    "ES": "ESPAGNE",
+    "GB": "ROYAUME-UNI",
+    "IT": "ITALIE",
+    "LU": "LUXEMBOURG",
+    "MC": "MONACO",
+    "PT": "PORTUGAL",
+    "NL": "PAYS-BAS",
+}
+
+
+def exposure_labels(mask: int, language: str, *, minor: bool = False) -> list[str]:
+    labels = EXPOSURE_LABELS[language]
+    out = []
+    for flag in Exposure:
+        if mask & flag:
+            if minor and language == "fr":
+                out.append(MINOR_LABELS_FR[flag])
+            elif minor:
+                out.append(labels[flag].replace("your ", "your child's ", 1))
+            else:
+                out.append(labels[flag])
+    return out
+
+
+def civility(value: str) -> str:
+    """A postal civility ('Mme', 'M.') or '' for anything else ('enfant', 'bébé', unknown)."""
+    return CIVILITIES.get(value.strip().lower().rstrip("."), "") if value else ""
+
+
+def country_line(code: str) -> str:
+    """Last address line for mail abroad (La Poste: country name in capitals); '' for France."""
+    code = (code or "FR").upper()
+    if code == "FR":
+        return ""
+    return COUNTRIES.get(code, code)
