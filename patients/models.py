@@ -44,7 +44,8 @@ class ImportBatch(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["breach", "sha256"], name="importbatch_once_per_breach_and_file"),
             models.CheckConstraint(
-                condition=~models.Q(status="succeeded") | models.Q(rows_read=models.F("rows_accepted") + models.F("rows_rejected")),
+                condition=~models.Q(status="succeeded")
+                | models.Q(rows_read=models.F("rows_accepted") + models.F("rows_rejected")),
                 name="importbatch_every_row_accounted_for",
             ),
         ]
@@ -67,6 +68,9 @@ class ImportRejection(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["batch", "record_number"], name="importrejection_once_per_record"),
         ]
+
+    def __str__(self) -> str:
+        return f"#{self.record_number} (ligne {self.line_number}) : {self.reason}"
 
 
 class Patient(TimeStampedModel):
@@ -146,3 +150,6 @@ class ExposedRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["batch", "record_number"], name="exposedrecord_once_per_record"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id or '#' + str(self.record_number)} ({self.specimen_date or '?'})"

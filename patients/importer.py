@@ -1,0 +1,458 @@
+"""Reading a leaked file: sniffing it, streaming its CSV records, and folding rows into patients.
+
+No database access here: `services.leak_import` owns the transaction and the writes, and hands this
+module the callbacks it needs (laboratory ids, patient ids). One pass with `csv.reader` over a text
+stream; per row only cheap string work, with the slower normalisers run once per patient (the first
+row that brings a value), so the cost follows the number of patients rather than of rows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .categories import Exposure
+from .classify import classify_comment
+from .mapping import ColumnPlan
+from .normalize import (
+    age_on,
+    clean_text,
+    normalize_email,
+    normalize_nir,
+    normalize_phone,
+    parse_date,
+    person_key,
+    person_material,
+)
+
+CHUNK_SIZE = 1 << 20
+MINOR_CIVILITIES = frozenset({"ENFANT", "BEBE", "BÉBÉ"})
+
+# Reason codes of rejected records (stable: they are stored on ImportRejection rows).
+FIELD_COUNT = "field_count"
+UNDECODABLE = "undecodable"
+UNPARSEABLE = "unparseable"
+NO_LAB_CODE = "no_lab_code"
+LAB_CODE_TOO_LONG = "lab_code_too_long"
+NO_IDENTITY = "no_identity"
+
+# Per-patient field problems (Patient.data_issues), as bits while importing.
+ISSUE_CODES = {1: "nir_invalid", 2: "birth_date_invalid", 4: "email_invalid", 8: "phone_invalid"}
+_NIR_INVALID, _BIRTH_DATE_INVALID, _EMAIL_INVALID, _PHONE_INVALID = 1, 2, 4, 8
+
+# Model column widths: values are cut to fit rather than failing a whole COPY.
+_MAX = {"civility": 20, "name": 100, "address_line": 300, "postcode": 10, "city": 100, "record_id": 64}
+LAB_CODE_MAX = 64
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+class ImportInputError(Exception):
+    """The file cannot be imported at all (missing, empty, binary, header only, bad mapping…)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    size: int
+    sha256: str
+    encoding: str  # "utf-8", "utf-8-sig" or "cp1252"
+    delimiter: str
+    clean_utf8: bool  # every byte decoded: no record can be undecodable
+
+
+def inspect_source(path: Path) -> Source:
+    """Hash the file and decide its encoding and delimiter in one read; refuse what is not a CSV text."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ImportInputError(f"file not found: {path}") from None
+    except OSError as exc:
+        raise ImportInputError(f"cannot read {path}: {exc.strerror}") from None
+    if not path.is_file():
+        raise ImportInputError(f"not a regular file: {path}")
+    if size == 0:
+        raise ImportInputError(f"empty file: {path}")
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    utf8_ok, seen_non_ascii, head = True, False, b""
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(CHUNK_SIZE):
+                digest.update(chunk)
+                if not head:
+                    head = chunk[:65536]
+                if utf8_ok:
+                    try:
+                        seen_non_ascii |= not decoder.decode(chunk).isascii()
+                    except UnicodeDecodeError as exc:
+                        utf8_ok = False
+                        seen_non_ascii |= not chunk[: max(exc.start - 4, 0)].decode("utf-8", "ignore").isascii()
+            if utf8_ok:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    utf8_ok = False
+    except OSError as exc:
+        raise ImportInputError(f"cannot read {path}: {exc.strerror}") from None
+    if _looks_binary(head):
+        raise ImportInputError(f"not a text CSV file (binary content): {path}")
+    bom = head.startswith(codecs.BOM_UTF8)
+    # A cp1252 file fails UTF-8 at its first accent; a UTF-8 file with a few corrupt bytes has valid
+    # accented text before them: keep UTF-8 then, and reject only the records holding bad bytes.
+    encoding = ("utf-8-sig" if bom else "utf-8") if utf8_ok or seen_non_ascii or bom else "cp1252"
+    first_line = head.decode(encoding, "replace").lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    if not first_line.strip():
+        raise ImportInputError(f"no header line at the start of {path}")
+    return Source(
+        path=path,
+        size=size,
+        sha256=digest.hexdigest(),
+        encoding=encoding,
+        delimiter=detect_delimiter(first_line),
+        clean_utf8=utf8_ok,
+    )
+
+
+def _looks_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
+    return controls > max(2, len(head) // 100)
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The most frequent of ; , and tab in the header line (";" on a tie: the leak's own)."""
+    counts = {delimiter: header_line.count(delimiter) for delimiter in (";", ",", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ";"))
+    return best if counts[best] else ";"
+
+
+@dataclass(slots=True)
+class RawRecord:
+    number: int  # 1-based rank among the file's records (the header is not one)
+    line: int  # physical line where the record starts
+    fields: list[str] | None  # None when the CSV parser could not make a record of it
+    error: str = ""
+
+
+def iter_records(text_stream, delimiter: str) -> Iterator[RawRecord | list[str]]:
+    """First the header (a list), then every record; blank lines are not records.
+
+    A record is a CSV record, not a physical line: quoted fields may hold delimiters and line breaks,
+    so each record carries the line it starts on. A parser error becomes an error record and reading
+    goes on from the next line.
+    """
+    reader = csv.reader(text_stream, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+    header_seen = False
+    number = 0
+    last_line = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            number += 1
+            yield RawRecord(number, last_line + 1, None, str(exc))
+            last_line = reader.line_num
+            continue
+        start, last_line = last_line + 1, reader.line_num
+        if not fields:
+            continue
+        if not header_seen:
+            header_seen = True
+            yield fields
+            continue
+        number += 1
+        yield RawRecord(number, start, fields)
+
+
+class PatientDraft:
+    """One (laboratory, person) while the file is read: bounded state, whatever their row count."""
+
+    __slots__ = (
+        "id",
+        "existing",
+        "lab_id",
+        "person_key",
+        "civility",
+        "first_name",
+        "last_name",
+        "birth_name",
+        "birth_date",
+        "minor",
+        "address_line",
+        "postcode",
+        "city",
+        "email",
+        "landline",
+        "mobile",
+        "nir_masked",
+        "nir_valid",
+        "exposure",
+        "sensitive",
+        "issues",
+        "records",
+    )
+
+    def __init__(self, *, patient_id: int, existing: bool, lab_id: int, key: str) -> None:
+        self.id = patient_id
+        self.existing = existing
+        self.lab_id = lab_id
+        self.person_key = key
+        self.civility = self.first_name = self.last_name = self.birth_name = ""
+        self.address_line = self.postcode = self.city = ""
+        self.email = self.landline = self.mobile = self.nir_masked = ""
+        self.birth_date: dt.date | None = None
+        self.nir_valid: bool | None = None
+        self.minor = False
+        self.exposure = self.sensitive = self.issues = self.records = 0
+
+    @property
+    def data_issues(self) -> list[str]:
+        return [code for bit, code in ISSUE_CODES.items() if self.issues & bit]
+
+
+def _getter(indices: tuple[int, ...]) -> Callable[[list[str]], str]:
+    if not indices:
+        return lambda row: ""
+    if len(indices) == 1:
+        (index,) = indices
+        return lambda row: row[index].strip()
+    return lambda row: " ".join(value for value in (row[i].strip() for i in indices) if value)
+
+
+@dataclass(slots=True)
+class Rejection:
+    number: int
+    line: int
+    reason: str
+    message: str
+    fields: list[str]
+
+
+@dataclass(slots=True)
+class AcceptedRecord:
+    number: int
+    patient_id: int
+    record_id: str
+    specimen_date: dt.date | None
+    exposure: int
+    sensitive: int
+
+
+class RowFolder:
+    """Turns each record into an accepted record (folded into its patient draft) or a rejection."""
+
+    def __init__(
+        self,
+        *,
+        plan: ColumnPlan,
+        secret: str,
+        today: dt.date,
+        check_decoding: bool,
+        lab_id_for: Callable[[str], int],
+        existing_patient_id: Callable[[int, str], int | None],
+        new_patient_id: Callable[[], int],
+    ) -> None:
+        self.plan = plan
+        self.width = len(plan.header)
+        self.secret = secret
+        self.today = today
+        self.check_decoding = check_decoding
+        self.lab_id_for = lab_id_for
+        self.existing_patient_id = existing_patient_id
+        self.new_patient_id = new_patient_id
+        self.drafts: dict[tuple[int, str], PatientDraft] = {}
+        self.lab_ids: dict[str, int] = {}
+        get = {name: _getter(plan.columns.get(name, ())) for name in _FIELDS}
+        self._get = get
+        self._comment_columns = plan.columns.get("comment", ())
+        self._other_columns = plan.other_admin
+
+    def fold(self, record: RawRecord) -> AcceptedRecord | Rejection:
+        row = record.fields
+        if row is None:
+            return Rejection(record.number, record.line, UNPARSEABLE, f"CSV parse error: {record.error}", [])
+        if len(row) != self.width:
+            return Rejection(
+                record.number,
+                record.line,
+                FIELD_COUNT,
+                f"{len(row)} fields where the header has {self.width}",
+                row,
+            )
+        if self.check_decoding and _SURROGATE.search("".join(row)):
+            return Rejection(record.number, record.line, UNDECODABLE, "bytes that are not valid text", row)
+        get = self._get
+        lab_code = get["lab_code"](row)
+        if not lab_code:
+            return Rejection(record.number, record.line, NO_LAB_CODE, "no laboratory code", row)
+        if len(lab_code) > LAB_CODE_MAX:
+            return Rejection(record.number, record.line, LAB_CODE_TOO_LONG, "laboratory code too long", row)
+        last_name = get["last_name"](row)
+        nir_raw = get["nir"](row)
+        if not last_name and not nir_raw:
+            return Rejection(record.number, record.line, NO_IDENTITY, "neither a last name nor a NIR", row)
+
+        lab_id = self.lab_ids.get(lab_code)
+        if lab_id is None:
+            lab_id = self.lab_ids[lab_code] = self.lab_id_for(lab_code)
+        first_name = get["first_name"](row)
+        birth_raw = get["birth_date"](row)
+        nir = normalize_nir(nir_raw) if nir_raw else None
+        material = person_material(
+            nir_compact_=nir.compact if nir else "",
+            last_name=last_name,
+            first_name=first_name,
+            birth_date_raw=birth_raw,
+        )
+        draft = self.drafts.get((lab_id, material))
+        if draft is None:
+            draft = self._new_draft(lab_id, material, nir, birth_raw)
+        civility = get["civility"](row)
+        birth_name = get["birth_name"](row)
+        address_line = get["address_line"](row)
+        postcode = get["postcode"](row)
+        city = get["city"](row)
+        email_raw = get["email"](row)
+        landline_raw = get["landline_phone"](row)
+        mobile_raw = get["mobile_phone"](row)
+
+        exposure = 0
+        if last_name or first_name or civility or birth_name:
+            exposure |= Exposure.IDENTITY
+        if birth_raw:
+            exposure |= Exposure.BIRTH_DATE
+        if nir_raw:
+            exposure |= Exposure.NIR
+        if address_line or postcode or city:
+            exposure |= Exposure.POSTAL_ADDRESS
+        if email_raw and "@" in email_raw:
+            exposure |= Exposure.EMAIL
+        if landline_raw or mobile_raw:
+            exposure |= Exposure.PHONE
+        if get["blood_group"](row):
+            exposure |= Exposure.BLOOD_GROUP
+        if get["prescriber_name"](row):
+            exposure |= Exposure.PRESCRIBER
+        if get["insurer"](row):
+            exposure |= Exposure.INSURER
+        if get["portal_password"](row):
+            exposure |= Exposure.PORTAL_PASSWORD
+        for index in self._other_columns:
+            value = row[index]
+            if value and not value.isspace():
+                exposure |= Exposure.OTHER_ADMIN
+                break
+        sensitive = 0
+        for index in self._comment_columns:
+            value = row[index]
+            if value and not value.isspace():
+                sensitive |= classify_comment(value.strip())
+        if sensitive:
+            exposure |= Exposure.MEDICAL_COMMENT
+
+        # Fill what the patient still lacks; the slow normalisers run once per patient and field.
+        if civility and not draft.civility:
+            draft.civility = civility[: _MAX["civility"]]
+            if civility.upper() in MINOR_CIVILITIES:
+                draft.minor = True
+        if last_name and not draft.last_name:
+            draft.last_name = clean_text(last_name)[: _MAX["name"]]
+        if first_name and not draft.first_name:
+            draft.first_name = clean_text(first_name)[: _MAX["name"]]
+        if birth_name and not draft.birth_name:
+            draft.birth_name = clean_text(birth_name)[: _MAX["name"]]
+        if address_line and not draft.address_line:
+            draft.address_line = clean_text(address_line)[: _MAX["address_line"]]
+        if postcode and not draft.postcode:
+            draft.postcode = clean_text(postcode)[: _MAX["postcode"]]
+        if city and not draft.city:
+            draft.city = clean_text(city)[: _MAX["city"]]
+        if email_raw and not draft.email:
+            email = normalize_email(email_raw)
+            if email:
+                draft.email = email
+            else:
+                draft.issues |= _EMAIL_INVALID
+        if landline_raw and not draft.landline:
+            phone = normalize_phone(landline_raw)
+            if phone:
+                draft.landline = phone
+            else:
+                draft.issues |= _PHONE_INVALID
+        if mobile_raw and not draft.mobile:
+            phone = normalize_phone(mobile_raw)
+            if phone:
+                draft.mobile = phone
+            else:
+                draft.issues |= _PHONE_INVALID
+        draft.exposure |= exposure
+        draft.sensitive |= sensitive
+        draft.records += 1
+
+        specimen_raw = get["specimen_date"](row)
+        return AcceptedRecord(
+            record.number,
+            draft.id,
+            clean_text(get["record_id"](row))[: _MAX["record_id"]],
+            parse_date(specimen_raw, pivot_year=self.today.year) if specimen_raw else None,
+            int(exposure),
+            sensitive,
+        )
+
+    def _new_draft(self, lab_id: int, material: str, nir, birth_raw: str) -> PatientDraft:
+        key = person_key(material, self.secret)
+        existing_id = self.existing_patient_id(lab_id, key)
+        draft = PatientDraft(
+            patient_id=existing_id if existing_id is not None else self.new_patient_id(),
+            existing=existing_id is not None,
+            lab_id=lab_id,
+            key=key,
+        )
+        if nir is not None:
+            draft.nir_masked = nir.masked
+            draft.nir_valid = nir.valid
+            if not nir.valid:
+                draft.issues |= _NIR_INVALID
+        if birth_raw:
+            birth_date = parse_date(birth_raw, pivot_year=self.today.year)
+            if birth_date is None:
+                draft.issues |= _BIRTH_DATE_INVALID
+            else:
+                draft.birth_date = birth_date
+                if age_on(birth_date, self.today) < 18:
+                    draft.minor = True
+        self.drafts[(lab_id, material)] = draft
+        return draft
+
+
+_FIELDS = (
+    "lab_code",
+    "record_id",
+    "civility",
+    "last_name",
+    "first_name",
+    "birth_name",
+    "birth_date",
+    "nir",
+    "address_line",
+    "postcode",
+    "city",
+    "email",
+    "landline_phone",
+    "mobile_phone",
+    "blood_group",
+    "prescriber_name",
+    "specimen_date",
+    "portal_password",
+    "insurer",
+)
