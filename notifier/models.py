@@ -1,1 +1,207 @@
-"""Campaigns, notifications and delivery events (see the campaign-engine issue)."""
+"""Campaigns, notifications, delivery events and print batches (the campaign engine).
+
+The database is the source of truth: a `Notification` row per (campaign, patient, channel) says what
+was sent; the broker only carries ids of rows to look at.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from labs.models import Breach, Laboratory, TimeStampedModel
+from patients.models import Patient
+
+
+class Campaign(TimeStampedModel):
+    """One laboratory's Art. 34 communication for one breach: who gets what, on which channel."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "brouillon"
+        APPROVED = "approved", "approuvée"
+        RUNNING = "running", "en cours"
+        PAUSED = "paused", "en pause"
+        COMPLETED = "completed", "terminée"
+        CANCELLED = "cancelled", "annulée"
+
+    class ChannelPolicy(models.TextChoices):
+        POST = "post", "courrier seulement"
+        EMAIL = "email", "courriel seulement"
+        POST_AND_EMAIL = "post_and_email", "courrier, et courriel s'il existe"
+        POST_THEN_EMAIL = "post_then_email", "courrier, puis courriel si retour NPAI"
+        EMAIL_THEN_POST = "email_then_post", "courriel, puis courrier si rejet"
+
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="campaigns")
+    laboratory = models.ForeignKey(Laboratory, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField("nom", max_length=200)
+    language = models.CharField("langue par défaut", max_length=2, choices=settings.LANGUAGES, default="fr")
+    channel_policy = models.CharField(
+        "politique de canaux", max_length=20, choices=ChannelPolicy.choices, default=ChannelPolicy.POST_AND_EMAIL
+    )
+    letter_template = models.CharField("modèle de lettre", max_length=20, default="v1")
+    email_template = models.CharField("modèle de courriel", max_length=40, default="breach_notice")
+    status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="créée par"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="approuvée par",
+    )  # fmt: skip
+    approved_at = models.DateTimeField("approuvée le", null=True, blank=True)
+    launched_at = models.DateTimeField("lancée le", null=True, blank=True)
+    completed_at = models.DateTimeField("terminée le", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "campagne"
+        verbose_name_plural = "campagnes"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(approved_by__isnull=True) | ~models.Q(approved_by=models.F("created_by")),
+                name="campaign_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_status_display()})"
+
+
+class CampaignAction(models.Model):
+    """Append-only trail of who did what to a campaign, and when."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="actions")
+    action = models.CharField(max_length=20)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "action sur une campagne"
+        verbose_name_plural = "actions sur les campagnes"
+
+    def __str__(self) -> str:
+        return f"{self.action} par {self.by} le {self.at:%Y-%m-%d %H:%M}"
+
+
+class PrintBatch(TimeStampedModel):
+    """A merged PDF of letters and its manifest, handed over once to the printer or post."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="print_batches")
+    sequence = models.PositiveIntegerField("numéro")
+    letter_count = models.PositiveIntegerField("lettres", default=0)
+    pdf_path = models.CharField(max_length=500, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    manifest_path = models.CharField(max_length=500, blank=True)
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    built_at = models.DateTimeField("construit le", null=True, blank=True)
+    handed_over_at = models.DateTimeField("remis le", null=True, blank=True)
+    handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["campaign", "sequence"]
+        verbose_name = "lot d'impression"
+        verbose_name_plural = "lots d'impression"
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "sequence"], name="printbatch_sequence_per_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.sequence} de {self.campaign_id}"
+
+
+class Notification(TimeStampedModel):
+    """One patient told once on one channel in one campaign; its status is the truth about that send."""
+
+    class Channel(models.TextChoices):
+        POST = "post", "courrier"
+        EMAIL = "email", "courriel"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "en attente"
+        QUEUED = "queued", "en file"
+        SENDING = "sending", "envoi en cours"
+        SENT = "sent", "envoyée"
+        DELIVERED = "delivered", "distribuée"
+        BOUNCED = "bounced", "rejetée"
+        RETURNED = "returned", "retour NPAI"
+        FAILED = "failed", "échec"
+        UNREACHABLE = "unreachable", "injoignable"
+        CANCELLED = "cancelled", "annulée"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="notifications")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notifications")
+    channel = models.CharField("canal", max_length=5, choices=Channel.choices)
+    status = models.CharField("état", max_length=12, choices=Status.choices, default=Status.PENDING)
+    # Reference printed on the letter (returned-mail CSVs quote it); not secret, not the status code.
+    reference = models.CharField("référence", max_length=32, unique=True)
+    # HMAC of the patient's status code: the status page looks codes up here; the code is never stored.
+    code_digest = models.CharField(max_length=64, db_index=True)
+    language = models.CharField(max_length=2, default="fr")
+    is_fallback = models.BooleanField("envoi de repli", default=False)
+    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
+    last_error = models.CharField("dernière erreur", max_length=300, blank=True)
+    provider_message_id = models.CharField("identifiant fournisseur", max_length=200, blank=True, db_index=True)
+    print_batch = models.ForeignKey(
+        PrintBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sending_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    final_at = models.DateTimeField(null=True, blank=True)
+
+    # Terminal states: the campaign is complete when every row is in one of them.
+    TERMINAL = (
+        Status.SENT, Status.DELIVERED, Status.BOUNCED, Status.RETURNED, Status.FAILED, Status.UNREACHABLE,
+        Status.CANCELLED,
+    )  # fmt: skip
+    # Failure states: a patient whose rows are all here has not been reached (call-centre list).
+    UNREACHED = (Status.BOUNCED, Status.RETURNED, Status.FAILED, Status.UNREACHABLE)
+
+    class Meta:
+        ordering = ["campaign", "id"]
+        verbose_name = "notification"
+        verbose_name_plural = "notifications"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "patient", "channel"], name="notification_once_per_campaign_patient_channel"
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "channel", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.get_channel_display()}, {self.get_status_display()})"
+
+
+class DeliveryEvent(models.Model):
+    """Append-only: something that happened to a notification, as told by its source."""
+
+    class Source(models.TextChoices):
+        ESP = "esp", "fournisseur de courriel"
+        SMTP = "smtp", "serveur SMTP"
+        POSTAL_RETURN = "postal_return", "retour postal"
+        PRINTER = "printer", "imprimeur / remise à La Poste"
+        OPERATOR = "operator", "opérateur"
+        STATUS_PAGE = "status_page", "page de statut"
+
+    notification = models.ForeignKey(Notification, on_delete=models.PROTECT, related_name="events")
+    event_type = models.CharField("type", max_length=20)
+    at = models.DateTimeField("survenu le")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=15, choices=Source.choices)
+    reason = models.CharField("motif", max_length=300, blank=True)
+    # The provider's own event id (or an import's key): a replayed webhook is recorded once.
+    event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    applied = models.BooleanField("appliqué", default=False)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "événement de distribution"
+        verbose_name_plural = "événements de distribution"
+
+    def __str__(self) -> str:
+        return f"{self.event_type} ({self.get_source_display()})"

@@ -164,6 +164,32 @@ LETTERS_STATUS_URL = env.str("LETTERS_STATUS_URL", default=PUBLIC_BASE_URL.rstri
 LETTERS_PRINT_BATCH_SIZE = env.int("LETTERS_PRINT_BATCH_SIZE", default=1000)
 
 # --- campaigns (notifier) --------------------------------------------------------------------------
+# Status codes are derived from this secret (notifier/codes.py): set it once per deployment and keep it.
+STATUS_CODE_SECRET = env.str("STATUS_CODE_SECRET", default=_DEV_ONLY + "status-code")
+# Basic-auth "user:password" that ESP tracking webhooks must present (anymail checks it; bad auth → 400).
+ANYMAIL_WEBHOOK_SECRET = env.str("ANYMAIL_WEBHOOK_SECRET", default=_DEV_ONLY + "webhook:secret")
+ANYMAIL.setdefault("WEBHOOK_SECRET", ANYMAIL_WEBHOOK_SECRET)
+PRODUCTION_SECRETS += ["STATUS_CODE_SECRET", "ANYMAIL_WEBHOOK_SECRET"]
+# Reliability: a task is acknowledged only once done, re-queued if its worker dies, one at a time per
+# process; the broker redelivers an unacknowledged message after the visibility timeout (longer than
+# the longest task), and the database claim makes that redelivery harmless.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {
+    "campaigns-tick": {
+        "task": "notifier.tasks.campaigns_tick_task",
+        "schedule": env.float("CAMPAIGN_TICK_SECONDS", default=60.0),
+    },
+}
+CAMPAIGN_EMAIL_CHUNK = env.int("CAMPAIGN_EMAIL_CHUNK", default=100)  # ids per send task
+CAMPAIGN_PRINT_CHUNK = env.int("CAMPAIGN_PRINT_CHUNK", default=500)  # letters per print batch
+CAMPAIGN_STUCK_SECONDS = env.int("CAMPAIGN_STUCK_SECONDS", default=600)  # queued/sending longer → re-queued
+CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
+PRINT_BATCH_DIR = VAR_DIR / "print"
 
 # --- access & audit --------------------------------------------------------------------------------
 # Roles, scoping and the audit trail live in labs/access.py and labs/audit.py. Log-in: lockout by

@@ -1,0 +1,152 @@
+"""Campaign admin: actions are one-liners calling the same services as the `campaign` command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import postal, selectors, services
+from .models import Campaign, CampaignAction, DeliveryEvent, Notification, PrintBatch
+
+try:  # laboratory scoping and the audit of reads (labs/access.py), when installed
+    from labs.access import LabScopedAdminMixin
+except ImportError:  # pragma: no cover
+
+    class LabScopedAdminMixin:  # type: ignore[no-redef]
+        lab_path: str | None = None
+        patient_data = False
+
+
+def _each(request: HttpRequest, queryset: QuerySet, service: Any, done: str, **kwargs: Any) -> None:
+    """Run a service on every selected object, telling the operator what worked and what was refused."""
+    ok = 0
+    arg = kwargs.pop("arg", "campaign")
+    for obj in queryset:
+        try:
+            service(by=request.user, **{arg: obj}, **kwargs)
+            ok += 1
+        except services.CampaignError as error:
+            messages.error(request, f"{obj}: {error}")
+    if ok:
+        messages.success(request, f"{ok} {done}")
+
+
+class CampaignActionInline(admin.TabularInline):
+    model = CampaignAction
+    extra = 0
+    can_delete = False
+    readonly_fields = ("action", "by", "at", "detail")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
+    lab_path = "laboratory"
+    list_display = ("name", "laboratory", "breach", "status", "channel_policy", "created_by", "approved_by", "progress")
+    list_filter = ("status", "channel_policy", "laboratory")
+    list_select_related = ("laboratory", "breach", "created_by", "approved_by")
+    search_fields = ("name",)
+    fields = ("breach", "laboratory", "name", "language", "channel_policy", "letter_template", "email_template",
+              "status", "created_by", "approved_by", "approved_at", "launched_at", "completed_at")  # fmt: skip
+    readonly_fields = ("status", "created_by", "approved_by", "approved_at", "launched_at", "completed_at")
+    inlines = [CampaignActionInline]
+    actions = ["approve", "launch", "pause", "resume", "cancel"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # Once approved, what was approved cannot change under the approver's feet.
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
+            return tuple(self.fields)
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.campaign_create(
+            breach=obj.breach, laboratory=obj.laboratory, name=obj.name, by=request.user,
+            channel_policy=obj.channel_policy, language=obj.language,
+        )  # fmt: skip
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    @admin.display(description="avancement")
+    def progress(self, campaign: Campaign) -> str:
+        summary = selectors.campaign_summary(campaign=campaign)
+        total = summary["notifications"]
+        return f"{total - summary['open']}/{total}" if total else "—"
+
+    @admin.action(description="Approuver (quatre yeux) / approve")
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, services.campaign_approve, "campagne(s) approuvée(s)")
+
+    @admin.action(description="Lancer / launch")
+    def launch(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, services.campaign_launch, "campagne(s) lancée(s)")
+
+    @admin.action(description="Suspendre / pause")
+    def pause(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, services.campaign_pause, "campagne(s) suspendue(s)")
+
+    @admin.action(description="Reprendre / resume")
+    def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, services.campaign_resume, "campagne(s) reprise(s)")
+
+    @admin.action(description="Annuler / cancel")
+    def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, services.campaign_cancel, "campagne(s) annulée(s)")
+
+
+class ReadOnlyMixin:
+    """Rows written by the engine only: visible, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyMixin, LabScopedAdminMixin, admin.ModelAdmin):
+    lab_path = "campaign__laboratory"
+    patient_data = True
+    list_display = ("reference", "campaign", "channel", "status", "is_fallback", "attempts", "sent_at", "last_error")
+    list_filter = ("channel", "status", "is_fallback", "campaign")
+    list_select_related = ("campaign",)
+    raw_id_fields = ("patient", "print_batch")
+    search_fields = ("reference",)
+    exclude = ("code_digest",)
+
+
+@admin.register(DeliveryEvent)
+class DeliveryEventAdmin(ReadOnlyMixin, LabScopedAdminMixin, admin.ModelAdmin):
+    lab_path = "notification__campaign__laboratory"
+    list_display = ("notification", "event_type", "source", "at", "reason", "applied")
+    list_filter = ("source", "event_type", "applied")
+    list_select_related = ("notification",)
+    raw_id_fields = ("notification",)
+
+
+@admin.register(PrintBatch)
+class PrintBatchAdmin(LabScopedAdminMixin, admin.ModelAdmin):
+    lab_path = "campaign__laboratory"
+    list_display = ("__str__", "campaign", "letter_count", "built_at", "handed_over_at", "handed_over_by", "pdf_path")
+    list_filter = ("campaign",)
+    list_select_related = ("campaign", "handed_over_by")
+    readonly_fields = [f.name for f in PrintBatch._meta.fields]
+    actions = ["hand_over"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    @admin.action(description="Marquer remis à l'imprimeur / La Poste (handed over)")
+    def hand_over(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _each(request, queryset, postal.print_batch_hand_over, "lot(s) remis", arg="batch")

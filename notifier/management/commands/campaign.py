@@ -1,0 +1,117 @@
+"""`manage.py campaign create|approve|launch|pause|resume|cancel|status|handover` (thin, re-runnable, --json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from labs.models import Breach, Laboratory
+from notifier import postal, selectors, services
+from notifier.models import Campaign, PrintBatch
+
+
+class Command(BaseCommand):
+    help = "Campagnes de notification : créer, approuver (quatre yeux), lancer, suspendre, suivre / campaigns."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="créer une campagne (brouillon)")
+        create.add_argument("--breach", required=True, help="slug de la violation")
+        create.add_argument("--laboratory", required=True, help="code du laboratoire")
+        create.add_argument("--name", required=True)
+        create.add_argument("--policy", default=Campaign.ChannelPolicy.POST_AND_EMAIL,
+                            choices=Campaign.ChannelPolicy.values)  # fmt: skip
+        create.add_argument("--language", default="fr", choices=["fr", "en"])
+        create.add_argument("--by", required=True, help="identifiant de l'auteur")
+        for name, text in (("approve", "approuver (une autre personne que l'auteur)"), ("launch", "lancer"),
+                           ("pause", "suspendre"), ("resume", "reprendre"), ("cancel", "annuler")):  # fmt: skip
+            action = sub.add_parser(name, help=text)
+            action.add_argument("campaign", type=int)
+            action.add_argument("--by", required=True, help="identifiant de la personne")
+        status = sub.add_parser("status", help="comptes par canal et état")
+        status.add_argument("campaign", type=int)
+        handover = sub.add_parser("handover", help="marquer un lot d'impression remis à l'imprimeur / La Poste")
+        handover.add_argument("batch", type=int, help="id du lot d'impression")
+        handover.add_argument("--by", required=True)
+        for p in sub.choices.values():
+            p.add_argument("--json", action="store_true", help="résumé lisible par une machine")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        try:
+            result = getattr(self, f"_{action}")(options)
+        except services.CampaignError as error:
+            raise CommandError(str(error)) from error
+        if options["json"]:
+            self.stdout.write(json.dumps(result, ensure_ascii=False, sort_keys=True, default=str))
+        else:
+            self.stdout.write(self._human(action, result))
+
+    def _user(self, username: str) -> Any:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"Utilisateur inconnu / unknown user: {username!r}")
+        return user
+
+    def _campaign(self, campaign_id: int) -> Campaign:
+        campaign = Campaign.objects.select_related("laboratory", "breach").filter(pk=campaign_id).first()
+        if campaign is None:
+            raise CommandError(f"Campagne inconnue / unknown campaign: {campaign_id}")
+        return campaign
+
+    def _create(self, o: dict[str, Any]) -> dict[str, Any]:
+        breach = Breach.objects.filter(slug=o["breach"]).first()
+        laboratory = Laboratory.objects.filter(code=o["laboratory"]).first()
+        if breach is None or laboratory is None:
+            raise CommandError(
+                f"Violation ou laboratoire inconnu / unknown breach or laboratory: {o['breach']}, {o['laboratory']}"
+            )
+        campaign = services.campaign_create(
+            breach=breach, laboratory=laboratory, name=o["name"], by=self._user(o["by"]),
+            channel_policy=o["policy"], language=o["language"],
+        )  # fmt: skip
+        return selectors.campaign_summary(campaign=campaign)
+
+    def _approve(self, o: dict[str, Any]) -> dict[str, Any]:
+        campaign = services.campaign_approve(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
+        return selectors.campaign_summary(campaign=campaign)
+
+    def _launch(self, o: dict[str, Any]) -> dict[str, Any]:
+        campaign = self._campaign(o["campaign"])
+        counts = services.campaign_launch(campaign=campaign, by=self._user(o["by"]))
+        return {**selectors.campaign_summary(campaign=Campaign.objects.get(pk=campaign.pk)), "launched": counts}
+
+    def _pause(self, o: dict[str, Any]) -> dict[str, Any]:
+        campaign = services.campaign_pause(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
+        return selectors.campaign_summary(campaign=campaign)
+
+    def _resume(self, o: dict[str, Any]) -> dict[str, Any]:
+        campaign = services.campaign_resume(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
+        return selectors.campaign_summary(campaign=campaign)
+
+    def _cancel(self, o: dict[str, Any]) -> dict[str, Any]:
+        campaign = services.campaign_cancel(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
+        return selectors.campaign_summary(campaign=campaign)
+
+    def _status(self, o: dict[str, Any]) -> dict[str, Any]:
+        return selectors.campaign_summary(campaign=self._campaign(o["campaign"]))
+
+    def _handover(self, o: dict[str, Any]) -> dict[str, Any]:
+        batch = PrintBatch.objects.filter(pk=o["batch"]).first()
+        if batch is None:
+            raise CommandError(f"Lot d'impression inconnu / unknown print batch: {o['batch']}")
+        sent = postal.print_batch_hand_over(batch=batch, by=self._user(o["by"]))
+        return {"batch": batch.pk, "campaign": batch.campaign_id, "notifications_sent": sent}
+
+    def _human(self, action: str, result: dict[str, Any]) -> str:
+        if "counts" not in result:
+            return " ".join(f"{k}={v}" for k, v in result.items())
+        lines = [f"campagne {result['id']} « {result['name']} » : {result['status']} ({result['channel_policy']})"]
+        if "launched" in result:
+            lines.append("lancée : " + ", ".join(f"{k} {v}" for k, v in result["launched"].items()))
+        for channel, by_status in result["counts"].items():
+            lines.append(f"  {channel:6} " + ", ".join(f"{s} {n}" for s, n in by_status.items()))
+        lines.append(f"  injoignables (liste centre d'appels) : {result['unreachable_patients']}")
+        return "\n".join(lines)

@@ -1,0 +1,526 @@
+"""Writes of the campaign engine: the campaign state machine, launch, email sending, events, fallbacks.
+
+The database is the source of truth. A row is sent only by the caller whose conditional UPDATE moved
+it queued→sending; launching twice creates nothing twice (unique constraint); a task re-run, a lost
+broker message or a killed worker is repaired by `campaigns_tick`, which re-queues rows stuck in
+queued/sending and closes finished campaigns from database counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from letters.emails import render_notice_email
+from patients.models import Patient
+
+from .codes import status_code_digest, status_code_for_ids, verification_phrase_for_ids
+from .models import Campaign, CampaignAction, DeliveryEvent, Notification
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+try:  # the global audit trail (labs/audit.py) records campaign actions too, when it is installed
+    from labs.audit import audit_record
+except ImportError:  # pragma: no cover - older trees without the audit app
+    audit_record = None
+
+logger = logging.getLogger(__name__)
+
+Status = Notification.Status
+Channel = Notification.Channel
+CStatus = Campaign.Status
+Policy = Campaign.ChannelPolicy
+
+
+class CampaignError(Exception):
+    """A refused campaign operation, with a message fit for the operator (French / English)."""
+
+
+class TransientSendError(Exception):
+    """The email provider is unreachable for now: the chunk is retried later, the row stays queued."""
+
+
+# Campaign state machine: from → allowed targets.
+TRANSITIONS: dict[str, set[str]] = {
+    CStatus.DRAFT: {CStatus.APPROVED, CStatus.CANCELLED},
+    CStatus.APPROVED: {CStatus.RUNNING, CStatus.CANCELLED},
+    CStatus.RUNNING: {CStatus.PAUSED, CStatus.COMPLETED, CStatus.CANCELLED},
+    CStatus.PAUSED: {CStatus.RUNNING, CStatus.CANCELLED},
+    CStatus.COMPLETED: set(),
+    CStatus.CANCELLED: set(),
+}
+
+# Monotonic delivery state: a notification only moves to a higher rank (a late "delivered" never
+# overrides "bounced"; a replayed "sent" never rewinds "delivered").
+RANK = {
+    Status.PENDING: 0, Status.QUEUED: 1, Status.SENDING: 2, Status.SENT: 3, Status.DELIVERED: 4,
+    Status.BOUNCED: 5, Status.RETURNED: 5, Status.FAILED: 5, Status.UNREACHABLE: 5, Status.CANCELLED: 6,
+}  # fmt: skip
+
+# Provider (anymail) event types → the notification status they lead to; others are recorded only.
+EVENT_STATUS = {
+    "delivered": Status.DELIVERED,
+    "bounced": Status.BOUNCED,
+    "rejected": Status.BOUNCED,
+    "failed": Status.FAILED,
+    "returned": Status.RETURNED,
+    "sent": Status.SENT,
+    "handed_over": Status.SENT,
+}
+
+
+# --- the trail ----------------------------------------------------------------------------------------
+
+
+def _record(campaign: Campaign, action: str, by: AbstractBaseUser | None, **detail: Any) -> None:
+    CampaignAction.objects.create(campaign=campaign, action=action, by=by, detail=detail)
+    if audit_record is not None:
+        audit_record(actor=by, action="campaign", obj=campaign, campaign_action=action, **detail)
+
+
+# --- the campaign state machine --------------------------------------------------------------------------
+
+
+def campaign_create(
+    *,
+    breach: Any,
+    laboratory: Any,
+    name: str,
+    by: AbstractBaseUser,
+    channel_policy: str = Policy.POST_AND_EMAIL,
+    language: str = "fr",
+) -> Campaign:
+    """Create a draft campaign; it needs another staff member's approval before launch."""
+    if channel_policy not in Policy.values:
+        raise CampaignError(f"Politique de canaux inconnue / unknown channel policy: {channel_policy!r}")
+    if language not in dict(settings.LANGUAGES):
+        raise CampaignError(f"Langue inconnue / unknown language: {language!r}")
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            breach=breach, laboratory=laboratory, name=name, created_by=by, channel_policy=channel_policy,
+            language=language,
+        )  # fmt: skip
+        _record(campaign, "create", by, channel_policy=channel_policy)
+    return campaign
+
+
+def _move(campaign: Campaign, to: str, by: AbstractBaseUser | None, *, extra: dict | None = None) -> Campaign:
+    """Move the campaign with a conditional UPDATE (two concurrent clicks: one wins, one is told)."""
+    current = Campaign.objects.get(pk=campaign.pk)
+    if to not in TRANSITIONS[current.status]:
+        raise CampaignError(
+            f"Transition refusée / transition refused: {current.get_status_display()} → {CStatus(to).label}"
+        )
+    fields = {"status": to, "updated_at": timezone.now(), **(extra or {})}
+    if Campaign.objects.filter(pk=campaign.pk, status=current.status).update(**fields) != 1:
+        raise CampaignError("La campagne a changé entre-temps / the campaign changed meanwhile; réessayez.")
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_approve(*, campaign: Campaign, by: AbstractBaseUser) -> Campaign:
+    """Second pair of eyes: a staff member other than the creator approves a draft."""
+    if not getattr(by, "is_staff", False):
+        raise CampaignError("Seul un membre du personnel peut approuver / only staff may approve.")
+    if by.pk == campaign.created_by_id:
+        raise CampaignError(
+            "Quatre yeux : la personne qui a créé la campagne ne peut pas l'approuver / "
+            "four eyes: the creator cannot approve the campaign."
+        )
+    with transaction.atomic():
+        campaign = _move(campaign, CStatus.APPROVED, by, extra={"approved_by": by, "approved_at": timezone.now()})
+        _record(campaign, "approve", by)
+    return campaign
+
+
+def campaign_pause(*, campaign: Campaign, by: AbstractBaseUser | None) -> Campaign:
+    """Stop claiming new rows; a message already being sent finishes."""
+    with transaction.atomic():
+        campaign = _move(campaign, CStatus.PAUSED, by)
+        _record(campaign, "pause", by)
+    return campaign
+
+
+def campaign_resume(*, campaign: Campaign, by: AbstractBaseUser | None) -> Campaign:
+    """Run again: queued rows are enqueued afresh after commit."""
+    with transaction.atomic():
+        campaign = _move(campaign, CStatus.RUNNING, by)
+        _record(campaign, "resume", by)
+        campaign_id = campaign.pk
+        transaction.on_commit(lambda: campaign_dispatch(campaign_id=campaign_id))
+    return campaign
+
+
+def campaign_cancel(*, campaign: Campaign, by: AbstractBaseUser | None) -> Campaign:
+    """Cancel: rows not yet sent become cancelled; what was sent stays sent."""
+    with transaction.atomic():
+        campaign = _move(campaign, CStatus.CANCELLED, by, extra={"completed_at": timezone.now()})
+        cancelled = Notification.objects.filter(campaign=campaign, status__in=[Status.PENDING, Status.QUEUED]).update(
+            status=Status.CANCELLED, final_at=timezone.now(), updated_at=timezone.now()
+        )
+        _record(campaign, "cancel", by, notifications_cancelled=cancelled)
+    return campaign
+
+
+# --- launch --------------------------------------------------------------------------------------------------
+
+
+def _channels_for(policy: str, *, has_address: bool, has_email: bool) -> list[str]:
+    """The channels a patient gets at launch (fallbacks come later); [] means unreachable."""
+    if policy == Policy.POST:
+        return [Channel.POST] if has_address else []
+    if policy == Policy.EMAIL:
+        return [Channel.EMAIL] if has_email else []
+    if policy == Policy.POST_AND_EMAIL:
+        return [c for c, ok in ((Channel.POST, has_address), (Channel.EMAIL, has_email)) if ok]
+    if policy == Policy.POST_THEN_EMAIL:
+        return [Channel.POST] if has_address else [Channel.EMAIL] if has_email else []
+    return [Channel.EMAIL] if has_email else [Channel.POST] if has_address else []  # email_then_post
+
+
+def notification_reference(*, campaign_id: int, patient_id: int, channel: str) -> str:
+    """The printed, non-secret reference of a notification (returned-mail CSVs quote it)."""
+    return f"N{campaign_id}-{patient_id}-{'C' if channel == Channel.POST else 'E'}"
+
+
+def _new_notification(campaign: Campaign, patient_id: int, channel: str, status: str, digest: str,
+                      now: dt.datetime, *, is_fallback: bool = False, error: str = "") -> Notification:  # fmt: skip
+    return Notification(
+        campaign_id=campaign.pk, patient_id=patient_id, channel=channel, status=status, code_digest=digest,
+        reference=notification_reference(campaign_id=campaign.pk, patient_id=patient_id, channel=channel),
+        language=campaign.language, is_fallback=is_fallback, last_error=error,
+        queued_at=now if status == Status.QUEUED else None,
+        final_at=now if status == Status.UNREACHABLE else None,
+    )  # fmt: skip
+
+
+def campaign_launch(*, campaign: Campaign, by: AbstractBaseUser | None, batch_size: int = 5000) -> dict[str, int]:
+    """Create every notification of an approved campaign in bulk, then enqueue the work after commit.
+
+    Re-running is harmless: a running campaign is refused, and the unique constraint (campaign,
+    patient, channel) with ignore_conflicts would make a second insert a no-op anyway.
+    """
+    counts = {"patients": 0, "post": 0, "email": 0, "unreachable": 0}
+    with transaction.atomic():
+        campaign = _move(campaign, CStatus.RUNNING, by, extra={"launched_at": timezone.now()})
+        now = timezone.now()
+        patients = (
+            Patient.objects.filter(breach_id=campaign.breach_id, laboratory_id=campaign.laboratory_id)
+            .order_by("pk")
+            .values_list("pk", "email", "address_line", "postcode", "city")
+        )
+        rows: list[Notification] = []
+        for patient_id, email, address_line, postcode, city in patients.iterator(chunk_size=batch_size):
+            counts["patients"] += 1
+            code = status_code_for_ids(campaign_id=campaign.pk, patient_id=patient_id)
+            digest = status_code_digest(code)
+            has_address = bool(address_line and postcode and city)
+            channels = _channels_for(campaign.channel_policy, has_address=has_address, has_email=bool(email))
+            for channel in channels:
+                status = Status.QUEUED if channel == Channel.EMAIL else Status.PENDING
+                rows.append(_new_notification(campaign, patient_id, channel, status, digest, now))
+                counts[channel] += 1
+            if not channels:
+                # One row says "tried, no usable channel": the patient goes on the call-centre list.
+                primary = (
+                    Channel.EMAIL if campaign.channel_policy in (Policy.EMAIL, Policy.EMAIL_THEN_POST) else Channel.POST
+                )
+                rows.append(_new_notification(campaign, patient_id, primary, Status.UNREACHABLE, digest, now,
+                                              error="ni adresse postale ni courriel utilisables"))  # fmt: skip
+                counts["unreachable"] += 1
+            if len(rows) >= batch_size:
+                Notification.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+                rows = []
+        if rows:
+            Notification.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+        _record(campaign, "launch", by, **counts)
+        campaign_id = campaign.pk
+        transaction.on_commit(lambda: campaign_dispatch(campaign_id=campaign_id))
+    return counts
+
+
+def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def notifications_enqueue(*, notification_ids: Sequence[int]) -> int:
+    """Send the ids to the workers in chunks (ids only: no personal data in the broker). Call after commit."""
+    from .tasks import notifications_send_task
+
+    chunks = 0
+    for chunk in _chunks(notification_ids, settings.CAMPAIGN_EMAIL_CHUNK):
+        notifications_send_task.delay(chunk)
+        chunks += 1
+    return chunks
+
+
+def campaign_dispatch(*, campaign_id: int) -> dict[str, int]:
+    """Enqueue every queued email row and start print batches for pending letters; re-runnable."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != CStatus.RUNNING:
+        return {"email_chunks": 0, "print_batches": 0}
+    ids = list(
+        Notification.objects.filter(campaign_id=campaign_id, channel=Channel.EMAIL, status=Status.QUEUED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    result = {"email_chunks": notifications_enqueue(notification_ids=ids), "print_batches": 0}
+    from . import postal
+
+    result["print_batches"] = postal.print_batches_enqueue(campaign=campaign)
+    campaign_close_if_finished(campaign_id=campaign_id)
+    return result
+
+
+# --- sending one email -------------------------------------------------------------------------------------
+
+
+def _message_id(notification: Notification) -> str:
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "notifier.localhost"
+    # Deterministic: a resend after a crash carries the same Message-ID, so receivers can tell.
+    return f"<{notification.reference}.{notification.pk}@{domain}>"
+
+
+def notification_email_message(*, notification: Notification, connection: Any = None) -> EmailMultiAlternatives:
+    """The neutral notice email for one notification row (no health data, no attachment, code in body)."""
+    campaign = notification.campaign
+    lab = campaign.laboratory
+    rendered = render_notice_email(
+        language=notification.language,
+        status_code=status_code_for_ids(campaign_id=campaign.pk, patient_id=notification.patient_id),
+        verification_phrase=verification_phrase_for_ids(campaign_id=campaign.pk, patient_id=notification.patient_id),
+        reference=notification.reference,
+        lab_name=lab.name,
+        dpo_name=lab.dpo_name,
+        dpo_email=lab.dpo_email,
+        dpo_phone=lab.dpo_phone,
+        template=campaign.email_template,
+    )
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        to=[notification.patient.email],
+        connection=connection,
+        headers={"Message-ID": _message_id(notification), "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    # anymail sends these to the ESP, which echoes them in tracking webhooks (ignored by plain SMTP).
+    message.metadata = {"notification_id": str(notification.pk), "campaign_id": str(campaign.pk)}
+    message.tags = ["breach-notice"]
+    return message
+
+
+def _classify(error: Exception) -> tuple[str, str]:
+    """('transient' | 'bounced' | 'failed', reason) for an exception raised by the email backend."""
+    reason = f"{type(error).__name__}: {error}"[:300]
+    try:
+        from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+    except ImportError:  # pragma: no cover
+        AnymailAPIError = AnymailRecipientsRefused = ()  # noqa: N806
+    if isinstance(error, smtplib.SMTPRecipientsRefused) or (
+        AnymailRecipientsRefused and isinstance(error, AnymailRecipientsRefused)
+    ):
+        return "bounced", reason
+    if isinstance(error, smtplib.SMTPResponseException):
+        return ("transient" if 400 <= error.smtp_code < 500 else "failed"), reason
+    if AnymailAPIError and isinstance(error, AnymailAPIError):
+        status = getattr(error, "status_code", None)
+        return ("transient" if status is None or status >= 500 or status == 429 else "failed"), reason
+    if isinstance(error, OSError | smtplib.SMTPException):  # disconnects, refused connections, timeouts
+        return "transient", reason
+    return "failed", reason
+
+
+def notification_send(*, notification_id: int, connection: Any = None) -> bool:
+    """Send one email notification; only the caller that moves it queued→sending sends. Returns True if sent."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        pk=notification_id, status=Status.QUEUED, channel=Channel.EMAIL, campaign__status=CStatus.RUNNING
+    ).update(status=Status.SENDING, sending_at=now, attempts=F("attempts") + 1, updated_at=now)
+    if claimed != 1:
+        return False
+    notification = Notification.objects.select_related("campaign__laboratory", "patient").get(pk=notification_id)
+    try:
+        message = notification_email_message(notification=notification, connection=connection)
+        message.send()
+    except Exception as error:
+        outcome, reason = _classify(error)
+        if outcome == "transient":
+            exhausted = notification.attempts >= settings.CAMPAIGN_MAX_ATTEMPTS
+            Notification.objects.filter(pk=notification_id, status=Status.SENDING).update(
+                status=Status.FAILED if exhausted else Status.QUEUED, last_error=reason, updated_at=timezone.now(),
+                queued_at=timezone.now(), final_at=timezone.now() if exhausted else None,
+            )  # fmt: skip
+            if exhausted:
+                return False
+            raise TransientSendError(reason) from error
+        logger.warning("notification %s not sent: %s", notification_id, reason)
+        _event_apply(notification, Status.BOUNCED if outcome == "bounced" else Status.FAILED,
+                     source=DeliveryEvent.Source.SMTP, event_type=outcome, reason=reason, at=timezone.now())  # fmt: skip
+        return False
+    status = getattr(message, "anymail_status", None)
+    provider_id = (getattr(status, "message_id", None) if status else None) or message.extra_headers["Message-ID"]
+    sent_at = timezone.now()
+    Notification.objects.filter(pk=notification_id).update(provider_message_id=str(provider_id)[:200], sent_at=sent_at)
+    # A fast ESP webhook may already have moved it to delivered/bounced: only a row still ours becomes sent.
+    Notification.objects.filter(pk=notification_id, status__in=[Status.SENDING, Status.QUEUED]).update(
+        status=Status.SENT, last_error="", updated_at=sent_at
+    )
+    return True
+
+
+def notifications_send(*, notification_ids: Sequence[int]) -> int:
+    """Send a chunk over one reused connection; safe to run twice (claimed rows are skipped)."""
+    sent = 0
+    campaign_ids: set[int] = set()
+    with get_connection() as connection:
+        for notification_id in notification_ids:
+            if notification_send(notification_id=notification_id, connection=connection):
+                sent += 1
+    campaign_ids.update(
+        Notification.objects.filter(pk__in=list(notification_ids)).values_list("campaign_id", flat=True).distinct()
+    )
+    for campaign_id in campaign_ids:
+        campaign_close_if_finished(campaign_id=campaign_id)
+    return sent
+
+
+# --- completion and repair ---------------------------------------------------------------------------------
+
+
+def campaign_close_if_finished(*, campaign_id: int) -> bool:
+    """Complete a running campaign whose every row is terminal (counted in the database, no chords)."""
+    open_rows = Notification.objects.filter(
+        campaign_id=campaign_id, status__in=[Status.PENDING, Status.QUEUED, Status.SENDING]
+    )
+    if open_rows.exists():
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        done = Campaign.objects.filter(pk=campaign_id, status=CStatus.RUNNING).update(
+            status=CStatus.COMPLETED, completed_at=now, updated_at=now
+        )
+        if done:
+            _record(Campaign.objects.get(pk=campaign_id), "complete", None)
+    return bool(done)
+
+
+def campaigns_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Periodic repair: re-queue rows stuck in queued/sending past the timeout; close finished campaigns."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=settings.CAMPAIGN_STUCK_SECONDS)
+    result = {"requeued": 0, "failed": 0, "completed": 0}
+    running = list(Campaign.objects.filter(status=CStatus.RUNNING).values_list("pk", flat=True))
+    for campaign_id in running:
+        rows = Notification.objects.filter(campaign_id=campaign_id, channel=Channel.EMAIL)
+        # A row left in `sending` by a dead worker: retry it, unless it has used up its attempts.
+        result["failed"] += rows.filter(status=Status.SENDING, sending_at__lt=stale, attempts__gte=settings.CAMPAIGN_MAX_ATTEMPTS).update(
+            status=Status.FAILED, final_at=now, last_error="interrompu trop de fois / interrupted too often", updated_at=now
+        )  # fmt: skip
+        rows.filter(status=Status.SENDING, sending_at__lt=stale).update(
+            status=Status.QUEUED, queued_at=None, updated_at=now
+        )
+        stuck_filter = Q(queued_at__isnull=True) | Q(queued_at__lt=stale)
+        stuck = list(rows.filter(stuck_filter, status=Status.QUEUED).order_by("pk").values_list("pk", flat=True))
+        if stuck:
+            Notification.objects.filter(pk__in=stuck, status=Status.QUEUED).update(queued_at=now)
+            notifications_enqueue(notification_ids=stuck)
+            result["requeued"] += len(stuck)
+        from . import postal
+
+        postal.print_batches_enqueue(campaign=Campaign.objects.get(pk=campaign_id))
+        result["completed"] += int(campaign_close_if_finished(campaign_id=campaign_id))
+    return result
+
+
+# --- events, monotonic state, fallbacks ----------------------------------------------------------------------
+
+
+def _event_apply(notification: Notification, target: str, *, source: str, event_type: str, reason: str,
+                 at: dt.datetime, event_id: str | None = None) -> bool:  # fmt: skip
+    """Record an event and move the row forward if the target ranks higher; fallbacks on bounce/return."""
+    with transaction.atomic():
+        event = DeliveryEvent.objects.create(
+            notification=notification, event_type=event_type, at=at, source=source, reason=reason[:300],
+            event_id=event_id,
+        )  # fmt: skip
+        return delivery_event_apply(event=event, target=target)
+
+
+def delivery_event_apply(*, event: DeliveryEvent, target: str | None = None) -> bool:
+    """Apply a recorded event once, monotonically; returns True if the notification changed state."""
+    target = target or EVENT_STATUS.get(event.event_type)
+    with transaction.atomic():
+        locked = DeliveryEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.applied:
+            return False
+        DeliveryEvent.objects.filter(pk=event.pk).update(applied=True)
+        if target is None:
+            return False
+        notification = Notification.objects.select_for_update().get(pk=event.notification_id)
+        if RANK[target] <= RANK[notification.status] or notification.status == Status.CANCELLED:
+            return False
+        now = timezone.now()
+        fields: dict[str, Any] = {"status": target, "updated_at": now}
+        if target in Notification.TERMINAL and target != Status.SENT:
+            fields["final_at"] = event.at
+        if target == Status.SENT:
+            fields["sent_at"] = event.at
+        if event.reason and target in Notification.UNREACHED:
+            fields["last_error"] = event.reason[:300]
+        Notification.objects.filter(pk=notification.pk).update(**fields)
+        notification.status = target
+        if target in (Status.BOUNCED, Status.RETURNED):
+            notification_fallback(notification=notification)
+    return True
+
+
+def delivery_event_record(*, notification: Notification, event_type: str, at: dt.datetime, source: str,
+                          reason: str = "", event_id: str | None = None) -> DeliveryEvent | None:  # fmt: skip
+    """Append an event once per event_id (a replayed webhook returns None); applying it is separate."""
+    try:
+        with transaction.atomic():
+            return DeliveryEvent.objects.create(
+                notification=notification, event_type=event_type, at=at, source=source, reason=reason[:300],
+                event_id=event_id,
+            )  # fmt: skip
+    except IntegrityError:
+        return None
+
+
+def notification_fallback(*, notification: Notification) -> Notification | None:
+    """After a bounce (email) or a returned letter, try the campaign's other channel once, if usable."""
+    campaign = Campaign.objects.select_related(None).get(pk=notification.campaign_id)
+    wanted = {
+        (Policy.EMAIL_THEN_POST, Channel.EMAIL): Channel.POST,
+        (Policy.POST_THEN_EMAIL, Channel.POST): Channel.EMAIL,
+    }.get((campaign.channel_policy, notification.channel))
+    if wanted is None or campaign.status not in (CStatus.RUNNING, CStatus.PAUSED):
+        return None
+    patient = Patient.objects.get(pk=notification.patient_id)
+    if (wanted == Channel.POST and not patient.has_postal_address) or (wanted == Channel.EMAIL and not patient.email):
+        return None  # the patient now has no reached row: the call-centre list picks them up
+    now = timezone.now()
+    status = Status.QUEUED if wanted == Channel.EMAIL else Status.PENDING
+    row = _new_notification(campaign, patient.pk, wanted, status, notification.code_digest, now, is_fallback=True)
+    created = Notification.objects.bulk_create([row], ignore_conflicts=True)
+    fallback = Notification.objects.filter(campaign=campaign, patient=patient, channel=wanted).first()
+    if fallback is not None and created and fallback.status == Status.QUEUED:
+        fallback_id = fallback.pk
+        transaction.on_commit(lambda: notifications_enqueue(notification_ids=[fallback_id]))
+    if fallback is not None and fallback.channel == Channel.POST and campaign.status == CStatus.RUNNING:
+        # The letter joins the next print batch.
+        campaign_id = campaign.pk
+        transaction.on_commit(lambda: campaign_dispatch(campaign_id=campaign_id))
+    return fallback

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> dict:
+    out = StringIO()
+    call_command("campaign", *args, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_create_approve_launch_and_status_from_the_command_line(
+    make_patients, author, approver, breach, laboratory, django_capture_on_commit_callbacks
+):
+    # given
+    make_patients(2)
+    # when
+    created = run("create", "--breach", breach.slug, "--laboratory", laboratory.code, "--name", "Vague 1",
+                  "--policy", "email", "--by", author.username)  # fmt: skip
+    run("approve", str(created["id"]), "--by", approver.username)
+    with django_capture_on_commit_callbacks(execute=True):
+        launched = run("launch", str(created["id"]), "--by", approver.username)
+    status = run("status", str(created["id"]))
+    # then
+    assert created["status"] == "draft"
+    assert launched["launched"]["email"] == 2
+    assert status["status"] == "completed"
+    assert status["counts"] == {"email": {"sent": 2}}
+    assert len(mail.outbox) == 2
+
+
+def test_the_command_refuses_self_approval_with_a_clear_message(author, breach, laboratory):
+    created = run("create", "--breach", breach.slug, "--laboratory", laboratory.code, "--name", "Vague 1",
+                  "--by", author.username)  # fmt: skip
+    with pytest.raises(CommandError, match="four eyes"):
+        call_command("campaign", "approve", str(created["id"]), "--by", author.username, stdout=StringIO())
+
+
+def test_an_unknown_campaign_is_a_message_not_a_traceback(author):
+    with pytest.raises(CommandError, match="unknown campaign"):
+        call_command("campaign", "status", "999", stdout=StringIO())
