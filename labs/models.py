@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from .audit import AuditEvent  # noqa: F401 (the model lives in audit.py, registered with this app)
 
@@ -32,6 +33,11 @@ class Laboratory(TimeStampedModel):
     dpo_name = models.CharField("nom du DPO", max_length=200, blank=True)
     dpo_email = models.EmailField("courriel du DPO", blank=True)
     dpo_phone = models.CharField("téléphone du DPO", max_length=32, blank=True)
+    # The CNIL form asks for both a contact person (the DPO) and a legal representative.
+    legal_representative_name = models.CharField("représentant légal", max_length=200, blank=True)
+    legal_representative_title = models.CharField("qualité du représentant légal", max_length=200, blank=True)
+
+    lab_path = "pk"
 
     class Meta:
         ordering = ["code"]
@@ -60,13 +66,20 @@ class LaboratoryMembership(TimeStampedModel):
 
 
 class Breach(TimeStampedModel):
-    """A personal-data breach (Art. 33); the Art. 33(3) facts are added by the filings work."""
+    """A personal-data breach at a processor (Art. 33), shared by the laboratories it touched.
+
+    Each laboratory (controller) has its own case file — `BreachLaboratory` — with its own awareness time,
+    deadline, Art. 33(3) facts, decisions and CNIL filings."""
 
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField("titre", max_length=200)
     processor = models.CharField("sous-traitant", max_length=200, blank=True)
     aware_at = models.DateTimeField("connaissance de la violation")
     description = models.TextField(blank=True)
+    laboratories = models.ManyToManyField(
+        Laboratory, through="BreachLaboratory", related_name="breaches", verbose_name="laboratoires", blank=True
+    )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-aware_at"]
@@ -75,3 +88,23 @@ class Breach(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+from .filings import (  # noqa: E402  (Art. 33 models: a module of their own, registered with this app)
+    BreachLaboratory,
+    BreachMeasure,
+    CnilFiling,
+    DeadlineReminder,
+)
+
+__all__ = [
+    "AuditEvent",
+    "Breach",
+    "BreachLaboratory",
+    "BreachMeasure",
+    "CnilFiling",
+    "DeadlineReminder",
+    "Laboratory",
+    "LaboratoryMembership",
+    "TimeStampedModel",
+]

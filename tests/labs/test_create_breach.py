@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 def test_create_breach_twice_creates_one_breach_and_says_so():
     # given / when
     first, second = StringIO(), StringIO()
-    call_command("create_breach", "leak-2021", title="Fuite", aware_at="2021-02-23T09:00+01:00", json=True, stdout=first)
+    call_command(
+        "create_breach", "leak-2021", title="Fuite", aware_at="2021-02-23T09:00+01:00", json=True, stdout=first
+    )
     call_command("create_breach", "leak-2021", title="Autre", aware_at="2021-03-01T09:00+01:00", stdout=second)
     # then
     assert json.loads(first.getvalue())["created"] is True

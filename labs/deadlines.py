@@ -1,0 +1,52 @@
+"""The Art. 33(1) clock: due = awareness + CNIL_DEADLINE_HOURS elapsed hours, computed in UTC.
+
+Adding hours to an aware datetime in UTC counts real elapsed time, so a clock that crosses a
+daylight-saving change still gives 72 real hours; only the display converts to Europe/Paris
+(where the wall-clock time of the deadline then differs by one hour from the awareness time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def deadline_for(aware_at: dt.datetime, *, hours: int | None = None) -> dt.datetime:
+    """The CNIL deadline (UTC) for an awareness time; refuses a naive datetime."""
+    if timezone.is_naive(aware_at):
+        raise ValueError("aware_at must carry its offset (a naive time is ambiguous across DST changes)")
+    hours = settings.CNIL_DEADLINE_HOURS if hours is None else hours
+    return aware_at.astimezone(dt.UTC) + dt.timedelta(hours=hours)
+
+
+def in_paris(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(PARIS)
+
+
+def format_paris(moment: dt.datetime | None) -> str:
+    """e.g. "29/03/2021 11:00 (UTC+02:00)" — the offset makes the DST side explicit."""
+    if moment is None:
+        return ""
+    local = in_paris(moment)
+    offset = local.strftime("%z")
+    return f"{local:%d/%m/%Y %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def time_left(due_at: dt.datetime, *, now: dt.datetime | None = None) -> dt.timedelta:
+    """Negative once overdue."""
+    return due_at - (now or timezone.now())
+
+
+def format_time_left(delta: dt.timedelta) -> str:
+    """ "reste 1 j 05 h 12 min" or "dépassé de 3 h 04 min"."""
+    overdue = delta < dt.timedelta(0)
+    minutes = int(abs(delta).total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    text = (f"{days} j " if days else "") + f"{hours:02d} h {minutes:02d} min"
+    return f"dépassé de {text}" if overdue else f"reste {text}"

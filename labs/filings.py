@@ -1,0 +1,261 @@
+"""Art. 33 models: a laboratory's case file for a breach, its measures, its CNIL filings and reminders.
+
+Imported by labs/models.py. Deadline arithmetic lives in labs/deadlines.py, writes in labs/services.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from .deadlines import deadline_for
+from .models import Breach, Laboratory, TimeStampedModel
+
+# Consequences the DPO may tick (Art. 33(3)(c)); the free text completes them.
+CONSEQUENCES = [
+    ("phishing", "hameçonnage ciblé (courriels, SMS, appels citant les données)"),
+    ("identity_theft", "usurpation d'identité"),
+    ("fraud", "fraude (assurance maladie, mutuelle, paiement)"),
+    ("health_disclosure", "divulgation d'informations de santé"),
+    ("discrimination", "discrimination, atteinte à la réputation"),
+    ("account_takeover", "prise de contrôle de comptes (mot de passe du portail)"),
+    ("distress", "détresse psychologique"),
+]
+CONSEQUENCE_LABELS = dict(CONSEQUENCES)
+
+
+class BreachLaboratory(TimeStampedModel):
+    """One laboratory's (controller's) case file for a breach: awareness, deadline, Art. 33(3) facts, decisions."""
+
+    class Decision(models.TextChoices):
+        UNDECIDED = "undecided", "non décidé"
+        NOTIFY = "notify", "notifier la CNIL"
+        NOT_NOTIFY = "not_notify", "ne pas notifier (risque improbable)"
+
+    class HighRisk(models.TextChoices):
+        UNDECIDED = "undecided", "non décidé"
+        YES = "yes", "oui : risque élevé, information des personnes (art. 34)"
+        NO = "no", "non"
+
+    class Exemption(models.TextChoices):
+        NONE = "none", "aucune"
+        A = "a", "art. 34(3)(a) : données rendues incompréhensibles"
+        B = "b", "art. 34(3)(b) : mesures ultérieures supprimant le risque élevé"
+        C = "c", "art. 34(3)(c) : efforts disproportionnés — communication publique"
+
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="case_files", verbose_name="violation")
+    laboratory = models.ForeignKey(
+        Laboratory, on_delete=models.PROTECT, related_name="case_files", verbose_name="laboratoire"
+    )
+    # Art. 33(1)-(2): when this controller became aware, e.g. from the processor's notice.
+    processor_notice_received_at = models.DateTimeField("avis du sous-traitant reçu le", null=True, blank=True)
+    aware_at = models.DateTimeField("connaissance de la violation")
+    due_at = models.DateTimeField("échéance CNIL", db_index=True, editable=False)
+    # Art. 33(3)(a): nature, categories and approximate numbers.
+    nature_confidentiality = models.BooleanField("atteinte à la confidentialité", default=False)
+    nature_integrity = models.BooleanField("atteinte à l'intégrité", default=False)
+    nature_availability = models.BooleanField("atteinte à la disponibilité", default=False)
+    discovery = models.TextField("circonstances de la découverte", blank=True)
+    description = models.TextField("description détaillée", blank=True)
+    data_categories = models.TextField("catégories de données", blank=True)
+    health_data = models.BooleanField("données de santé (art. 9)", default=False)
+    people_estimate = models.PositiveIntegerField("nombre approximatif de personnes", null=True, blank=True)
+    records_estimate = models.PositiveIntegerField("nombre approximatif d'enregistrements", null=True, blank=True)
+    estimates_prefilled_at = models.DateTimeField("estimations reprises de l'import le", null=True, blank=True)
+    # Art. 33(3)(c): likely consequences.
+    consequences = models.JSONField("conséquences probables", default=list, blank=True)
+    consequences_text = models.TextField("conséquences : précisions", blank=True)
+    # Decision to notify (the register keeps who decided, when, why — also when not notifying).
+    cnil_decision = models.CharField(
+        "notification à la CNIL", max_length=12, choices=Decision.choices, default=Decision.UNDECIDED
+    )
+    cnil_decision_reason = models.TextField("motif de la décision", blank=True)
+    cnil_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    cnil_decided_at = models.DateTimeField("décidé le", null=True, blank=True, editable=False)
+    # Art. 34: high risk to the people, exemptions, CNIL instructions.
+    high_risk = models.CharField("risque élevé", max_length=10, choices=HighRisk.choices, default=HighRisk.UNDECIDED)
+    high_risk_justification = models.TextField("justification (risque élevé ou non)", blank=True)
+    exemption = models.CharField("exemption art. 34(3)", max_length=4, choices=Exemption.choices, default="none")
+    exemption_justification = models.TextField("justification de l'exemption", blank=True)
+    public_notice_where = models.CharField("communication publique : support", max_length=200, blank=True)
+    public_notice_at = models.DateTimeField("communication publique : date", null=True, blank=True)
+    public_notice_url = models.URLField("communication publique : lien", blank=True)
+    cnil_instructions = models.TextField("instructions de la CNIL (art. 34(4))", blank=True)
+    # Art. 33(1): frozen at the first filing, never recomputed afterwards.
+    first_filed_at = models.DateTimeField("première notification le", null=True, blank=True, editable=False)
+    filed_late = models.BooleanField("notifiée hors délai", null=True, editable=False)
+
+    history = HistoricalRecords()
+    lab_path = "laboratory"
+
+    class Meta:
+        ordering = ["due_at", "laboratory__code"]
+        verbose_name = "dossier de violation (laboratoire)"
+        verbose_name_plural = "dossiers de violation (art. 33)"
+        constraints = [
+            models.UniqueConstraint(fields=["breach", "laboratory"], name="casefile_once_per_breach_and_lab"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.breach} — {self.laboratory}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A derived column kept in step with aware_at (stored so it can be indexed, filtered and sorted).
+        self.due_at = deadline_for(self.aware_at)
+        if kwargs.get("update_fields") is not None and "aware_at" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "due_at"}
+        super().save(*args, **kwargs)
+
+    @property
+    def consequence_labels(self) -> list[str]:
+        return [CONSEQUENCE_LABELS.get(code, code) for code in self.consequences]
+
+    @property
+    def natures(self) -> list[str]:
+        return [
+            label
+            for flag, label in (
+                (self.nature_confidentiality, "confidentialité"),
+                (self.nature_integrity, "intégrité"),
+                (self.nature_availability, "disponibilité"),
+            )
+            if flag
+        ]
+
+    @property
+    def is_filed(self) -> bool:
+        return self.first_filed_at is not None
+
+
+class BreachMeasure(models.Model):
+    """A measure taken or proposed (Art. 33(3)(d)), timestamped; reused in the letters' "what we did"."""
+
+    class Kind(models.TextChoices):
+        TAKEN = "taken", "prise"
+        PROPOSED = "proposed", "proposée"
+
+    case_file = models.ForeignKey(BreachLaboratory, on_delete=models.CASCADE, related_name="measures")
+    recorded_at = models.DateTimeField("date", default=timezone.now)
+    kind = models.CharField("mesure", max_length=10, choices=Kind.choices, default=Kind.TAKEN)
+    text = models.TextField("description")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    lab_path = "case_file__laboratory"
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        verbose_name = "mesure"
+        verbose_name_plural = "mesures prises ou proposées"
+
+    def __str__(self) -> str:
+        return f"{self.recorded_at:%Y-%m-%d} {self.get_kind_display()} : {self.text[:60]}"
+
+
+class FilingImmutableError(Exception):
+    """A filing is never edited or deleted: a correction is a new complementary filing."""
+
+
+class CnilFilingQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise FilingImmutableError(
+            "Une notification déposée ne se modifie pas : déposez une notification complémentaire."
+        )
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise FilingImmutableError("Une notification déposée ne se supprime pas.")
+
+
+class CnilFiling(models.Model):
+    """A notification filed with the CNIL (initial, then complementary ones), with a frozen snapshot."""
+
+    class Kind(models.TextChoices):
+        INITIAL = "initial", "initiale"
+        COMPLEMENTARY = "complementary", "complémentaire"
+
+    case_file = models.ForeignKey(
+        BreachLaboratory, on_delete=models.PROTECT, related_name="filings", verbose_name="dossier"
+    )
+    sequence = models.PositiveSmallIntegerField("n°")
+    kind = models.CharField("type", max_length=14, choices=Kind.choices)
+    submitted_at = models.DateTimeField("déposée le")
+    cnil_reference = models.CharField("référence CNIL", max_length=100, blank=True)
+    delay_reasons = models.TextField("motifs du retard (art. 33(1))", blank=True)
+    late = models.BooleanField("hors délai")
+    snapshot = models.JSONField("contenu déposé (figé)")
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CnilFilingQuerySet.as_manager()
+    history = HistoricalRecords()
+    lab_path = "case_file__laboratory"
+
+    class Meta:
+        ordering = ["case_file", "sequence"]
+        verbose_name = "notification à la CNIL"
+        verbose_name_plural = "notifications à la CNIL"
+        constraints = [
+            models.UniqueConstraint(fields=["case_file", "sequence"], name="filing_sequence_once_per_case_file"),
+            models.UniqueConstraint(
+                fields=["case_file"], condition=models.Q(kind="initial"), name="filing_one_initial_per_case_file"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="initial", sequence=1) | (~models.Q(kind="initial") & models.Q(sequence__gt=1)),
+                name="filing_initial_is_first",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(late=False) | ~models.Q(delay_reasons=""), name="filing_late_has_delay_reasons"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} n°{self.sequence} ({self.submitted_at:%Y-%m-%d})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise FilingImmutableError(
+                "Une notification déposée ne se modifie pas : déposez une notification complémentaire."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise FilingImmutableError("Une notification déposée ne se supprime pas.")
+
+
+class DeadlineReminder(models.Model):
+    """One reminder of a case file's deadline (T−24 h, T−6 h, overdue): the unique row makes it once each."""
+
+    class Kind(models.TextChoices):
+        BEFORE_24H = "t-24h", "J−1 (24 h avant)"
+        BEFORE_6H = "t-6h", "6 h avant"
+        OVERDUE = "overdue", "échéance dépassée"
+
+    case_file = models.ForeignKey(BreachLaboratory, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    due_at = models.DateTimeField("échéance rappelée")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+    skipped = models.BooleanField(default=False, help_text="Dépassé par un rappel plus urgent : non envoyé.")
+
+    lab_path = "case_file__laboratory"
+
+    class Meta:
+        ordering = ["case_file", "created_at"]
+        verbose_name = "rappel d'échéance"
+        verbose_name_plural = "rappels d'échéance"
+        constraints = [
+            models.UniqueConstraint(fields=["case_file", "kind", "due_at"], name="reminder_once_per_kind_and_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_file} : {self.get_kind_display()}"
