@@ -56,7 +56,7 @@ TRANSITIONS: dict[str, set[str]] = {
     CStatus.APPROVED: {CStatus.RUNNING, CStatus.CANCELLED},
     CStatus.RUNNING: {CStatus.PAUSED, CStatus.COMPLETED, CStatus.CANCELLED},
     CStatus.PAUSED: {CStatus.RUNNING, CStatus.CANCELLED},
-    CStatus.COMPLETED: set(),
+    CStatus.COMPLETED: set(),  # reopened only by a fallback (notification_fallback), never by hand
     CStatus.CANCELLED: set(),
 }
 
@@ -506,11 +506,19 @@ def notification_fallback(*, notification: Notification) -> Notification | None:
         (Policy.EMAIL_THEN_POST, Channel.EMAIL): Channel.POST,
         (Policy.POST_THEN_EMAIL, Channel.POST): Channel.EMAIL,
     }.get((campaign.channel_policy, notification.channel))
-    if wanted is None or campaign.status not in (CStatus.RUNNING, CStatus.PAUSED):
+    if wanted is None or campaign.status not in (CStatus.RUNNING, CStatus.PAUSED, CStatus.COMPLETED):
         return None
     patient = Patient.objects.get(pk=notification.patient_id)
     if (wanted == Channel.POST and not patient.has_postal_address) or (wanted == Channel.EMAIL and not patient.email):
         return None  # the patient now has no reached row: the call-centre list picks them up
+    if campaign.status == CStatus.COMPLETED:
+        # Bounces and returns arrive after the last send: the fallback reopens the campaign until done.
+        reopened = Campaign.objects.filter(pk=campaign.pk, status=CStatus.COMPLETED).update(
+            status=CStatus.RUNNING, completed_at=None, updated_at=timezone.now()
+        )
+        campaign.refresh_from_db()
+        if reopened:
+            _record(campaign, "reopen", None, reason="fallback", notification=notification.pk)
     now = timezone.now()
     status = Status.QUEUED if wanted == Channel.EMAIL else Status.PENDING
     row = _new_notification(campaign, patient.pk, wanted, status, notification.code_digest, now, is_fallback=True)

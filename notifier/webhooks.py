@@ -57,7 +57,7 @@ def tracking_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> 
         event_type=str(event.event_type),
         at=event.timestamp or timezone.now(),
         source=DeliveryEvent.Source.ESP,
-        reason=str(event.reject_reason or event.description or "")[:300],
+        reason=" — ".join(str(x) for x in (event.reject_reason, event.mta_response, event.description) if x)[:300],
         event_id=_event_key(esp_name, event),
     )
     if recorded is not None:
