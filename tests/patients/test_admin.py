@@ -212,3 +212,22 @@ def test_the_cnil_liaison_cannot_list_or_export_patients(client, login_verified,
     # then both are refused
     assert listing.status_code == 403
     assert export.status_code == 403
+
+
+def test_a_dpo_sees_the_import_batches_that_touched_their_laboratory_only(
+    client, login_verified, dpo_lab_a, lab_a, lab_b
+):
+    # given two batches, each with a record at a different laboratory
+    breach = BreachFactory()
+    batches = {}
+    for lab, name in ((lab_a, "a.csv"), (lab_b, "b.csv")):
+        batch = ImportBatch.objects.create(breach=breach, file_name=name, sha256=name * 8, status="succeeded")
+        patient = PatientFactory(breach=breach, laboratory=lab)
+        ExposedRecord.objects.create(patient=patient, batch=batch, record_number=1)
+        batches[name] = batch
+    login_verified(client, dpo_lab_a)
+    # when the DPO of lab A lists the imports
+    listed = set(client.get(reverse("admin:patients_importbatch_changelist")).context["cl"].queryset)
+    # then only the batch that holds lab A's records is there
+    assert listed == {batches["a.csv"]}
+    assert client.get(reverse("admin:patients_importbatch_change", args=[batches["b.csv"].pk])).status_code == 404
