@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.core.management import call_command
 from django.urls import reverse
 
-from labs.models import Breach
+from labs.models import AuditEvent, Breach
 from patients.categories import Exposure, Sensitive
 from patients.models import ExposedRecord, ImportBatch, Patient
 from patients.resources import SUMMARY_COLUMNS
@@ -172,6 +172,7 @@ def test_summary_export_and_patient_pages_never_contain_a_nir(admin_client, impo
         assert nir[:13] not in exported and nir[:13] not in page
     assert not re.search(r"\d{13}", exported.replace(" ", "").replace(".", ""))
     assert patient.nir_masked and patient.nir_masked in html.unescape(page)
+    assert patient.person_key not in page
     assert {row["laboratoire"] for row in rows} == {"LAB01", "LAB02"}
     assert all(row["données exposées"].startswith("identité") for row in rows)
 
@@ -199,6 +200,9 @@ def test_a_dpo_sees_and_exports_only_their_laboratory(client, login_verified, dp
     # then only lab A's patient is visible, exported, or reachable by URL
     assert listed == {mine}
     assert "Danielou" in exported and "Quéré" not in exported
+    assert AuditEvent.objects.filter(
+        actor_username=dpo_lab_a.username, action=AuditEvent.Action.EXPORT, object_type="patients.patient"
+    ).exists()
     assert client.get(reverse("admin:patients_patient_change", args=[other.pk])).status_code == 404
 
 
