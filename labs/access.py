@@ -96,6 +96,8 @@ PERMISSIONS = {
     # Imports and campaigns are run by operators (and DPOs) of the laboratory.
     "labs.run_operations": is_active_superuser | is_dpo | is_operator,
     "labs.delete_lab_data": is_active_superuser,
+    # Shared across laboratories (a breach's common facts, the list of laboratories, who works where).
+    "labs.manage_shared": is_active_superuser,
     "labs.view_audit": is_active_superuser | is_dpo | is_cnil_liaison,
     "labs.access_object": is_active_superuser | in_users_laboratories,
 }
@@ -270,3 +272,27 @@ class LabScopedAdminMixin:
         for obj in queryset:
             audit_record(actor=request.user, action=AuditEvent.Action.DELETE, obj=obj, request=request, via="admin")
         return super().log_deletions(request, queryset)
+
+
+class LabScopedInlineMixin:
+    """Inlines follow the same rules names (the parent object is already scoped by its admin)."""
+
+    view_permission: str | None = "labs.view_lab_data"
+    change_permission: str = "labs.edit_lab_data"
+    add_permission: str | None = None
+    delete_permission: str = "labs.delete_lab_data"
+
+    def _perm(self, request: HttpRequest, name: str | None) -> bool:
+        return bool(name) and request.user.is_active and request.user.has_perm(name)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._perm(request, self.view_permission) or self.has_change_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._perm(request, self.change_permission)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._perm(request, self.add_permission or self.change_permission)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._perm(request, self.delete_permission)

@@ -190,32 +190,30 @@ def register_rows(*, user: Any, breach: Breach | None = None) -> list[dict[str, 
     qs = case_files_for(user).prefetch_related("measures", "filings").order_by("breach__aware_at", "laboratory__code")
     if breach is not None:
         qs = qs.filter(breach=breach)
-    rows = []
-    for cf in qs:
-        filings: list[CnilFiling] = list(cf.filings.all())
-        rows.append(
-            {
-                "breach": cf.breach.title,
-                "laboratory": str(cf.laboratory),
-                "aware_at": format_paris(cf.aware_at),
-                "due_at": format_paris(cf.due_at),
-                "nature": ", ".join(cf.natures),
-                "data_categories": cf.data_categories,
-                "people_estimate": cf.people_estimate,
-                "records_estimate": cf.records_estimate,
-                "consequences": "; ".join([*cf.consequence_labels, cf.consequences_text][:20]).strip("; "),
-                "measures": "; ".join(f"{m.recorded_at:%d/%m/%Y} {m.text}" for m in cf.measures.all()),
-                "decision": cf.get_cnil_decision_display(),
-                "decided_by": cf.cnil_decided_by.get_username() if cf.cnil_decided_by else "",
-                "decided_at": format_paris(cf.cnil_decided_at),
-                "decision_reason": cf.cnil_decision_reason,
-                "first_filed_at": format_paris(cf.first_filed_at),
-                "filed_late": {None: "", True: "oui", False: "non"}[cf.filed_late],
-                "filings": ", ".join(
-                    f"{f.get_kind_display()} {f.cnil_reference or '#' + str(f.sequence)}" for f in filings
-                ),
-                "high_risk": cf.get_high_risk_display(),
-                "exemption": cf.get_exemption_display(),
-            }
-        )
-    return rows
+    return [register_row(cf) for cf in qs]
+
+
+def register_row(cf: BreachLaboratory) -> dict[str, Any]:
+    """One line of the register for a case file (prefetch measures and filings when reading many)."""
+    filings: list[CnilFiling] = list(cf.filings.all())
+    return {
+        "breach": cf.breach.title,
+        "laboratory": str(cf.laboratory),
+        "aware_at": format_paris(cf.aware_at),
+        "due_at": format_paris(cf.due_at),
+        "nature": ", ".join(cf.natures),
+        "data_categories": cf.data_categories,
+        "people_estimate": cf.people_estimate,
+        "records_estimate": cf.records_estimate,
+        "consequences": "; ".join(filter(None, [*cf.consequence_labels, cf.consequences_text])),
+        "measures": "; ".join(f"{m.recorded_at:%d/%m/%Y} {m.text}" for m in cf.measures.all()),
+        "decision": cf.get_cnil_decision_display(),
+        "decided_by": cf.cnil_decided_by.get_username() if cf.cnil_decided_by else "",
+        "decided_at": format_paris(cf.cnil_decided_at),
+        "decision_reason": cf.cnil_decision_reason,
+        "first_filed_at": format_paris(cf.first_filed_at),
+        "filed_late": {None: "", True: "oui", False: "non"}[cf.filed_late],
+        "filings": ", ".join(f"{f.get_kind_display()} {f.cnil_reference or '#' + str(f.sequence)}" for f in filings),
+        "high_risk": cf.get_high_risk_display(),
+        "exemption": cf.get_exemption_display(),
+    }

@@ -1,0 +1,32 @@
+"""The Art. 33(5) register as a django-import-export resource (CSV/XLSX export from the admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from import_export import fields, resources
+
+from .models import BreachLaboratory
+from .selectors import REGISTER_COLUMNS, register_row
+
+
+class BreachRegisterResource(resources.ModelResource):
+    """One line per case file, the same columns as the PDF register (selectors.register_row)."""
+
+    class Meta:
+        model = BreachLaboratory
+        fields: list[str] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rows: dict[int, dict[str, Any]] = {}
+        for key, label in REGISTER_COLUMNS:
+            self.fields[key] = fields.Field(attribute=key, column_name=label, readonly=True)
+
+    def get_export_order(self) -> tuple[str, ...]:
+        return tuple(key for key, _ in REGISTER_COLUMNS)
+
+    def export_field(self, field: fields.Field, instance: BreachLaboratory, **kwargs: Any) -> Any:
+        if instance.pk not in self._rows:
+            self._rows[instance.pk] = register_row(instance)
+        return self._rows[instance.pk].get(field.attribute, "")

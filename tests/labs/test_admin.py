@@ -1,0 +1,130 @@
+import datetime as dt
+import json
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from labs.audit import AuditEvent
+from labs.models import BreachLaboratory, CnilFiling
+from labs.selectors import REGISTER_COLUMNS
+from labs.services import cnil_filing_record
+from tests.factories import BreachFactory
+
+from .helpers import complete_case_file
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dpo_a_client(client, login_verified, dpo_lab_a):
+    return login_verified(client, dpo_lab_a)
+
+
+def test_the_case_file_list_shows_the_clock_of_the_dpos_laboratory_only(dpo_a_client, lab_a, lab_b):
+    # given an open case file at A due in 5 hours, and one at B
+    breach = BreachFactory(aware_at=timezone.now() - dt.timedelta(hours=67))
+    BreachLaboratory.objects.create(breach=breach, laboratory=lab_a, aware_at=breach.aware_at)
+    BreachLaboratory.objects.create(breach=breach, laboratory=lab_b, aware_at=breach.aware_at)
+    # when the DPO of A opens the list, filtered on "due in 24 h"
+    response = dpo_a_client.get(reverse("admin:labs_breachlaboratory_changelist") + "?deadline=due24")
+    # then A's row is there with its time left, in the "less than 24 h" colour, and B's is not
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Laboratoire A" in page and "Laboratoire B" not in page
+    assert "reste 04 h" in page and "#c25e00" in page
+
+
+def test_the_overdue_filter_keeps_only_unfiled_case_files_past_their_deadline(dpo_a_client, lab_a):
+    # given an overdue case file and one filed on time, both at A
+    overdue = BreachLaboratory.objects.create(
+        breach=BreachFactory(title="Retard"), laboratory=lab_a, aware_at=timezone.now() - dt.timedelta(hours=80)
+    )
+    filed = complete_case_file(lab_a, breach=BreachFactory(title="Notifiée"))
+    cnil_filing_record(case_file=filed, submitted_at=timezone.now(), by=None)
+    # when filtered on overdue, then only the overdue one is listed, in red
+    page = dpo_a_client.get(reverse("admin:labs_breachlaboratory_changelist") + "?deadline=overdue").content.decode()
+    assert reverse("admin:labs_breachlaboratory_change", args=[overdue.pk]) in page
+    assert reverse("admin:labs_breachlaboratory_change", args=[filed.pk]) not in page
+    assert "dépassé de" in page
+
+
+def test_the_case_file_page_shows_the_checklist_and_refuses_an_incomplete_filing(dpo_a_client, lab_a):
+    # given an empty case file
+    case_file = BreachLaboratory.objects.create(breach=BreachFactory(), laboratory=lab_a, aware_at=timezone.now())
+    # when the DPO opens it and tries to file
+    page = dpo_a_client.get(reverse("admin:labs_breachlaboratory_change", args=[case_file.pk])).content.decode()
+    now = timezone.localtime()
+    response = dpo_a_client.post(
+        reverse("admin:labs_breachlaboratory_file", args=[case_file.pk]),
+        {"submitted_at_0": now.strftime("%d/%m/%Y"), "submitted_at_1": now.strftime("%H:%M:%S")},
+    )
+    # then the page lists missing elements and the filing is refused with the reason shown
+    assert "élément(s) manquant(s)" in page and "représentant légal" in page
+    assert response.status_code == 200
+    assert "Éléments manquants" in response.content.decode()
+    assert not CnilFiling.objects.exists()
+
+
+def test_the_dpo_files_through_the_admin_and_prints_the_sheet(dpo_a_client, lab_a):
+    # given a complete case file
+    case_file = complete_case_file(lab_a)
+    now = timezone.localtime()
+    # when the DPO records the initial filing
+    response = dpo_a_client.post(
+        reverse("admin:labs_breachlaboratory_file", args=[case_file.pk]),
+        {
+            "submitted_at_0": now.strftime("%d/%m/%Y"),
+            "submitted_at_1": now.strftime("%H:%M:%S"),
+            "cnil_reference": "R-42",
+        },
+    )
+    filing = CnilFiling.objects.get()
+    # then it is recorded, and the sheet comes as JSON (the frozen snapshot) and as a PDF
+    assert response.status_code == 302
+    as_json = dpo_a_client.get(reverse("admin:labs_cnilfiling_sheet_json", args=[filing.pk]))
+    as_pdf = dpo_a_client.get(reverse("admin:labs_cnilfiling_sheet_pdf", args=[filing.pk]))
+    assert json.loads(as_json.content)["filing"]["cnil_reference"] == "R-42"
+    assert as_pdf["Content-Type"] == "application/pdf" and as_pdf.content.startswith(b"%PDF")
+    assert AuditEvent.objects.filter(action="export", object_type="labs.cnilfiling").count() == 2
+
+
+def test_a_filing_cannot_be_changed_through_the_admin(admin_client, lab_a):
+    # given a filing, when even a superuser posts a change, then it is refused and nothing changes
+    filing = cnil_filing_record(case_file=complete_case_file(lab_a), submitted_at=timezone.now(), by=None)
+    response = admin_client.post(reverse("admin:labs_cnilfiling_change", args=[filing.pk]), {"cnil_reference": "X"})
+    delete = admin_client.post(reverse("admin:labs_cnilfiling_delete", args=[filing.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert delete.status_code == 403
+    assert CnilFiling.objects.get().cnil_reference == ""
+
+
+def test_the_cnil_liaison_reads_case_files_but_cannot_change_them(client, login_verified, cnil_liaison, lab_a):
+    # given a case file, when the CNIL liaison opens it and posts a change
+    case_file = complete_case_file(lab_a)
+    login_verified(client, cnil_liaison)
+    url = reverse("admin:labs_breachlaboratory_change", args=[case_file.pk])
+    view = client.get(url)
+    change = client.post(url, {"description": "x"})
+    # then they can read it but not change it
+    assert view.status_code == 200
+    assert change.status_code == 403
+    case_file.refresh_from_db()
+    assert case_file.description != "x"
+
+
+def test_the_register_exports_as_csv_and_pdf_for_the_dpos_laboratory(dpo_a_client, lab_a, lab_b):
+    # given case files at A and B
+    complete_case_file(lab_a, breach=BreachFactory(title="Fuite A"))
+    complete_case_file(lab_b, breach=BreachFactory(title="Fuite B"))
+    # when the DPO of A exports the register as CSV and PDF
+    csv = dpo_a_client.post(
+        reverse("admin:labs_breachlaboratory_export"),
+        {"format": "0", "resource": "0", **{f"breachregisterresource_{key}": "on" for key, _ in REGISTER_COLUMNS}},
+    )
+    pdf = dpo_a_client.get(reverse("admin:labs_breachlaboratory_register_pdf"))
+    # then the CSV has the register's columns and A's line only; the PDF is a PDF
+    text = csv.content.decode("utf-8-sig")
+    assert csv.status_code == 200, text[:500]
+    assert "décision de notification" in text and "Fuite A" in text and "Fuite B" not in text
+    assert pdf.content.startswith(b"%PDF")
