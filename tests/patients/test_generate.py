@@ -157,6 +157,11 @@ def test_proportions_follow_the_published_analyses_of_the_real_file(leak):
     assert 0.51 <= share(lambda r: r[col["CIVILITE"]] in ("Mme", "Mlle")) <= 0.59
     assert 0.36 <= share(lambda r: r[col["CIVILITE"]] == "M.") <= 0.44
     assert 0.02 <= share(lambda r: r[col["CIVILITE"]] == "Enfant") <= 0.04
+    assert 0 < share(lambda r: r[col["CIVILITE"]] == "Bébé") <= 0.005
+    children = [r for r in rows if r[col["CIVILITE"]] in ("Enfant", "Bébé")]
+    assert all(
+        date_key(r[col["DATE_NAISSANCE"]])[-2:] in {f"{y % 100:02d}" for y in range(2002, 2021)} for r in children
+    )
     assert 0.0 < share(lambda r: r[col["COMMENTAIRE"]] or r[col["COMMENTAIRE_MEDICAL"]]) <= 0.06
     assert 0.08 <= truth["patients_with_email"] / truth["patients"] <= 0.14
     assert 2.2 <= truth["accepted"] / truth["patients"] <= 2.8
