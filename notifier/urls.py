@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("notifier.status_urls")),  # the public status page (/verifier/, /check/)
+    path("admin/letters/", include("letters.urls")),  # letter previews, behind the admin's OTP login
     path("admin/", admin.site.urls),
     path("anymail/", include("anymail.urls")),  # ESP tracking webhooks (basic auth: ANYMAIL WEBHOOK_SECRET)
 ]
