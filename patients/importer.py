@@ -23,6 +23,7 @@ from .mapping import ColumnPlan
 from .normalize import (
     age_on,
     clean_text,
+    nir_compact,
     normalize_email,
     normalize_nir,
     normalize_phone,
@@ -50,7 +51,14 @@ _NIR_INVALID, _BIRTH_DATE_INVALID, _EMAIL_INVALID, _PHONE_INVALID = 1, 2, 4, 8
 _MAX = {"civility": 20, "name": 100, "address_line": 300, "postcode": 10, "city": 100, "record_id": 64}
 LAB_CODE_MAX = 64
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
+# Plain ints: IntFlag arithmetic is several times slower, and this runs for every row.
+_IDENTITY, _BIRTH_DATE, _NIR = int(Exposure.IDENTITY), int(Exposure.BIRTH_DATE), int(Exposure.NIR)
+_POSTAL, _EMAIL, _PHONE = int(Exposure.POSTAL_ADDRESS), int(Exposure.EMAIL), int(Exposure.PHONE)
+_BLOOD, _PRESCRIBER, _INSURER = int(Exposure.BLOOD_GROUP), int(Exposure.PRESCRIBER), int(Exposure.INSURER)
+_COMMENT, _PASSWORD, _OTHER = int(Exposure.MEDICAL_COMMENT), int(Exposure.PORTAL_PASSWORD), int(Exposure.OTHER_ADMIN)
+
+# Bytes that did not decode (surrogate escapes) and NUL, which no database text column takes.
+_UNDECODABLE = re.compile("[\x00\udc80-\udcff]")
 
 
 class ImportInputError(Exception):
@@ -64,7 +72,7 @@ class Source:
     sha256: str
     encoding: str  # "utf-8", "utf-8-sig" or "cp1252"
     delimiter: str
-    clean_utf8: bool  # every byte decoded: no record can be undecodable
+    clean: bool  # valid UTF-8 without NUL: no record can be undecodable
 
 
 def inspect_source(path: Path) -> Source:
@@ -81,11 +89,12 @@ def inspect_source(path: Path) -> Source:
         raise ImportInputError(f"empty file: {path}")
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    utf8_ok, seen_non_ascii, head = True, False, b""
+    utf8_ok, seen_non_ascii, has_nul, head = True, False, False, b""
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(CHUNK_SIZE):
                 digest.update(chunk)
+                has_nul = has_nul or b"\x00" in chunk
                 if not head:
                     head = chunk[:65536]
                 if utf8_ok:
@@ -116,7 +125,7 @@ def inspect_source(path: Path) -> Source:
         sha256=digest.hexdigest(),
         encoding=encoding,
         delimiter=detect_delimiter(first_line),
-        clean_utf8=utf8_ok,
+        clean=utf8_ok and not has_nul,
     )
 
 
@@ -200,6 +209,7 @@ class PatientDraft:
         "sensitive",
         "issues",
         "records",
+        "complete",
     )
 
     def __init__(self, *, patient_id: int, existing: bool, lab_id: int, key: str) -> None:
@@ -214,6 +224,7 @@ class PatientDraft:
         self.nir_valid: bool | None = None
         self.minor = False
         self.exposure = self.sensitive = self.issues = self.records = 0
+        self.complete = False  # every fillable field has a value: later rows skip the filling
 
     @property
     def data_issues(self) -> list[str]:
@@ -221,12 +232,23 @@ class PatientDraft:
 
 
 def _getter(indices: tuple[int, ...]) -> Callable[[list[str]], str]:
+    """Value of a canonical field in a row: stripped, several columns joined by a space."""
     if not indices:
         return lambda row: ""
     if len(indices) == 1:
         (index,) = indices
         return lambda row: row[index].strip()
     return lambda row: " ".join(value for value in (row[i].strip() for i in indices) if value)
+
+
+def _filled(indices: tuple[int, ...]) -> Callable[[list[str]], bool]:
+    """Whether any of the field's columns holds something (cheaper than building the value)."""
+    if not indices:
+        return lambda row: False
+    if len(indices) == 1:
+        (index,) = indices
+        return lambda row: bool(row[index]) and not row[index].isspace()
+    return lambda row: any(row[i] and not row[i].isspace() for i in indices)
 
 
 @dataclass(slots=True)
@@ -272,8 +294,8 @@ class RowFolder:
         self.new_patient_id = new_patient_id
         self.drafts: dict[tuple[int, str], PatientDraft] = {}
         self.lab_ids: dict[str, int] = {}
-        get = {name: _getter(plan.columns.get(name, ())) for name in _FIELDS}
-        self._get = get
+        self._get = {name: _getter(plan.columns.get(name, ())) for name in _FIELDS}
+        self._filled = {name: _filled(plan.columns.get(name, ())) for name in _FIELDS}
         self._comment_columns = plan.columns.get("comment", ())
         self._other_columns = plan.other_admin
 
@@ -283,13 +305,9 @@ class RowFolder:
             return Rejection(record.number, record.line, UNPARSEABLE, f"CSV parse error: {record.error}", [])
         if len(row) != self.width:
             return Rejection(
-                record.number,
-                record.line,
-                FIELD_COUNT,
-                f"{len(row)} fields where the header has {self.width}",
-                row,
+                record.number, record.line, FIELD_COUNT, f"{len(row)} fields where the header has {self.width}", row
             )
-        if self.check_decoding and _SURROGATE.search("".join(row)):
+        if self.check_decoding and _UNDECODABLE.search("".join(row)):
             return Rejection(record.number, record.line, UNDECODABLE, "bytes that are not valid text", row)
         get = self._get
         lab_code = get["lab_code"](row)
@@ -307,50 +325,44 @@ class RowFolder:
             lab_id = self.lab_ids[lab_code] = self.lab_id_for(lab_code)
         first_name = get["first_name"](row)
         birth_raw = get["birth_date"](row)
-        nir = normalize_nir(nir_raw) if nir_raw else None
         material = person_material(
-            nir_compact_=nir.compact if nir else "",
+            nir_compact_=nir_compact(nir_raw) if nir_raw else "",
             last_name=last_name,
             first_name=first_name,
             birth_date_raw=birth_raw,
         )
         draft = self.drafts.get((lab_id, material))
         if draft is None:
-            draft = self._new_draft(lab_id, material, nir, birth_raw)
-        civility = get["civility"](row)
-        birth_name = get["birth_name"](row)
-        address_line = get["address_line"](row)
-        postcode = get["postcode"](row)
-        city = get["city"](row)
-        email_raw = get["email"](row)
-        landline_raw = get["landline_phone"](row)
-        mobile_raw = get["mobile_phone"](row)
+            draft = self._new_draft(lab_id, material, nir_raw, birth_raw)
 
+        # What this row exposed: presence tests only, no normalisation.
+        filled = self._filled
         exposure = 0
-        if last_name or first_name or civility or birth_name:
-            exposure |= Exposure.IDENTITY
+        if last_name or first_name or filled["civility"](row) or filled["birth_name"](row):
+            exposure |= _IDENTITY
         if birth_raw:
-            exposure |= Exposure.BIRTH_DATE
+            exposure |= _BIRTH_DATE
         if nir_raw:
-            exposure |= Exposure.NIR
-        if address_line or postcode or city:
-            exposure |= Exposure.POSTAL_ADDRESS
-        if email_raw and "@" in email_raw:
-            exposure |= Exposure.EMAIL
-        if landline_raw or mobile_raw:
-            exposure |= Exposure.PHONE
-        if get["blood_group"](row):
-            exposure |= Exposure.BLOOD_GROUP
-        if get["prescriber_name"](row):
-            exposure |= Exposure.PRESCRIBER
-        if get["insurer"](row):
-            exposure |= Exposure.INSURER
-        if get["portal_password"](row):
-            exposure |= Exposure.PORTAL_PASSWORD
+            exposure |= _NIR
+        if filled["address_line"](row) or filled["postcode"](row) or filled["city"](row):
+            exposure |= _POSTAL
+        email_raw = get["email"](row)
+        if "@" in email_raw:
+            exposure |= _EMAIL
+        if filled["landline_phone"](row) or filled["mobile_phone"](row):
+            exposure |= _PHONE
+        if filled["blood_group"](row):
+            exposure |= _BLOOD
+        if filled["prescriber_name"](row):
+            exposure |= _PRESCRIBER
+        if filled["insurer"](row):
+            exposure |= _INSURER
+        if filled["portal_password"](row):
+            exposure |= _PASSWORD
         for index in self._other_columns:
             value = row[index]
             if value and not value.isspace():
-                exposure |= Exposure.OTHER_ADMIN
+                exposure |= _OTHER
                 break
         sensitive = 0
         for index in self._comment_columns:
@@ -358,58 +370,74 @@ class RowFolder:
             if value and not value.isspace():
                 sensitive |= classify_comment(value.strip())
         if sensitive:
-            exposure |= Exposure.MEDICAL_COMMENT
+            exposure |= _COMMENT
 
-        # Fill what the patient still lacks; the slow normalisers run once per patient and field.
-        if civility and not draft.civility:
-            draft.civility = civility[: _MAX["civility"]]
-            if civility.upper() in MINOR_CIVILITIES:
-                draft.minor = True
+        if draft.records == 0 or not draft.complete:
+            self._fill(draft, row, last_name, first_name, email_raw)
+        draft.exposure |= exposure
+        draft.sensitive |= sensitive
+        draft.records += 1
+
+        specimen_raw = get["specimen_date"](row)
+        record_id = get["record_id"](row)
+        return AcceptedRecord(
+            record.number,
+            draft.id,
+            clean_text(record_id)[: _MAX["record_id"]] if record_id else "",
+            parse_date(specimen_raw, pivot_year=self.today.year) if specimen_raw else None,
+            exposure,
+            sensitive,
+        )
+
+    def _fill(self, draft: PatientDraft, row: list[str], last_name: str, first_name: str, email_raw: str) -> None:
+        """Give the patient what they still lack; the slow normalisers run once per patient and field."""
+        get = self._get
+        if not draft.civility:
+            civility = get["civility"](row)
+            if civility:
+                draft.civility = clean_text(civility)[: _MAX["civility"]]
+                if civility.upper() in MINOR_CIVILITIES:
+                    draft.minor = True
         if last_name and not draft.last_name:
             draft.last_name = clean_text(last_name)[: _MAX["name"]]
         if first_name and not draft.first_name:
             draft.first_name = clean_text(first_name)[: _MAX["name"]]
-        if birth_name and not draft.birth_name:
-            draft.birth_name = clean_text(birth_name)[: _MAX["name"]]
-        if address_line and not draft.address_line:
-            draft.address_line = clean_text(address_line)[: _MAX["address_line"]]
-        if postcode and not draft.postcode:
-            draft.postcode = clean_text(postcode)[: _MAX["postcode"]]
-        if city and not draft.city:
-            draft.city = clean_text(city)[: _MAX["city"]]
+        if not draft.birth_name:
+            draft.birth_name = clean_text(get["birth_name"](row))[: _MAX["name"]]
+        if not draft.address_line:
+            draft.address_line = clean_text(get["address_line"](row))[: _MAX["address_line"]]
+        if not draft.postcode:
+            draft.postcode = clean_text(get["postcode"](row))[: _MAX["postcode"]]
+        if not draft.city:
+            draft.city = clean_text(get["city"](row))[: _MAX["city"]]
         if email_raw and not draft.email:
             email = normalize_email(email_raw)
             if email:
                 draft.email = email
             else:
                 draft.issues |= _EMAIL_INVALID
-        if landline_raw and not draft.landline:
-            phone = normalize_phone(landline_raw)
-            if phone:
-                draft.landline = phone
-            else:
-                draft.issues |= _PHONE_INVALID
-        if mobile_raw and not draft.mobile:
-            phone = normalize_phone(mobile_raw)
-            if phone:
-                draft.mobile = phone
-            else:
-                draft.issues |= _PHONE_INVALID
-        draft.exposure |= exposure
-        draft.sensitive |= sensitive
-        draft.records += 1
+        if not draft.landline:
+            landline_raw = get["landline_phone"](row)
+            if landline_raw:
+                phone = normalize_phone(landline_raw)
+                if phone:
+                    draft.landline = phone
+                else:
+                    draft.issues |= _PHONE_INVALID
+        if not draft.mobile:
+            mobile_raw = get["mobile_phone"](row)
+            if mobile_raw:
+                phone = normalize_phone(mobile_raw)
+                if phone:
+                    draft.mobile = phone
+                else:
+                    draft.issues |= _PHONE_INVALID
+        draft.complete = bool(
+            draft.civility and draft.last_name and draft.first_name and draft.address_line and draft.postcode
+            and draft.city and draft.email and draft.landline and draft.mobile
+        )  # fmt: skip
 
-        specimen_raw = get["specimen_date"](row)
-        return AcceptedRecord(
-            record.number,
-            draft.id,
-            clean_text(get["record_id"](row))[: _MAX["record_id"]],
-            parse_date(specimen_raw, pivot_year=self.today.year) if specimen_raw else None,
-            int(exposure),
-            sensitive,
-        )
-
-    def _new_draft(self, lab_id: int, material: str, nir, birth_raw: str) -> PatientDraft:
+    def _new_draft(self, lab_id: int, material: str, nir_raw: str, birth_raw: str) -> PatientDraft:
         key = person_key(material, self.secret)
         existing_id = self.existing_patient_id(lab_id, key)
         draft = PatientDraft(
@@ -418,6 +446,7 @@ class RowFolder:
             lab_id=lab_id,
             key=key,
         )
+        nir = normalize_nir(nir_raw) if nir_raw else None
         if nir is not None:
             draft.nir_masked = nir.masked
             draft.nir_valid = nir.valid

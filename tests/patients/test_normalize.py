@@ -166,3 +166,14 @@ def test_without_nir_the_person_is_their_names_and_birth_date():
     # when / then
     assert a == b
     assert a != c
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["2530735238004", "253073523800412", "2530735238004123", "2 53 07 2A 238 004", "25307XX23800499", "ABC", "1" * 15],
+)
+def test_nir_validity_agrees_with_stdnum(raw):
+    # given odd NIRs, and the right-key version of one / when validated / then as stdnum.fr.nir says
+    assert normalize_nir(raw).valid is stdnum_nir.is_valid(raw)
+    fixed = _with_key("2530735238004")
+    assert normalize_nir(fixed).valid is stdnum_nir.is_valid(fixed) is True
