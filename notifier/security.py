@@ -34,7 +34,7 @@ class SecurityHeadersMiddleware:
         # The admin ships its own scripts and styles from /static/ but a few widgets use inline styles.
         if not request.path.startswith("/admin/"):
             response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.setdefault("Referrer-Policy", "no-referrer")
+        response.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
         response.setdefault("X-Content-Type-Options", "nosniff")
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
         return response

@@ -128,7 +128,9 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": no address ever reaches another site, but with "no-referrer" browsers
+# send `Origin: null` on every form POST, which Django's CSRF protection must (and does) refuse.
+SECURE_REFERRER_POLICY = "same-origin"
 
 # --- email -----------------------------------------------------------------------------------------
 # Embedded shape: one .log file per message under var/outbox/. Server shape: EMAIL_BACKEND set to
@@ -159,9 +161,11 @@ IMPORT_REJECTS_DIR = VAR_DIR / "rejects"
 
 # --- letters ---------------------------------------------------------------------------------------
 # Status page printed on letters (and in their QR code, with the personal code after '#').
-LETTERS_STATUS_URL = env.str("LETTERS_STATUS_URL", default=PUBLIC_BASE_URL.rstrip("/") + "/statut/")
+LETTERS_STATUS_URL = env.str("LETTERS_STATUS_URL", default=PUBLIC_BASE_URL.rstrip("/") + "/verifier/")
 # Letters per print batch (merged PDF + manifest handed to the print-and-mail provider).
 LETTERS_PRINT_BATCH_SIZE = env.int("LETTERS_PRINT_BATCH_SIZE", default=1000)
+# Laid-out letter variants (no patient data: laboratory, breach text, categories), shared by the workers.
+LETTERS_VARIANT_CACHE_DIR = env.str("LETTERS_VARIANT_CACHE_DIR", default=str(VAR_DIR / "letters" / "variants"))
 
 # --- campaigns (notifier) --------------------------------------------------------------------------
 # Status codes are derived from this secret (notifier/codes.py): set it once per deployment and keep it.
@@ -214,6 +218,7 @@ CNIL_DEADLINE_HOURS = env.int("CNIL_DEADLINE_HOURS", default=72)
 CNIL_REMINDER_HOURS = [24, 6]
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "labs-deadline-reminders": {"task": "labs.tasks.deadline_reminders_send_task", "schedule": 300.0},
     "labs-audit-purge": {"task": "labs.tasks.audit_purge_task", "schedule": 24 * 3600.0},
 }
 

@@ -23,11 +23,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _allow_sync_orm_in_playwright_loop(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body
-    # are still synchronous and safe here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls made from the test
+# body (fixtures, assertions) are still synchronous and safe there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")

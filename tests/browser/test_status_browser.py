@@ -1,0 +1,94 @@
+"""A patient, in a real browser, from the QR code on their letter to "I have read this"."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import caches
+
+from notifier import services
+from notifier.codes import status_code_for
+from notifier.models import DeliveryEvent
+from patients.categories import Exposure, Sensitive
+from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def patient_with_letter(django_user_model):
+    caches["ratelimit"].clear()
+    laboratory = LaboratoryFactory(code="LABQR", name="Laboratoire du Port")
+    breach = BreachFactory(slug="fuite-qr", description="Un fichier de patients a été copié sans autorisation.")
+    patient = PatientFactory(
+        breach=breach,
+        laboratory=laboratory,
+        first_name="Jeanne",
+        last_name="Le Goff",
+        birth_date=dt.date(1951, 3, 27),
+        exposure_mask=int(Exposure.IDENTITY | Exposure.BIRTH_DATE | Exposure.NIR | Exposure.MEDICAL_COMMENT
+                          | Exposure.PORTAL_PASSWORD | Exposure.POSTAL_ADDRESS),  # fmt: skip
+        sensitive_mask=int(Sensitive.PREGNANCY),
+    )
+    author = django_user_model.objects.create_user("auteur", password="x" * 16, is_staff=True)
+    approver = django_user_model.objects.create_user("approbateur", password="x" * 16, is_staff=True)
+    campaign = services.campaign_create(breach=breach, laboratory=laboratory, name="Information", by=author)
+    services.campaign_approve(campaign=campaign, by=approver)
+    services.campaign_launch(campaign=campaign, by=author)
+    return campaign, patient
+
+
+def test_patient_opens_qr_link_checks_sees_categories_downloads_and_acknowledges(
+    live_server, page, screenshot, patient_with_letter, tmp_path
+):
+    campaign, patient = patient_with_letter
+    code = status_code_for(campaign=campaign, patient=patient)
+
+    # given the QR code's URL: the code is in the fragment only
+    page.goto(f"{live_server.url}/verifier/#{code}")
+    # then the field is pre-filled and the fragment is gone from the address bar
+    assert page.input_value("#id_code") == code
+    assert "#" not in page.url
+    screenshot(page, "status-1-check-prefilled")
+
+    # when the patient enters their birth date
+    page.fill("#id_day", "27")
+    page.fill("#id_month", "3")
+    page.fill("#id_year", "1951")
+    page.click("button[type=submit]")
+
+    # then they see which of their data were exposed, the pregnancy named only here
+    page.wait_for_selector("#exposed-categories")
+    exposed = page.inner_text("#exposed-categories")
+    assert "votre numéro de sécurité sociale" in exposed
+    assert "grossesse" in page.inner_text("#sensitive-categories")
+    assert "Changez dès maintenant le mot de passe" in page.content()
+    screenshot(page, "status-2-notice")
+
+    # when they download their letter
+    with page.expect_download() as download_info:
+        page.click("#download-letter")
+    pdf_path = tmp_path / "lettre.pdf"
+    download_info.value.save_as(pdf_path)
+    assert pdf_path.read_bytes().startswith(b"%PDF")
+
+    # when they acknowledge
+    page.click("#ack-button")
+    page.wait_for_selector("#acknowledged")
+    screenshot(page, "status-3-acknowledged")
+    assert DeliveryEvent.objects.filter(source="status_page", event_type="acknowledged").count() == 1
+
+
+def test_wrong_birth_date_shows_the_uniform_message(live_server, page, screenshot, patient_with_letter):
+    campaign, patient = patient_with_letter
+    page.goto(f"{live_server.url}/verifier/")
+    page.fill("#id_code", status_code_for(campaign=campaign, patient=patient))
+    page.fill("#id_day", "1")
+    page.fill("#id_month", "1")
+    page.fill("#id_year", "1950")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#check-error")
+    assert "Nous n'avons pas pu vérifier" in page.inner_text("#check-error")
+    assert page.input_value("#id_code") == ""  # what was typed is not echoed back
+    screenshot(page, "status-4-failure")
