@@ -285,7 +285,11 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path("<path:object_id>/file/", self.admin_site.admin_view(self.file_view), name="{}_{}_file".format(*info)),
-            path("register.pdf", self.admin_site.admin_view(self.register_pdf_view), name="{}_{}_register_pdf".format(*info)),
+            path(
+                "register.pdf",
+                self.admin_site.admin_view(self.register_pdf_view),
+                name="{}_{}_register_pdf".format(*info),
+            ),
             *super().get_urls(),
         ]
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris
-from .models import Breach, BreachLaboratory, BreachMeasure, CnilFiling, Laboratory
+from .models import Breach, BreachLaboratory, BreachMeasure, CnilFiling, DeadlineReminder, Laboratory
 from .selectors import case_file_missing, data_categories_text, filing_snapshot, laboratory_import_estimates
 
 
@@ -154,3 +155,80 @@ def cnil_filing_record(
         )
     case_file.refresh_from_db()
     return filing
+
+
+# --- deadline reminders ----------------------------------------------------------------------------
+REMINDER_OFFSETS = [
+    (DeadlineReminder.Kind.BEFORE_24H, dt.timedelta(hours=24)),
+    (DeadlineReminder.Kind.BEFORE_6H, dt.timedelta(hours=6)),
+    (DeadlineReminder.Kind.OVERDUE, dt.timedelta(0)),
+]
+
+
+def _dpo_recipients(case_file: BreachLaboratory) -> list[str]:
+    from django.contrib.auth import get_user_model
+
+    from .access import DPO
+
+    emails = {case_file.laboratory.dpo_email} if case_file.laboratory.dpo_email else set()
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=DPO, lab_memberships__laboratory=case_file.laboratory)
+        .exclude(email="")
+    )
+    emails.update(users.values_list("email", flat=True))
+    return sorted(emails)
+
+
+def deadline_reminders_send(*, now: dt.datetime | None = None) -> int:
+    """Email each open case file's DPO at T−24 h, T−6 h and once overdue; returns how many emails went out.
+
+    Exactly once each: a reminder row (unique per case file, kind and deadline) is claimed before sending,
+    so a re-run (or a second beat) sends nothing new. When several are due at once (the beat was down),
+    only the most urgent is sent and the others are recorded as skipped. A failed send releases its claim
+    so the next run retries it."""
+    from django.core.mail import send_mail
+    from django.db import IntegrityError
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    now = now or timezone.now()
+    open_files = (
+        BreachLaboratory.objects.filter(first_filed_at=None, due_at__lte=now + REMINDER_OFFSETS[0][1])
+        .exclude(cnil_decision=BreachLaboratory.Decision.NOT_NOTIFY)
+        .select_related("laboratory", "breach")
+    )
+    sent = 0
+    for case_file in open_files:
+        due_kinds = [kind for kind, before in REMINDER_OFFSETS if now >= case_file.due_at - before]
+        for kind in due_kinds:
+            try:
+                with transaction.atomic():
+                    reminder = DeadlineReminder.objects.create(
+                        case_file=case_file, kind=kind, due_at=case_file.due_at, skipped=kind != due_kinds[-1]
+                    )
+            except IntegrityError:
+                continue  # already claimed by an earlier run
+            if reminder.skipped:
+                continue
+            recipients = _dpo_recipients(case_file)
+            context = {
+                "case_file": case_file,
+                "kind": kind,
+                "overdue": kind == DeadlineReminder.Kind.OVERDUE,
+                "due": format_paris(case_file.due_at),
+                "url": settings.PUBLIC_BASE_URL.rstrip("/")
+                + reverse("admin:labs_breachlaboratory_change", args=[case_file.pk]),
+            }
+            subject = render_to_string("labs/emails/deadline_reminder.subject.txt", context).strip()
+            body = render_to_string("labs/emails/deadline_reminder.txt", context)
+            try:
+                if recipients:
+                    send_mail(subject, body, None, recipients)
+            except Exception:
+                reminder.delete()  # release the claim: the next run retries this reminder
+                raise
+            reminder.sent_at, reminder.recipients = timezone.now(), recipients
+            reminder.save(update_fields=["sent_at", "recipients"])
+            sent += 1 if recipients else 0
+    return sent

@@ -11,3 +11,11 @@ from .audit import audit_purge
 def audit_purge_task() -> int:
     """Purge audit events past the retention period; a second run deletes nothing more."""
     return audit_purge()
+
+
+@shared_task
+def deadline_reminders_send_task() -> int:
+    """Send the due deadline reminders; re-running sends nothing already sent (unique reminder rows)."""
+    from .services import deadline_reminders_send
+
+    return deadline_reminders_send()

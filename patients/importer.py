@@ -116,8 +116,9 @@ def inspect_source(path: Path) -> Source:
     # A cp1252 file fails UTF-8 at its first accent; a UTF-8 file with a few corrupt bytes has valid
     # accented text before them: keep UTF-8 then, and reject only the records holding bad bytes.
     encoding = ("utf-8-sig" if bom else "utf-8") if utf8_ok or seen_non_ascii or bom else "cp1252"
-    first_line = head.decode(encoding, "replace").lstrip("\ufeff").splitlines()[0] if head.strip() else ""
-    if not first_line.strip():
+    lines = head.decode(encoding, "replace").lstrip("\ufeff").splitlines()
+    first_line = next((line for line in lines if line.strip()), "")
+    if not first_line:
         raise ImportInputError(f"no header line at the start of {path}")
     return Source(
         path=path,
