@@ -72,7 +72,7 @@ class LetterData:
 
 def status_url() -> str:
     """Address of the patient status page printed on letters (settings.LETTERS_STATUS_URL)."""
-    return getattr(settings, "LETTERS_STATUS_URL", "") or settings.PUBLIC_BASE_URL.rstrip("/") + "/statut/"
+    return getattr(settings, "LETTERS_STATUS_URL", "") or settings.PUBLIC_BASE_URL.rstrip("/") + "/verifier/"
 
 
 def _text(value: object) -> str:
@@ -94,16 +94,35 @@ def _lines(*parts: str) -> tuple[str, ...]:
     return tuple(line for part in parts for line in str(part or "").splitlines() if line.strip())
 
 
-def _measures(breach: object) -> tuple[str, ...]:
-    """Measures taken or proposed (Art. 33(3)(d)): a text field or related entries, whichever exists."""
-    value = _first_attr(breach, "measures", "measures_taken", "remedial_measures")
+def _case_file(breach: object, laboratory: object) -> object | None:
+    """The laboratory's own Art. 33 case file for this breach (labs.BreachLaboratory), when the model has one."""
+    manager = getattr(breach, "case_files", None)
+    if manager is None or not hasattr(manager, "filter"):
+        return None
+    return manager.filter(laboratory=laboratory).first()
+
+
+def _measures(*sources: object) -> tuple[str, ...]:
+    """Measures taken or proposed (Art. 33(3)(d)) from the first source that has any."""
+    for source in sources:
+        if source is not None and (measures := _measures_of(source)):
+            return measures
+    return ()
+
+
+def _measures_of(source: object) -> tuple[str, ...]:
+    value = _first_attr(source, "measures", "measures_taken", "remedial_measures")
     if value is None:
         return ()
-    if hasattr(value, "all"):  # related manager of timestamped entries
-        return tuple(t for t in (_text(_first_attr(e, "text", "description", "label")) for e in value.all()) if t)
+    if hasattr(value, "all"):  # related manager of timestamped entries (labs.BreachMeasure)
+        return tuple(t for t in (_measure_text(e) for e in value.all()) if t)
     if isinstance(value, (list, tuple)):
         return tuple(_text(v) for v in value if _text(v))
     return tuple(_text(line.lstrip("-•* ")) for line in str(value).splitlines() if line.strip())
+
+
+def _measure_text(entry: object) -> str:
+    return _text(_first_attr(entry, "text", "description", "label"))
 
 
 def _period(breach: object) -> str:
@@ -116,8 +135,8 @@ def _period(breach: object) -> str:
     return ""
 
 
-def _discovered_on(breach: object) -> dt.date | None:
-    value = _first_attr(breach, "discovered_at", "aware_at")
+def _discovered_on(source: object | None) -> dt.date | None:
+    value = _first_attr(source, "discovered_at", "aware_at") if source is not None else None
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return value if isinstance(value, dt.date) else None
@@ -139,6 +158,7 @@ def letter_data_for(
     version = _resolve_version(template_version)
     lab = patient.laboratory
     breach = patient.breach
+    case_file = _case_file(breach, lab)
     lab_city_line = " ".join(p for p in (lab.postcode, lab.city) if p)
     return LetterData(
         reference=_text(reference),
@@ -167,8 +187,8 @@ def letter_data_for(
         breach_description=str(breach.description or "").strip(),
         breach_period=_period(breach),
         breach_processor=_text(breach.processor),
-        breach_discovered_on=_discovered_on(breach),
-        breach_measures=_measures(breach),
+        breach_discovered_on=_discovered_on(case_file) or _discovered_on(breach),
+        breach_measures=_measures(case_file, breach),
         status_url=status_url(),
         status_code=_text(status_code),
         verification_phrase=_text(verification_phrase),

@@ -157,14 +157,12 @@ def overlay_stream(letter: LetterData, variant: Variant) -> dict[int, bytes]:
         spec = SLOTS[name]
         page_ops = ops.setdefault(box.page, [])
         if spec.qr:
+            # one module = one unit after `cm`: integer rectangles are quick to write and compress well
             modules, runs = qr_modules(letter.qr_url)
             unit = spec.width / modules
-            top = variant.page_height - box.top
-            rects = " ".join(
-                f"{box.x + col * unit:.3f} {top - (row + 1) * unit:.3f} {width * unit:.3f} {unit:.3f} re"
-                for row, col, width in runs
-            )
-            page_ops.append(f"0 g {rects} f")
+            bottom = variant.page_height - box.top - spec.width
+            rects = " ".join(f"{col} {modules - row - 1} {width} 1 re" for row, col, width in runs)
+            page_ops.append(f"q {unit:.5f} 0 0 {unit:.5f} {box.x:.3f} {bottom:.3f} cm 0 g {rects} f Q")
             continue
         program = fonts.font(spec.style)
         offset = _baseline_offset(spec.size, spec.leading, spec.style)

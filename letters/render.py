@@ -9,10 +9,18 @@ The on-demand letter uses the fast path so it is the very same content as the le
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import functools
+import hashlib
 import io
+import json
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 from weasyprint import HTML
@@ -127,9 +135,66 @@ def layout_variant(key: LetterData, *, specimen: bool = False) -> Variant:
     )
 
 
+@functools.cache
+def layout_fingerprint() -> str:
+    """Hash of everything a variant's layout depends on besides its data: templates, stylesheet, fonts,
+    slot sizes. A changed template never reuses a stale cached layout."""
+    digest = hashlib.sha256(repr(sorted(SLOTS.items())).encode())
+    root = Path(__file__).resolve().parent.parent
+    for folder in (root / "templates" / "letters", root / "static" / "letters"):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _disk_cache_path(key: LetterData, specimen: bool) -> Path | None:
+    folder = getattr(settings, "LETTERS_VARIANT_CACHE_DIR", None)
+    if not folder:
+        return None
+    name = hashlib.sha256(f"{layout_fingerprint()}|{specimen}|{key!r}".encode()).hexdigest()
+    return Path(folder) / name[:2] / f"{name}.json"
+
+
+def _load(path: Path) -> Variant | None:
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return Variant(
+        pdf=base64.b64decode(raw["pdf"]),
+        pages=raw["pages"],
+        page_height=raw["page_height"],
+        slots={name: SlotBox(**box) for name, box in raw["slots"].items()},
+    )
+
+
+def _store(path: Path, variant: Variant) -> None:
+    """Write atomically (temp file + rename): concurrent workers may lay out the same variant."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "pdf": base64.b64encode(variant.pdf).decode(),
+        "pages": variant.pages,
+        "page_height": variant.page_height,
+        "slots": {name: dataclasses.asdict(box) for name, box in variant.slots.items()},
+    }
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(handle, "w") as out:
+        json.dump(payload, out)
+    os.replace(temporary, path)
+
+
 @functools.lru_cache(maxsize=VARIANT_CACHE_SIZE)
 def _cached_variant(key: LetterData, specimen: bool) -> Variant:
-    return layout_variant(key, specimen=specimen)
+    """In-process LRU over a disk cache shared by the workers of a machine (variants hold no patient data)."""
+    path = _disk_cache_path(key, specimen)
+    if path is not None and path.exists() and (variant := _load(path)) is not None:
+        return variant
+    variant = layout_variant(key, specimen=specimen)
+    if path is not None:
+        _store(path, variant)
+    return variant
 
 
 def variant_for(letter: LetterData, *, specimen: bool = False) -> Variant:

@@ -41,3 +41,4 @@ def _isolated_var_dir(settings, tmp_path):
     """Every test writes its files (outbox, rejects, print batches) under its own tmp dir."""
     settings.EMAIL_FILE_PATH = tmp_path / "outbox"
     settings.IMPORT_REJECTS_DIR = tmp_path / "rejects"
+    settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "letter-variants"

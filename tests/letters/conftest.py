@@ -57,3 +57,19 @@ def make_letter(breach, laboratory):
         return patient, letter
 
     return make
+
+
+@pytest.fixture
+def mocker_fetch(monkeypatch):
+    """Record every URL WeasyPrint asks the letters' fetcher for (the fetcher still decides)."""
+    from letters.fetcher import StaticOnlyURLFetcher
+
+    asked: list[str] = []
+    original = StaticOnlyURLFetcher.fetch
+
+    def recording(self, url, headers=None):
+        asked.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(StaticOnlyURLFetcher, "fetch", recording)
+    return asked

@@ -1,0 +1,134 @@
+"""Print batches: the merged PDF and its manifest agree, letters start on odd pages, re-runs are identical."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import io
+import json
+
+import pytest
+from pypdf import PdfReader
+
+from letters.printing import MANIFEST_COLUMNS, build_print_batch
+from letters.render import render_letter_pdf
+from patients.categories import Exposure
+
+from .conftest import ALL_CATEGORIES, pdf_text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def letters(make_letter):
+    """Four letters of different variants (languages, minor, categories), one with an odd page count."""
+    few = int(Exposure.IDENTITY | Exposure.POSTAL_ADDRESS)
+    made = [
+        make_letter(exposure_mask=ALL_CATEGORIES)[1],
+        make_letter(language="en", is_minor=True, exposure_mask=few)[1],
+        make_letter(exposure_mask=few)[1],
+        make_letter(exposure_mask=ALL_CATEGORIES, country="BE", city="Bruxelles", postcode="1000")[1],
+    ]
+    # a long breach description makes one letter run to 3 pages: the next must still start on an odd page
+    made[2] = dataclasses.replace(made[2], breach_description="Une phrase d'explication assez longue. " * 120)
+    return made
+
+
+def _pages_text(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_manifest_matches_the_merged_pdf_page_counts_order_and_odd_starts(letters):
+    # given letters of several variants
+    # when they are built into a print batch
+    batch = build_print_batch(letters)
+    rows = list(csv.DictReader(io.StringIO(batch.manifest_csv)))
+    pages = _pages_text(batch.pdf)
+    # then the manifest lists every letter in order with its page count and first page
+    assert list(rows[0]) == MANIFEST_COLUMNS
+    assert [row["reference"] for row in rows] == [letter.reference for letter in letters]
+    assert [int(row["pages"]) for row in rows] == list(batch.page_counts)
+    assert 3 in batch.page_counts
+    assert all(int(row["first_page"]) % 2 == 1 for row in rows)
+    assert len(pages) == batch.total_pages
+    for row, letter in zip(rows, letters, strict=True):
+        first = int(row["first_page"]) - 1
+        # each letter's first page carries its own reference, its last page its own code
+        assert letter.reference in pages[first]
+        assert letter.status_code in pages[first + int(row["pages"]) - 1]
+        assert row["postcode"] == letter.postcode and row["country"] == letter.country
+    # and the padding pages after odd-length letters are blank
+    for row in rows:
+        end = int(row["first_page"]) - 1 + int(row["pages"])
+        if int(row["pages"]) % 2:
+            assert pages[end].strip() == ""
+    # and the manifest carries the printed address block, country line included
+    assert "BELGIQUE" in [rows[3][f"address_{i}"] for i in range(1, 7)]
+
+
+def test_a_rerun_batch_has_byte_identical_files_and_checksums(letters):
+    # given a batch built once
+    first = build_print_batch(letters)
+    # when the same letters are built again
+    second = build_print_batch(letters)
+    # then the files and their checksums are identical, and differ for other letters
+    assert first.pdf == second.pdf and first.manifest_csv == second.manifest_csv
+    assert (first.pdf_sha256, first.manifest_sha256) == (second.pdf_sha256, second.manifest_sha256)
+    assert build_print_batch(letters[:2]).pdf_sha256 != first.pdf_sha256
+
+
+def test_the_on_demand_letter_is_the_letter_printed_in_the_batch(letters):
+    # given a batch
+    batch = build_print_batch(letters)
+    pages = _pages_text(batch.pdf)
+    # when one patient's letter is rendered on demand
+    index = 1
+    alone = _pages_text(render_letter_pdf(letters[index]))
+    # then it has the same pages, with the same text, as in the batch
+    first = batch.first_pages[index] - 1
+    assert alone == pages[first : first + batch.page_counts[index]]
+
+
+def test_an_empty_batch_is_refused_with_a_clear_message():
+    # given no letters, when a batch is built, then the message says why
+    with pytest.raises(ValueError, match="au moins une lettre"):
+        build_print_batch([])
+
+
+def test_batch_text_is_extractable_with_poppler(letters):
+    # given a batch, then poppler extracts each patient's name as printed
+    text = pdf_text(build_print_batch(letters[:1]).pdf)
+    assert letters[0].recipient_last_name.upper() in text
+
+
+def test_letters_differing_only_in_personal_fields_share_one_variant(letters):
+    # given two letters of the same variant, differing in every personal field
+    from letters.slots import variant_key
+
+    other = dataclasses.replace(
+        letters[0], reference="X-2", recipient_last_name="Autre", address_lines=("1 rue B",), status_code="ZZ"
+    )
+    # then they share a variant key, and a different language does not
+    assert variant_key(other) == variant_key(letters[0])
+    assert variant_key(dataclasses.replace(other, language="en")) != variant_key(letters[0])
+
+
+def test_a_laid_out_variant_is_reused_from_the_disk_cache_by_a_fresh_process(letters, settings, tmp_path):
+    # given a variant cache directory and a letter rendered once
+    from letters.render import _cached_variant
+
+    settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "variants"
+    _cached_variant.cache_clear()
+    first = render_letter_pdf(letters[0])
+    cached = list((tmp_path / "variants").rglob("*.json"))
+    # when a fresh process (empty in-memory cache) renders it again
+    _cached_variant.cache_clear()
+    second = render_letter_pdf(letters[0])
+    # then the layout came from disk, holds no personal data, and gives the same letter
+    assert len(cached) == 1
+    layout_text = pdf_text(base64.b64decode(json.loads(cached[0].read_text())["pdf"]))
+    assert "Ce qui s'est passé" in layout_text
+    for personal in (letters[0].reference, letters[0].status_code, letters[0].recipient_last_name.upper()):
+        assert personal not in layout_text
+    assert second == first
