@@ -12,4 +12,4 @@ RUN useradd --system --home /app notifier && mkdir -p /var/lib/notifier && chown
 USER notifier
 RUN DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "notifier.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+CMD ["gunicorn", "notifier.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
