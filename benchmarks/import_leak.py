@@ -1,0 +1,301 @@
+"""Benchmark: import a 491,839-record synthetic leak into PostgreSQL (issue #2, performance).
+
+    DATABASE_URL=postgres://… .venv/bin/python benchmarks/import_leak.py [--rows 491839] [--seed 2021]
+
+Generates the file once with `manage.py generate_leak` (reused under var/bench/ afterwards), imports it
+with `patients.services.leak_import` into a fresh breach, checks the accounting against the generator's
+truth, then imports a 20,000-record slice through a django-import-export `ModelResource` with
+`use_bulk=True` (the baseline) and prints rows/s, seconds, peak RSS and the ratio. The breaches it
+creates are deleted at the end unless --keep is given. Targets: ≤ 60 s, ≤ 500 MB, ≥ 10× the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifier.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import phonenumbers  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.core.validators import validate_email  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from import_export import fields, resources  # noqa: E402
+from stdnum.fr import nir as stdnum_nir  # noqa: E402
+from tablib import Dataset  # noqa: E402
+
+from labs.models import Breach, Laboratory  # noqa: E402
+from patients.categories import Exposure  # noqa: E402
+from patients.classify import classify_comments  # noqa: E402
+from patients.models import ExposedRecord, ImportBatch, ImportRejection, Patient  # noqa: E402
+from patients.normalize import clean_text, date_key, name_key, nir_mask, parse_date, person_key  # noqa: E402
+from patients.selectors import breach_exposure_summary  # noqa: E402
+from patients.services import leak_import  # noqa: E402
+
+BASELINE_ROWS = 20_000
+
+
+class MinimalPatientResource(resources.ModelResource):
+    """django-import-export at its cheapest: one Patient per row, no dedup, no normalisation, bulk-inserted.
+    Not the same job (its output is wrong: a patient per row); printed as a lower bound of the library's cost."""
+
+    last_name = fields.Field(attribute="last_name", column_name="NOM")
+    first_name = fields.Field(attribute="first_name", column_name="PRENOM")
+    civility = fields.Field(attribute="civility", column_name="CIVILITE")
+    address_line = fields.Field(attribute="address_line", column_name="ADRESSE1")
+    postcode = fields.Field(attribute="postcode", column_name="CP")
+    city = fields.Field(attribute="city", column_name="VILLE")
+
+    class Meta:
+        model = Patient
+        fields = ("last_name", "first_name", "civility", "address_line", "postcode", "city")
+        import_id_fields = ("last_name",)
+        use_bulk = True
+        batch_size = 2000
+        force_init_instance = True
+        skip_diff = True
+
+    def __init__(self, *, breach: Breach) -> None:
+        super().__init__()
+        self.breach = breach
+        self.labs: dict[str, int] = {}
+
+    def import_instance(self, instance, row, **kwargs):
+        super().import_instance(instance, row, **kwargs)
+        code = row["CODE_LABO"]
+        if code not in self.labs:
+            self.labs[code] = Laboratory.objects.get_or_create(code=code, defaults={"name": code})[0].pk
+        instance.breach = self.breach
+        instance.laboratory_id = self.labs[code]
+        material = "|".join(row[c] for c in ("NUM_SECU", "DATE_NAISSANCE", "NOM", "PRENOM", "NUM_DOSSIER"))
+        instance.person_key = person_key(material, settings.PERSON_KEY_SECRET)
+        instance.record_count = 1
+
+
+class LeakPatientResource(resources.ModelResource):
+    """The same job done the idiomatic django-import-export way (the baseline of the target): per row,
+    normalise with the libraries (stdnum, phonenumbers, Django's email validator), classify the comments,
+    find the patient by `import_id_fields` (one lookup per row), merge, and let `use_bulk=True` insert
+    and update in batches. Exposed records are not written: the baseline is favoured, not handicapped."""
+
+    class Meta:
+        model = Patient
+        fields = (
+            "person_key", "last_name", "first_name", "civility", "address_line", "postcode", "city", "email",
+            "landline_phone", "mobile_phone", "birth_date", "nir_valid", "nir_masked", "exposure_mask",
+            "sensitive_mask", "record_count",
+        )  # fmt: skip
+        import_id_fields = ("person_key",)
+        use_bulk = True
+        batch_size = 1000
+        skip_diff = True
+
+    def __init__(self, *, breach: Breach) -> None:
+        super().__init__()
+        self.breach = breach
+        self.labs: dict[str, int] = {}
+        self.pending: dict[tuple[int, str], Patient] = {}
+
+    def before_import_row(self, row, **kwargs):
+        code = row["CODE_LABO"].strip()
+        if code not in self.labs:
+            self.labs[code] = Laboratory.objects.get_or_create(code=code, defaults={"name": code})[0].pk
+        row["_lab_id"] = self.labs[code]
+        nir = stdnum_nir.compact(row["NUM_SECU"])
+        if nir:
+            material = f"nir:{nir}|{date_key(row['DATE_NAISSANCE'])}"
+        else:
+            material = f"name:{name_key(row['NOM'])}|{name_key(row['PRENOM'])}|{date_key(row['DATE_NAISSANCE'])}"
+        row["person_key"] = person_key(material, settings.PERSON_KEY_SECRET)
+        row["_nir"] = nir
+
+    def get_instance(self, instance_loader, row):
+        key = (row["_lab_id"], row["person_key"])
+        if key in self.pending:
+            return self.pending[key]
+        return Patient.objects.filter(breach=self.breach, laboratory_id=key[0], person_key=key[1]).first()
+
+    def import_instance(self, instance, row, **kwargs):
+        if instance.pk is None and not instance.person_key:
+            instance.breach = self.breach
+            instance.laboratory_id = row["_lab_id"]
+            instance.person_key = row["person_key"]
+            if row["_nir"]:
+                instance.nir_valid = stdnum_nir.is_valid(row["_nir"])
+                instance.nir_masked = nir_mask(row["_nir"])
+            instance.birth_date = parse_date(row["DATE_NAISSANCE"])
+        for attribute, column in (("last_name", "NOM"), ("first_name", "PRENOM"), ("civility", "CIVILITE")):
+            if not getattr(instance, attribute):
+                setattr(instance, attribute, clean_text(row[column]))
+        if not instance.address_line:
+            instance.address_line = clean_text(f"{row['ADRESSE1']} {row['ADRESSE2']}")
+            instance.postcode, instance.city = row["CP"].strip(), clean_text(row["VILLE"])
+        if row["EMAIL"].strip() and not instance.email:
+            try:
+                validate_email(row["EMAIL"].strip().lower())
+                instance.email = row["EMAIL"].strip().lower()
+            except ValidationError:
+                pass
+        for attribute, column in (("landline_phone", "TEL_FIXE"), ("mobile_phone", "TEL_PORTABLE")):
+            if row[column].strip() and not getattr(instance, attribute):
+                try:
+                    number = phonenumbers.parse(row[column], "FR")
+                    setattr(
+                        instance, attribute, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                    )
+                except phonenumbers.NumberParseException:
+                    pass
+        sensitive = classify_comments([row["COMMENTAIRE"], row["COMMENTAIRE_MEDICAL"]])
+        exposure = sum(int(flag) for flag, column in _PRESENCE if row[column].strip())
+        instance.exposure_mask |= exposure | (int(Exposure.MEDICAL_COMMENT) if sensitive else 0)
+        instance.sensitive_mask |= sensitive
+        instance.record_count += 1
+        self.pending[(row["_lab_id"], row["person_key"])] = instance
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        if not is_create and instance.pk is None:
+            return  # still waiting in this batch's create list, merged in place
+        super().save_instance(instance, is_create, row, **kwargs)
+
+
+_PRESENCE = (
+    (Exposure.IDENTITY, "NOM"), (Exposure.BIRTH_DATE, "DATE_NAISSANCE"), (Exposure.NIR, "NUM_SECU"),
+    (Exposure.POSTAL_ADDRESS, "ADRESSE1"), (Exposure.EMAIL, "EMAIL"), (Exposure.PHONE, "TEL_FIXE"),
+    (Exposure.BLOOD_GROUP, "GROUPE_SANGUIN"), (Exposure.PRESCRIBER, "MEDECIN_PRESCRIPTEUR"),
+    (Exposure.INSURER, "ORGANISME"), (Exposure.PORTAL_PASSWORD, "MDP_PORTAIL"), (Exposure.OTHER_ADMIN, "RANG_CPAM"),
+)  # fmt: skip
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _leak_file(rows: int, seed: int) -> tuple[Path, dict]:
+    path = ROOT / "var" / "bench" / f"leak-{rows}-{seed}.csv"
+    truth_path = path.with_name(path.name + ".truth.json")
+    if not truth_path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"generating {path} …", flush=True)
+        call_command("generate_leak", str(path), rows=rows, seed=seed, verbosity=0)
+    return path, json.loads(truth_path.read_text())
+
+
+def _baseline_dataset(path: Path, n: int) -> Dataset:
+    """The first n well-formed records (tablib needs rectangular data, so broken ones are skipped)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter=";")
+        header = next(reader)
+        dataset = Dataset(headers=header)
+        for record in reader:
+            if len(record) == len(header) and record[0].strip() and (record[4].strip() or record[8].strip()):
+                dataset.append(record)
+                if len(dataset) >= n:
+                    break
+    return dataset
+
+
+def _drop(breach: Breach) -> None:
+    """Delete a benchmark breach quickly (raw deletes: the ORM would collect 700k objects first)."""
+    with connection.cursor() as cursor:
+        for model, where in (
+            (ExposedRecord, "batch_id IN (SELECT id FROM patients_importbatch WHERE breach_id = %s)"),
+            (ImportRejection, "batch_id IN (SELECT id FROM patients_importbatch WHERE breach_id = %s)"),
+            (Patient, "breach_id = %s"),
+            (ImportBatch, "breach_id = %s"),
+        ):
+            cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE {where}", [breach.pk])  # noqa: S608
+    breach.delete()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=491_839)
+    parser.add_argument("--seed", type=int, default=2021)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark breaches and their rows")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        print("warning: not PostgreSQL (set DATABASE_URL): the figures are not the target's", file=sys.stderr)
+
+    path, truth = _leak_file(args.rows, args.seed)
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S")
+    breach = Breach.objects.create(slug=f"bench-{stamp}", title="benchmark", aware_at=timezone.now())
+    baseline_breach = Breach.objects.create(slug=f"bench-{stamp}-baseline", title="baseline", aware_at=timezone.now())
+    minimal_breach = Breach.objects.create(slug=f"bench-{stamp}-minimal", title="minimal", aware_at=timezone.now())
+    try:
+        load = os.getloadavg()
+        rss_before = _peak_rss_mb()
+        started = time.perf_counter()
+        result = leak_import(path=path, breach=breach)
+        seconds = time.perf_counter() - started
+        rss_peak = _peak_rss_mb()
+        batch = result.batch
+        summary = breach_exposure_summary(breach=breach)
+        exact = (batch.rows_read, batch.rows_accepted, batch.rows_rejected, summary["patients"]) == (
+            truth["rows"],
+            truth["accepted"],
+            truth["rejected"],
+            truth["patients"],
+        ) and summary["patients_by_lab"] == truth["patients_by_lab"]
+
+        dataset = _baseline_dataset(path, BASELINE_ROWS)
+        dataset.append_col([""] * len(dataset), header="person_key")
+        baseline_started = time.perf_counter()
+        outcome = LeakPatientResource(breach=baseline_breach).import_data(dataset, dry_run=False, raise_errors=True)
+        baseline_seconds = time.perf_counter() - baseline_started
+        assert not outcome.has_errors()
+        baseline_rows = len(dataset)
+        baseline_patients = Patient.objects.filter(breach=baseline_breach).count()
+        minimal_started = time.perf_counter()
+        MinimalPatientResource(breach=minimal_breach).import_data(dataset, dry_run=False, raise_errors=True)
+        minimal_seconds = time.perf_counter() - minimal_started
+    finally:
+        if not args.keep:
+            _drop(breach)
+            _drop(baseline_breach)
+            _drop(minimal_breach)
+
+    rate = batch.rows_read / seconds
+    baseline_rate = baseline_rows / baseline_seconds
+    figures = {
+        "database": connection.vendor,
+        "load_avg_1_5_15": [round(x, 2) for x in load],
+        "rows": batch.rows_read,
+        "accepted": batch.rows_accepted,
+        "rejected": batch.rows_rejected,
+        "patients": summary["patients"],
+        "exact_against_truth": exact,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rate),
+        "peak_rss_mb": round(rss_peak, 1),
+        "rss_before_import_mb": round(rss_before, 1),
+        "baseline_rows": baseline_rows,
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rows_per_second": round(baseline_rate),
+        "baseline_patients": baseline_patients,
+        "ratio": round(rate / baseline_rate, 1),
+        "minimal_baseline_rows_per_second": round(baseline_rows / minimal_seconds),
+        "ratio_to_minimal": round(rate / (baseline_rows / minimal_seconds), 1),
+    }
+    print(json.dumps(figures, indent=2))
+    ok = exact and seconds <= 60 and rss_peak <= 500 and rate / baseline_rate >= 10
+    print("targets (≤ 60 s, ≤ 500 MB, ≥ 10× baseline, exact): " + ("met" if ok else "NOT met"))
+    return 0 if exact else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
