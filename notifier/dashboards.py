@@ -157,15 +157,15 @@ def progress_chart(s: stats.CampaignStats, *, chart_id: str) -> SafeString:
         '<line class="axis-line" x1="{l}" y1="{b}" x2="{r}" y2="{b}"/>'
         '<line class="axis-line" x1="{l}" y1="{t}" x2="{l}" y2="{b}"/>'
         '<line class="target" x1="{l}" y1="{y90}" x2="{r}" y2="{y90}"/>'
-        '<text class="axis" x="{r}" y="{y90t}" text-anchor="end">90 %</text>'
-        '<text class="axis" x="{lt}" y="{tt}" text-anchor="end">{total}</text>'
-        '<text class="axis" x="{lt}" y="{b}" text-anchor="end">0</text>'
+        '<text class="axis" x="{l90}" y="{y90t}">90 %</text>'
+        '<text class="axis" x="{lt}" y="{tt}" text-anchor="end">100 %</text>'
+        '<text class="axis" x="{lt}" y="{b}" text-anchor="end">0 %</text>'
         '<text class="axis" x="{l}" y="{bt}">{start}</text>'
         '<text class="axis" x="{r}" y="{bt}" text-anchor="end">{end}</text>'
         '<polyline class="progress" points="{line}"/></svg>',
         w=width, h=height, id=chart_id, last=last_total, total=s.to_send,
         pct=_pct(100.0 * last_total / s.to_send), l=left, r=width - right, t=top, b=top + plot_h,
-        y90=f"{y90:.1f}", y90t=f"{y90 - 4:.1f}", lt=left - 6, tt=top + 5, bt=top + plot_h + 22,
+        y90=f"{y90:.1f}", y90t=f"{y90 + 16:.1f}", l90=left + 6, lt=left - 6, tt=top + 5, bt=top + plot_h + 22,
         start=in_paris(start).strftime(fmt), end=in_paris(end).strftime(fmt), line=line,
     )  # fmt: skip
 
@@ -385,18 +385,18 @@ def unreachable_list(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 # --- CNIL liaison dashboard ----------------------------------------------------------------------------------
 
-CNIL_COLUMNS = [
-    ("laboratoire", "Laboratoire"),
-    ("patients", "Patients concernés"),
-    ("risque", "Risque élevé"),
-    ("initiale", "Notification initiale"),
-    ("echeance", "Échéance (72 h)"),
-    ("complementaires", "Notifications complémentaires"),
-    ("progression", "Progression de la campagne"),
-    ("distribuees", "Distribuées"),
-    ("retours", "Retours NPAI"),
-    ("injoignables", "Patients injoignables"),
-    ("communication", "Communication publique"),
+CNIL_COLUMNS = [  # (sort key, header, is a number)
+    ("laboratoire", "Laboratoire", False),
+    ("patients", "Patients concernés", True),
+    ("risque", "Risque élevé", False),
+    ("initiale", "Notification initiale", False),
+    ("echeance", "Échéance (72 h)", False),
+    ("complementaires", "Notif. complémentaires", True),
+    ("progression", "Progression campagne", True),
+    ("distribuees", "Distribuées", True),
+    ("retours", "Retours NPAI", True),
+    ("injoignables", "Injoignables", True),
+    ("communication", "Comm. publique", False),
 ]
 HIGH_RISK_SHORT = {"yes": "oui", "no": "non", "undecided": "non décidé"}
 
@@ -425,14 +425,14 @@ def _summary_cells(s: stats.BreachSummary) -> dict[str, Any]:
     return {
         "breach": s.breach,
         "laboratories": s.laboratories,
-        "patients": stats.masked(s.patients),
+        "patients": s.shown("patients"),
         "high_risk_yes": s.high_risk_yes,
         "states": s.state_list,
         "complementary": s.complementary_filings,
         "progress": _pct(s.progress_pct) if s.progress_pct is not None else f"{stats.MASKED} envois",
-        "delivered": stats.masked(s.delivered),
-        "returned": stats.masked(s.returned),
-        "unreachable": stats.masked(s.unreachable_patients),
+        "delivered": s.shown("delivered"),
+        "returned": s.shown("returned"),
+        "unreachable": s.shown("unreachable_patients"),
         "public_notices": s.public_notices,
     }
 
@@ -450,11 +450,11 @@ def cnil_dashboard(request: HttpRequest) -> HttpResponse:
     ordered = stats.cnil_rows_sorted(rows, key=sort, descending=descending)
     columns = [
         {
-            "key": key, "label": label, "current": key == sort,
+            "key": key, "label": label, "current": key == sort, "numeric": numeric,
             "aria_sort": ("descending" if descending else "ascending") if key == sort else "",
             "next": "asc" if key == sort and descending else ("desc" if key == sort else "asc"),
         }
-        for key, label in CNIL_COLUMNS
+        for key, label, numeric in CNIL_COLUMNS
     ]  # fmt: skip
     table = [{"row": row, "state": row.filing_state, "cells": _cnil_cells(row)} for row in ordered]
     return render(
@@ -465,6 +465,7 @@ def cnil_dashboard(request: HttpRequest) -> HttpResponse:
             "columns": columns,
             "table": table,
             "summaries": summaries,
+            "several_breaches": len(summaries) > 1,
             "now": format_paris(now),
             "mask": stats.MASKED,
             "sort": sort,

@@ -46,6 +46,21 @@ def masked(count: int | None) -> str:
     return f"{count:,}".replace(",", "\u202f")
 
 
+def masked_total(counts: list[int]) -> str:
+    """A total over rows some of which are masked, without giving the masked ones away by subtraction.
+
+    The exact sum minus the visible cells would reveal a lone masked cell (91 − 60 − 25 = 6); instead the
+    total is the range the visible cells already imply: sum of the visible ones, plus 0 to 9 per masked one."""
+    visible = sum(n for n in counts if n >= MASK_BELOW)
+    hidden = sum(1 for n in counts if n < MASK_BELOW)
+    if not hidden:
+        return masked(visible)
+    upper = visible + (MASK_BELOW - 1) * hidden
+    if upper < MASK_BELOW:
+        return MASKED
+    return f"{masked(visible) if visible else 0} à {masked(upper)}"
+
+
 def masked_sort_key(count: int | None) -> int:
     """Sorting on masked cells must not reveal their order: every count under ten sorts as one value."""
     return 0 if count is None or count < MASK_BELOW else count
@@ -319,10 +334,15 @@ class BreachSummary:
     returned: int = 0
     unreachable_patients: int = 0
     public_notices: int = 0
+    # Per-laboratory values, for totals that do not undo the masking (see masked_total).
+    parts: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def progress_pct(self) -> float | None:
         return None if self.to_send < MASK_BELOW else 100.0 * self.finished / self.to_send
+
+    def shown(self, name: str) -> str:
+        return masked_total(self.parts[name])
 
     @property
     def state_list(self) -> list[tuple[str, str, int]]:
@@ -349,6 +369,8 @@ def breach_summaries(rows: list[CnilRow]) -> list[BreachSummary]:
         s.returned += row.returned
         s.unreachable_patients += row.unreachable_patients
         s.public_notices += row.public_notice
+        for name in ("patients", "delivered", "returned", "unreachable_patients"):
+            s.parts[name].append(getattr(row, name))
     return list(summaries.values())
 
 

@@ -1,0 +1,160 @@
+"""A DPO and the CNIL liaison log in through the admin (password + TOTP) and read their dashboards."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from labs import access
+from labs.models import BreachLaboratory, CnilFiling
+from notifier.models import Campaign, Notification
+from tests.access_fixtures import PASSWORD, make_staff
+from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+S = Notification.Status
+AWARE = dt.datetime(2026, 3, 2, 7, 30, tzinfo=dt.UTC)
+SURNAME = "Quéméneur-Test"
+
+
+@pytest.fixture
+def desk(browser):
+    """A desktop-sized page: the dashboards are read at a desk (the status page is tested on a phone size)."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _campaign(breach, laboratory, author, patients, *, start_hour, returned_every, delivered_every):
+    campaign = Campaign.objects.create(
+        breach=breach, laboratory=laboratory, name=f"Information des patients — {laboratory.code}",
+        created_by=author, status=Campaign.Status.RUNNING,
+    )  # fmt: skip
+    rows = []
+    for i, patient in enumerate(patients):
+        sent_at = AWARE + dt.timedelta(hours=start_hour + i // 6)
+        if i % returned_every == 0:
+            status = S.RETURNED
+        elif i % delivered_every == 0:
+            status = S.DELIVERED
+        elif i > len(patients) - 5:
+            status, sent_at = S.PENDING, None
+        else:
+            status = S.SENT
+        rows.append(
+            Notification(
+                campaign=campaign,
+                patient=patient,
+                channel=Notification.Channel.POST,
+                status=status,
+                reference=f"B{laboratory.code}-{i}",
+                code_digest=f"{laboratory.pk:08x}{i:056x}",
+                sent_at=sent_at,
+            )  # fmt: skip
+        )
+        if i % 3 == 0:
+            rows.append(
+                Notification(
+                    campaign=campaign,
+                    patient=patient,
+                    channel=Notification.Channel.EMAIL,
+                    status=S.BOUNCED if i % 9 == 0 else S.DELIVERED,
+                    reference=f"B{laboratory.code}-{i}-e",
+                    code_digest=f"{laboratory.pk:08x}{i:056x}",
+                    sent_at=AWARE + dt.timedelta(hours=start_hour - 2),
+                )  # fmt: skip
+            )
+    Notification.objects.bulk_create(rows)
+    return campaign
+
+
+@pytest.fixture
+def dashboards_world(django_user_model):
+    breach = BreachFactory(slug="fuite-navigateur", title="Fuite du logiciel de laboratoire (2026)", aware_at=AWARE)
+    lab_a = LaboratoryFactory(code="LAB-A", name="Laboratoire des Remparts")
+    lab_b = LaboratoryFactory(code="LAB-B", name="Laboratoire du Port")
+    lab_c = LaboratoryFactory(code="LAB-C", name="Laboratoire de la Gare")
+    author = django_user_model.objects.create_user("auteur", password="x" * 16, is_staff=True)
+    case_a = BreachLaboratory.objects.create(breach=breach, laboratory=lab_a, aware_at=AWARE, high_risk="yes")
+    BreachLaboratory.objects.create(breach=breach, laboratory=lab_b, aware_at=AWARE, high_risk="undecided")
+    BreachLaboratory.objects.create(breach=breach, laboratory=lab_c, aware_at=dt.datetime.now(dt.UTC))
+    submitted = AWARE + dt.timedelta(hours=30)
+    CnilFiling.objects.create(
+        case_file=case_a, sequence=1, kind="initial", submitted_at=submitted, late=False, snapshot={},
+        cnil_reference="CNIL-2026-0042",
+    )  # fmt: skip
+    BreachLaboratory.objects.filter(pk=case_a.pk).update(first_filed_at=submitted, filed_late=False)
+    patients_a = PatientFactory.create_batch(60, breach=breach, laboratory=lab_a, last_name=SURNAME)
+    patients_b = PatientFactory.create_batch(6, breach=breach, laboratory=lab_b, last_name=SURNAME)
+    PatientFactory.create_batch(25, breach=breach, laboratory=lab_c, last_name=SURNAME)
+    _campaign(breach, lab_a, author, patients_a, start_hour=20, returned_every=7, delivered_every=2)
+    _campaign(breach, lab_b, author, patients_b, start_hour=50, returned_every=5, delivered_every=2)
+    dpo = make_staff("dpo-remparts", role=access.DPO, laboratories=[lab_a])
+    liaison = make_staff("liaison-cnil", role=access.CNIL_LIAISON)
+    return {"dpo": dpo, "liaison": liaison}
+
+
+def _log_in(page, live_server, user, next_path):
+    """The admin login as a person does it: password first, then (the device list now filled) the device and
+    the current TOTP token, computed here from the device's secret as the authenticator app would."""
+    device = TOTPDevice.objects.create(user=user, name="téléphone", confirmed=True)
+    page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]:not([name=otp_challenge])")
+    page.select_option("#id_otp_device", device.persistent_id)
+    page.fill("#id_password", PASSWORD)
+    token = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    page.fill("#id_otp_token", f"{token:0{device.digits}d}")
+    page.click("input[type=submit]:not([name=otp_challenge])")
+    page.wait_for_url(f"{live_server.url}{next_path}")
+
+
+def test_a_dpo_logs_in_with_totp_and_sees_their_laboratorys_dashboard(live_server, desk, screenshot, dashboards_world):
+    # given the DPO of the Remparts laboratory
+    dpo = dashboards_world["dpo"]
+    # when they log in through the admin with their second factor and open the dashboard
+    _log_in(desk, live_server, dpo, "/tableau-de-bord/")
+    screenshot(desk, "dashboard-dpo")
+    # then they see their laboratory's campaign, its charts and downloads, and nothing of the others
+    body = desk.inner_text("main")
+    assert "Laboratoire des Remparts" in body
+    assert "Laboratoire du Port" not in body and "Laboratoire de la Gare" not in body
+    assert "déposée dans les délais" in body and "CNIL-2026-0042" in body
+    assert desk.locator("svg.chart").count() == 2
+    assert desk.locator("svg.chart rect.st-returned").count() >= 1
+    # and the delivery report downloads
+    with desk.expect_download() as download:
+        desk.click("text=rapport des envois (CSV)")
+    assert download.value.suggested_filename.endswith(".csv")
+
+
+def test_the_cnil_liaison_logs_in_and_sees_masked_aggregates_without_names(
+    live_server, desk, screenshot, dashboards_world
+):
+    # given the CNIL liaison
+    liaison = dashboards_world["liaison"]
+    # when they log in and open their dashboard
+    _log_in(desk, live_server, liaison, "/cnil/")
+    screenshot(desk, "dashboard-cnil")
+    # then every laboratory is listed, small counts masked, no patient name anywhere
+    body = desk.inner_text("main")
+    for name in ("Laboratoire des Remparts", "Laboratoire du Port", "Laboratoire de la Gare"):
+        assert name in body
+    assert "< 10" in body
+    assert SURNAME not in desk.content()
+    assert "à déposer, dans les délais" in body
+    # when they sort by patients, descending (the biggest laboratory first)
+    desk.click("th a:has-text('Patients concernés')")
+    desk.wait_for_url("**tri=patients&ordre=asc")
+    desk.click("th a:has-text('Patients concernés')")
+    desk.wait_for_url("**tri=patients&ordre=desc")
+    assert desk.get_attribute("th[aria-sort]", "aria-sort") == "descending"
+    first_row = desk.locator("table.sortable tbody tr").first.inner_text()
+    assert "Laboratoire des Remparts" in first_row
+    screenshot(desk, "dashboard-cnil-sorted")
