@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import rules
 from axes.backends import AxesStandaloneBackend
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import Group
 from django.db import models
 from django.http import Http404
@@ -227,6 +228,24 @@ class LabScopedAdminMixin:
     def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
         # Django redirects to the index for a missing object; out of scope must look like "does not exist": 404.
         raise Http404("Objet introuvable / not found")
+
+    def _404_unless_in_scope(self, request: HttpRequest, object_id: str) -> None:
+        # Django checks permissions before existence (403 on delete for a DPO): existence in scope comes first,
+        # so another laboratory's object is indistinguishable from a missing one.
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404("Objet introuvable / not found")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._404_unless_in_scope(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self._404_unless_in_scope(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._404_unless_in_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context)
 
     # The trail: reads of person-level rows, exports, and every write made through the admin.
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

@@ -39,6 +39,12 @@ def make_staff(username, *, role=None, laboratories=(), superuser=False):
     return user
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests create many users: a fast hasher (Django's advice for tests); production keeps PBKDF2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(name="login_verified")
 def login_verified_fixture():
     return login_verified

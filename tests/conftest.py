@@ -13,6 +13,7 @@ from django.conf import settings
 
 # Personas and OTP-verified clients (admin_client overrides pytest-django's: the admin needs a 2nd factor).
 from tests.access_fixtures import (  # noqa: F401
+    _fast_password_hashing,
     admin_client,
     cnil_liaison,
     dpo_lab_a,
