@@ -38,7 +38,12 @@ class Campaign(TimeStampedModel):
     channel_policy = models.CharField(
         "politique de canaux", max_length=20, choices=ChannelPolicy.choices, default=ChannelPolicy.POST_AND_EMAIL
     )
-    letter_template = models.CharField("modèle de lettre", max_length=20, default="v1")
+    letter_template = models.CharField(
+        "modèle de lettre",
+        max_length=20,
+        blank=True,
+        help_text="Version (letters.versions) ; vide = la version en cours.",
+    )
     email_template = models.CharField("modèle de courriel", max_length=40, default="breach_notice")
     status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(

@@ -43,6 +43,14 @@ def campaign_summary(*, campaign: Campaign) -> dict[str, object]:
         "notifications": total,
         "open": open_rows,
         "unreachable_patients": unreachable_patients(campaign=campaign).count(),
+        # Committed as sent just before the SMTP final dot, but the server's reply never recorded
+        # (worker killed in between): almost surely delivered, possibly not (see notifier/mail.py).
+        "sent_unconfirmed": Notification.objects.filter(
+            campaign=campaign,
+            channel=Notification.Channel.EMAIL,
+            status=Notification.Status.SENT,
+            provider_message_id="",
+        ).count(),  # fmt: skip
         "counts": counts,
     }
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from letters.emails import render_notice_email
 from patients.models import Patient
 
+from . import mail
 from .codes import status_code_digest, status_code_for_ids, verification_phrase_for_ids
 from .models import Campaign, CampaignAction, DeliveryEvent, Notification
 
@@ -345,38 +346,86 @@ def _classify(error: Exception) -> tuple[str, str]:
 def notification_send(*, notification_id: int, connection: Any = None) -> bool:
     """Send one email notification; only the caller that moves it queued→sending sends. Returns True if sent."""
     now = timezone.now()
+    # The conditions sit on the notification row itself (no join): PostgreSQL re-checks them after
+    # waiting for a concurrent claimer's lock, so exactly one UPDATE matches. A join would turn the
+    # filter into `id IN (subquery)`, evaluated on the old snapshot, and let both claimers through.
+    running = Campaign.objects.filter(status=CStatus.RUNNING).values("pk")
     claimed = Notification.objects.filter(
-        pk=notification_id, status=Status.QUEUED, channel=Channel.EMAIL, campaign__status=CStatus.RUNNING
+        pk=notification_id, status=Status.QUEUED, channel=Channel.EMAIL, campaign_id__in=running
     ).update(status=Status.SENDING, sending_at=now, attempts=F("attempts") + 1, updated_at=now)
     if claimed != 1:
         return False
     notification = Notification.objects.select_related("campaign__laboratory", "patient").get(pk=notification_id)
+    if connection is None:
+        with get_connection() as own_connection:
+            return _send_claimed(notification, own_connection)
+    return _send_claimed(notification, connection)
+
+
+def _mark_sent(notification_id: int, provider_id: str, *, from_statuses: Sequence[str]) -> bool:
+    sent_at = timezone.now()
+    return bool(
+        Notification.objects.filter(pk=notification_id, status__in=list(from_statuses)).update(
+            status=Status.SENT,
+            sent_at=sent_at,
+            provider_message_id=provider_id[:200],
+            last_error="",
+            updated_at=sent_at,
+        )  # fmt: skip
+    )
+
+
+def _send_failed(notification: Notification, error: Exception, *, from_status: str) -> None:
+    """Record a refused or interrupted send; a transient one is re-queued (attempts capped) and re-raised."""
+    outcome, reason = _classify(error)
+    if outcome == "transient":
+        exhausted = notification.attempts >= settings.CAMPAIGN_MAX_ATTEMPTS
+        now = timezone.now()
+        Notification.objects.filter(pk=notification.pk, status=from_status).update(
+            status=Status.FAILED if exhausted else Status.QUEUED, last_error=reason, updated_at=now,
+            queued_at=now, final_at=now if exhausted else None,
+        )  # fmt: skip
+        if exhausted:
+            return
+        raise TransientSendError(reason) from error
+    logger.warning("notification %s not sent: %s", notification.pk, reason)
+    target = Status.BOUNCED if outcome == "bounced" else Status.FAILED
+    _event_apply(notification, target, source=DeliveryEvent.Source.SMTP, event_type=outcome, reason=reason,
+                 at=timezone.now())  # fmt: skip
+
+
+def _send_claimed(notification: Notification, connection: Any) -> bool:
+    message = notification_email_message(notification=notification, connection=connection)
+    message_id = message.extra_headers["Message-ID"]
+    if mail.supports_two_phase(connection):
+        try:
+            mail.send_two_phase(
+                connection=connection, message=message,
+                commit=lambda: _mark_sent(notification.pk, "", from_statuses=[Status.SENDING]),
+            )  # fmt: skip
+        except mail.CommitRefused:
+            return False  # the tick took the row back meanwhile: someone else will send it, once
+        except mail.ReplyLost as error:
+            # The dot went out: the server most likely kept the message. It stays sent; new connection.
+            Notification.objects.filter(pk=notification.pk).update(last_error=f"réponse perdue: {error}"[:300])
+            raise TransientSendError(str(error)) from error
+        except Exception as error:
+            sent = Notification.objects.filter(pk=notification.pk, status=Status.SENT).exists()
+            _send_failed(notification, error, from_status=Status.SENT if sent else Status.SENDING)
+            return False
+        # The server's 250 confirms it: a sent row without a provider id was cut between commit and reply.
+        Notification.objects.filter(pk=notification.pk).update(provider_message_id=message_id)
+        return True
     try:
-        message = notification_email_message(notification=notification, connection=connection)
         message.send()
     except Exception as error:
-        outcome, reason = _classify(error)
-        if outcome == "transient":
-            exhausted = notification.attempts >= settings.CAMPAIGN_MAX_ATTEMPTS
-            Notification.objects.filter(pk=notification_id, status=Status.SENDING).update(
-                status=Status.FAILED if exhausted else Status.QUEUED, last_error=reason, updated_at=timezone.now(),
-                queued_at=timezone.now(), final_at=timezone.now() if exhausted else None,
-            )  # fmt: skip
-            if exhausted:
-                return False
-            raise TransientSendError(reason) from error
-        logger.warning("notification %s not sent: %s", notification_id, reason)
-        _event_apply(notification, Status.BOUNCED if outcome == "bounced" else Status.FAILED,
-                     source=DeliveryEvent.Source.SMTP, event_type=outcome, reason=reason, at=timezone.now())  # fmt: skip
+        _send_failed(notification, error, from_status=Status.SENDING)
         return False
     status = getattr(message, "anymail_status", None)
-    provider_id = (getattr(status, "message_id", None) if status else None) or message.extra_headers["Message-ID"]
-    sent_at = timezone.now()
-    Notification.objects.filter(pk=notification_id).update(provider_message_id=str(provider_id)[:200], sent_at=sent_at)
-    # A fast ESP webhook may already have moved it to delivered/bounced: only a row still ours becomes sent.
-    Notification.objects.filter(pk=notification_id, status__in=[Status.SENDING, Status.QUEUED]).update(
-        status=Status.SENT, last_error="", updated_at=sent_at
-    )
+    provider_id = str((getattr(status, "message_id", None) if status else None) or message_id)
+    # A fast ESP webhook may already have moved it on (delivered/bounced): then only the id is stored.
+    if not _mark_sent(notification.pk, provider_id, from_statuses=[Status.SENDING, Status.QUEUED]):
+        Notification.objects.filter(pk=notification.pk).update(provider_message_id=provider_id[:200])
     return True
 
 
@@ -439,7 +488,9 @@ def campaigns_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
             result["requeued"] += len(stuck)
         from . import postal
 
-        postal.print_batches_enqueue(campaign=Campaign.objects.get(pk=campaign_id))
+        campaign = Campaign.objects.get(pk=campaign_id)
+        postal.print_batches_enqueue(campaign=campaign)
+        postal.print_batches_rebuild_stuck(campaign=campaign, older_than=stale)
         result["completed"] += int(campaign_close_if_finished(campaign_id=campaign_id))
     return result
 

@@ -9,6 +9,12 @@ from notifier import services
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
 
+@pytest.fixture(autouse=True)
+def _print_batch_dir(settings, tmp_path):
+    """Print batches (PDF + manifest) go under the test's own tmp dir, never var/."""
+    settings.PRINT_BATCH_DIR = tmp_path / "print"
+
+
 @pytest.fixture
 def author(db):
     return get_user_model().objects.create_user("alice", password="x" * 16, is_staff=True)

@@ -57,7 +57,7 @@ def test_launch_creates_one_row_per_patient_and_usable_channel(
     # then
     assert counts == {"patients": 5, "post": 4, "email": 3, "unreachable": 1}
     by = selectors.campaign_counts(campaign=campaign)
-    assert by == {"email": {"sent": 3}, "post": {"pending": 4, "unreachable": 1}}
+    assert by == {"email": {"sent": 3}, "post": {"queued": 4, "unreachable": 1}}  # letters in a print batch
     assert len(mail.outbox) == 3
     assert selectors.unreachable_patients(campaign=campaign).count() == 1
 
@@ -190,7 +190,7 @@ def test_a_refused_recipient_is_bounced_and_falls_back_to_post(
     refused = smtplib.SMTPRecipientsRefused({patient.email: (550, b"no such user")})
     with mock.patch("django.core.mail.EmailMessage.send", side_effect=refused):
         launch(campaign, approver, django_capture_on_commit_callbacks)
-    assert selectors.campaign_counts(campaign=campaign) == {"email": {"bounced": 1}, "post": {"pending": 1}}
+    assert selectors.campaign_counts(campaign=campaign) == {"email": {"bounced": 1}, "post": {"queued": 1}}
     assert Notification.objects.get(channel="post").is_fallback
 
 

@@ -71,7 +71,7 @@ def test_a_late_delivered_never_overrides_a_bounce_and_the_bounce_falls_back_to_
     assert sent_email.status == S.BOUNCED
     assert "550" in sent_email.last_error
     fallback = Notification.objects.get(campaign=sent_email.campaign, patient=sent_email.patient, channel="post")
-    assert fallback.is_fallback and fallback.status == S.PENDING
+    assert fallback.is_fallback and fallback.status == S.QUEUED and fallback.print_batch is not None
     assert DeliveryEvent.objects.filter(notification=sent_email).count() == 2
 
 
