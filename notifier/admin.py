@@ -6,10 +6,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from import_export.admin import ImportMixin
 
 from . import postal, selectors, services
 from .models import Campaign, CampaignAction, DeliveryEvent, Notification, PrintBatch
+from .resources import CallCentreResource, ReturnedMailResource
 
 try:  # laboratory scoping and the audit of reads (labs/access.py), when installed
     from labs.access import LabScopedAdminMixin
@@ -55,7 +57,7 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
               "status", "created_by", "approved_by", "approved_at", "launched_at", "completed_at")  # fmt: skip
     readonly_fields = ("status", "created_by", "approved_by", "approved_at", "launched_at", "completed_at")
     inlines = [CampaignActionInline]
-    actions = ["approve", "launch", "pause", "resume", "cancel"]
+    actions = ["approve", "launch", "pause", "resume", "cancel", "export_call_centre_list"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # Once approved, what was approved cannot change under the approver's feet.
@@ -100,6 +102,18 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
         _each(request, queryset, services.campaign_cancel, "campagne(s) annulée(s)")
 
+    @admin.action(description="Exporter la liste du centre d'appels (CSV) / call-centre list")
+    def export_call_centre_list(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        rows = []
+        for campaign in queryset:
+            patients = selectors.unreachable_patients(campaign=campaign)
+            rows.append(CallCentreResource().export(queryset=patients).csv)
+            services.campaign_trail(campaign=campaign, action="export_call_centre", by=request.user,
+                                    patients=patients.count())  # fmt: skip
+        response = HttpResponse("".join(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="centre-appels.csv"'
+        return response
+
 
 class ReadOnlyMixin:
     """Rows written by the engine only: visible, never edited by hand."""
@@ -115,7 +129,10 @@ class ReadOnlyMixin:
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyMixin, LabScopedAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyMixin, LabScopedAdminMixin, ImportMixin, admin.ModelAdmin):
+    """Read-only rows; "Import" takes a returned-mail CSV (reference, return date, reason)."""
+
+    resource_classes = [ReturnedMailResource]
     lab_path = "campaign__laboratory"
     patient_data = True
     list_display = ("reference", "campaign", "channel", "status", "is_fallback", "attempts", "sent_at", "last_error")

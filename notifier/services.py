@@ -89,6 +89,11 @@ def _record(campaign: Campaign, action: str, by: AbstractBaseUser | None, **deta
         audit_record(actor=by, action="campaign", obj=campaign, campaign_action=action, **detail)
 
 
+def campaign_trail(*, campaign: Campaign, action: str, by: AbstractBaseUser | None, **detail: Any) -> None:
+    """Record an operator action that changes no state (an export, a preview) in the campaign's trail."""
+    _record(campaign, action, by, **detail)
+
+
 # --- the campaign state machine --------------------------------------------------------------------------
 
 
