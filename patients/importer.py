@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,11 @@ _COMMENT, _PASSWORD, _OTHER = int(Exposure.MEDICAL_COMMENT), int(Exposure.PORTAL
 
 # Bytes that did not decode (surrogate escapes) and NUL, which no database text column takes.
 _UNDECODABLE = re.compile("[\x00\udc80-\udcff]")
+
+
+def _intern(value: str) -> str:
+    """Share the many repeated values (names, towns, masked NIRs) between patients held in memory."""
+    return sys.intern(value)
 
 
 class ImportInputError(Exception):
@@ -384,7 +390,7 @@ class RowFolder:
         return AcceptedRecord(
             record.number,
             draft.id,
-            clean_text(record_id)[: _MAX["record_id"]] if record_id else "",
+            (record_id if record_id.isprintable() else clean_text(record_id))[: _MAX["record_id"]],
             parse_date(specimen_raw, pivot_year=self.today.year) if specimen_raw else None,
             exposure,
             sensitive,
@@ -396,21 +402,29 @@ class RowFolder:
         if not draft.civility:
             civility = get["civility"](row)
             if civility:
-                draft.civility = clean_text(civility)[: _MAX["civility"]]
+                draft.civility = _intern(clean_text(civility)[: _MAX["civility"]])
                 if civility.upper() in MINOR_CIVILITIES:
                     draft.minor = True
         if last_name and not draft.last_name:
-            draft.last_name = clean_text(last_name)[: _MAX["name"]]
+            draft.last_name = _intern(clean_text(last_name)[: _MAX["name"]])
         if first_name and not draft.first_name:
-            draft.first_name = clean_text(first_name)[: _MAX["name"]]
+            draft.first_name = _intern(clean_text(first_name)[: _MAX["name"]])
         if not draft.birth_name:
-            draft.birth_name = clean_text(get["birth_name"](row))[: _MAX["name"]]
+            value = get["birth_name"](row)
+            if value:
+                draft.birth_name = _intern(clean_text(value)[: _MAX["name"]])
         if not draft.address_line:
-            draft.address_line = clean_text(get["address_line"](row))[: _MAX["address_line"]]
+            value = get["address_line"](row)
+            if value:
+                draft.address_line = clean_text(value)[: _MAX["address_line"]]
         if not draft.postcode:
-            draft.postcode = clean_text(get["postcode"](row))[: _MAX["postcode"]]
+            value = get["postcode"](row)
+            if value:
+                draft.postcode = _intern(clean_text(value)[: _MAX["postcode"]])
         if not draft.city:
-            draft.city = clean_text(get["city"](row))[: _MAX["city"]]
+            value = get["city"](row)
+            if value:
+                draft.city = _intern(clean_text(value)[: _MAX["city"]])
         if email_raw and not draft.email:
             email = normalize_email(email_raw)
             if email:
@@ -449,7 +463,7 @@ class RowFolder:
         )
         nir = normalize_nir(nir_raw) if nir_raw else None
         if nir is not None:
-            draft.nir_masked = nir.masked
+            draft.nir_masked = _intern(nir.masked)
             draft.nir_valid = nir.valid
             if not nir.valid:
                 draft.issues |= _NIR_INVALID

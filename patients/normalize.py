@@ -143,6 +143,7 @@ def parse_date(raw: str, *, pivot_year: int | None = None) -> dt.date | None:
         return None
 
 
+@lru_cache(maxsize=100_000)
 def date_key(raw: str) -> str:
     """Day, month and two-digit year as written: the same date in any accepted format gives one key.
 
