@@ -132,3 +132,39 @@ def test_a_laid_out_variant_is_reused_from_the_disk_cache_by_a_fresh_process(let
     for personal in (letters[0].reference, letters[0].status_code, letters[0].recipient_last_name.upper()):
         assert personal not in layout_text
     assert second == first
+
+
+def test_the_printed_qr_code_is_the_status_url_with_the_code_after_the_hash(letters, tmp_path):
+    # given a letter rendered by the fast path
+    import shutil
+    import subprocess
+
+    import segno
+    from PIL import Image
+
+    from letters.render import variant_for
+    from letters.slots import SLOTS
+
+    letter = letters[0]
+    variant = variant_for(letter)
+    box = variant.slots["qr"]
+    (tmp_path / "letter.pdf").write_bytes(render_letter_pdf(letter))
+    # when its QR page is rasterised at 300 dpi and each module's centre is sampled
+    page = box.page + 1
+    command = [shutil.which("pdftoppm") or "pdftoppm", "-r", "300", "-gray", "-f", str(page), "-l", str(page)]
+    subprocess.run([*command, "-png", str(tmp_path / "letter.pdf"), str(tmp_path / "p")], check=True)  # noqa: S603
+    image = Image.open(next(tmp_path.glob("p*.png"))).convert("L")
+    expected = segno.make(letter.qr_url, error="m", micro=False, mask=0, boost_error=False).matrix
+    modules = len(expected) + 4  # 2-module quiet zone on each side
+    unit = SLOTS["qr"].width / modules * 300 / 72
+    left, top = box.x * 300 / 72, box.top * 300 / 72
+    sampled = [
+        tuple(
+            int(image.getpixel((int(left + (c + 2.5) * unit), int(top + (r + 2.5) * unit))) < 128)
+            for c in range(len(expected))
+        )
+        for r in range(len(expected))
+    ]
+    # then the printed modules are exactly the QR code of the status URL with the code after '#'
+    assert sampled == [tuple(row) for row in expected]
+    assert letter.qr_url.endswith("#" + letter.status_code)
