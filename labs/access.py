@@ -19,6 +19,7 @@ from axes.backends import AxesStandaloneBackend
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import Group
 from django.db import models
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from .audit import AuditEvent, audit_record
@@ -246,6 +247,14 @@ class LabScopedAdminMixin:
     def history_view(self, request, object_id, extra_context=None):
         self._404_unless_in_scope(request, object_id)
         return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # django-simple-history's version page: scoped like the rest, and read-only — its "revert" POST
+        # checks no change permission and would write around the services (and the filings' append-only rule).
+        self._404_unless_in_scope(request, object_id)
+        if request.method == "POST":
+            raise PermissionDenied("Restaurer une version est désactivé / reverting a version is disabled.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     # The trail: reads of person-level rows, exports, and every write made through the admin.
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportMixin, ImportExportModelAdmin
 from import_export.formats import base_formats
+from simple_history.admin import SimpleHistoryAdmin
 
 from .access import LabScopedAdminMixin, LabScopedInlineMixin
 from .audit import AuditEvent, audit_record
@@ -48,7 +49,7 @@ class LaboratoryAdmin(LabScopedAdminMixin, ImportExportModelAdmin):
 
 
 @admin.register(Breach)
-class BreachAdmin(LabScopedAdminMixin, admin.ModelAdmin):
+class BreachAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
     """The processor's breach, shared by its laboratories: read by their staff, changed by superusers."""
 
     lab_path = "laboratories"
@@ -133,7 +134,7 @@ class DeadlineFilter(admin.SimpleListFilter):
 
 
 @admin.register(BreachLaboratory)
-class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, admin.ModelAdmin):
+class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin):
     """A laboratory's case file: the clock, the Art. 33(3) facts, the checklist, measures and filings.
 
     Exporting the list (CSV/XLSX) gives the Art. 33(5) register; "Registre PDF" prints it."""
@@ -338,7 +339,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, admin.ModelAdmin):
 
 
 @admin.register(CnilFiling)
-class CnilFilingAdmin(LabScopedAdminMixin, admin.ModelAdmin):
+class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
     """Filings are read-only for everyone (append-only); recorded from the case file, printed from here."""
 
     lab_path = "case_file__laboratory"

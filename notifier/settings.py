@@ -209,6 +209,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Notifier")
+# History pages of breaches, case files and filings are read-only (a revert would bypass the services).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 # Audit events older than this are purged daily (French health rules ask for at least 6 months;
 # the PostgreSQL trigger refuses purging anything younger than 183 days whatever this says).
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)

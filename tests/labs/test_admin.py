@@ -128,3 +128,22 @@ def test_the_register_exports_as_csv_and_pdf_for_the_dpos_laboratory(dpo_a_clien
     assert csv.status_code == 200, text[:500]
     assert "décision de notification" in text and "Fuite A" in text and "Fuite B" not in text
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_history_pages_are_scoped_and_cannot_revert(client, login_verified, dpo_lab_a, cnil_liaison, lab_a):
+    # given a case file changed once (two historical versions)
+    case_file = complete_case_file(lab_a)
+    case_file.description = "Complétée."
+    case_file.save()
+    first = case_file.history.earliest()
+    url = reverse("admin:labs_breachlaboratory_simple_history", args=[case_file.pk, first.pk])
+    # when its DPO reads the history and the CNIL liaison tries to revert to the first version
+    login_verified(client, dpo_lab_a)
+    listing = client.get(reverse("admin:labs_breachlaboratory_history", args=[case_file.pk]))
+    version = client.get(url)
+    login_verified(client, cnil_liaison)
+    revert = client.post(url, {"description": first.description})
+    # then reading works, reverting is refused and nothing changed
+    assert (listing.status_code, version.status_code, revert.status_code) == (200, 200, 403)
+    case_file.refresh_from_db()
+    assert case_file.description == "Complétée."

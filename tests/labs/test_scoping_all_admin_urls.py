@@ -20,12 +20,16 @@ PROJECT_APPS = {"labs", "patients", "letters", "notifier"}
 REGISTRY = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 
 
-def _object_url_names(model_admin) -> list[str]:
-    return [
-        f"{model_admin.admin_site.name}:{pattern.name}"
-        for pattern in model_admin.urls
-        if pattern.name and "object_id" in getattr(pattern.pattern, "converters", {})
-    ]
+def _object_urls(model_admin, obj) -> list[str]:
+    """Every named admin URL of this model that takes the object (path converters, or simple-history's regex)."""
+    urls = []
+    for pattern in model_admin.urls:
+        name = f"{model_admin.admin_site.name}:{pattern.name}" if pattern.name else None
+        if name and "object_id" in getattr(pattern.pattern, "converters", {}):
+            urls.append(reverse(name, kwargs={"object_id": obj.pk}))
+        elif name and name.endswith("_simple_history"):
+            urls.extend(reverse(name, args=[obj.pk, version.pk]) for version in obj.history.all()[:1])
+    return urls
 
 
 def _out_of_scope_objects(model, model_admin, user):
@@ -54,11 +58,7 @@ def test_every_object_url_is_404_for_another_laboratorys_dpo(
         pytest.skip(f"no {model._meta.label} row outside laboratory A's reach")
     login_verified(client, dpo_lab_a)
     # when the DPO of A opens each object URL of each such object
-    statuses = {
-        (name, obj.pk): client.get(reverse(name, kwargs={"object_id": obj.pk})).status_code
-        for obj in others
-        for name in _object_url_names(model_admin)
-    }
+    statuses = {url: client.get(url).status_code for obj in others for url in _object_urls(model_admin, obj)}
     # then each is 404 (third-party admins, which the DPO holds no permission on, may answer 403)
     allowed = {404} if project else {403, 404}
     assert statuses, f"{model._meta.label}: no object URL found"
