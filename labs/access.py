@@ -18,8 +18,8 @@ import rules
 from axes.backends import AxesStandaloneBackend
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import Group
-from django.db import models
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404
 
 from .audit import AuditEvent, audit_record
