@@ -161,3 +161,23 @@ def test_case_files_are_created_per_laboratory_with_estimates_from_the_import(la
     assert (case_file.people_estimate, case_file.records_estimate, case_file.health_data) == (3, 4, True)
     assert "numéro de sécurité sociale (NIR)" in case_file.data_categories
     assert case_file.aware_at == breach.aware_at
+
+
+def test_case_files_sync_command_is_rerunnable_and_refuses_an_unknown_breach(lab_a):
+    # given a breach with a patient at A
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory(laboratory=lab_a)
+    outputs = [StringIO(), StringIO()]
+    # when the command runs twice, then one case file, created once; an unknown slug is a clear error
+    for out in outputs:
+        call_command("case_files_sync", patient.breach.slug, json=True, stdout=out)
+    assert [json.loads(o.getvalue())["created"][patient.breach.slug] for o in outputs] == [1, 0]
+    with pytest.raises(CommandError, match="no breach"):
+        call_command("case_files_sync", "nope", stdout=StringIO())
