@@ -445,7 +445,8 @@ def cnil_dashboard(request: HttpRequest) -> HttpResponse:
     if sort not in stats.CNIL_SORT_KEYS:
         sort = "echeance"
     descending = request.GET.get("ordre") == "desc"
-    rows = stats.cnil_rows(now=now)
+    counts = stats.cnil_counts_cached()
+    rows = stats.cnil_rows(now=now, counts=counts)
     summaries = [_summary_cells(s) for s in stats.breach_summaries(rows)]
     ordered = stats.cnil_rows_sorted(rows, key=sort, descending=descending)
     columns = [
@@ -467,6 +468,8 @@ def cnil_dashboard(request: HttpRequest) -> HttpResponse:
             "summaries": summaries,
             "several_breaches": len(summaries) > 1,
             "now": format_paris(now),
+            "counts_at": format_paris(counts.computed_at),
+            "counts_max_age": stats.CNIL_COUNTS_MAX_AGE,
             "mask": stats.MASKED,
             "sort": sort,
             "order": "desc" if descending else "asc",
@@ -484,7 +487,8 @@ CNIL_CSV_HEADER = [
 def cnil_export(request: HttpRequest) -> HttpResponse:
     """The liaison's table as CSV: the same masked strings as the page, never a person."""
     _require_cnil_view(request.user)
-    rows = stats.cnil_rows_sorted(stats.cnil_rows(), key="laboratoire", descending=False)
+    rows = stats.cnil_rows(counts=stats.cnil_counts_cached())
+    rows = stats.cnil_rows_sorted(rows, key="laboratoire", descending=False)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CNIL_CSV_HEADER)

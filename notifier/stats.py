@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Trunc
 from django.utils import timezone
@@ -105,7 +106,7 @@ def _status_counts(campaign_ids: list[int]) -> QuerySet:
     return (
         Notification.objects.filter(campaign_id__in=campaign_ids)
         .values_list("campaign_id", "channel", "status")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by()
     )
 
@@ -209,7 +210,7 @@ def patients_per_case(*, breach_ids: list[int] | None = None, laboratory_ids: An
         qs = qs.filter(breach_id__in=breach_ids)
     if laboratory_ids is not None:
         qs = qs.filter(laboratory_id__in=laboratory_ids)
-    rows = qs.values_list("breach_id", "laboratory_id").annotate(n=Count("pk")).order_by()
+    rows = qs.values_list("breach_id", "laboratory_id").annotate(n=Count("*")).order_by()
     return {(breach_id, lab_id): n for breach_id, lab_id, n in rows}
 
 
@@ -273,24 +274,22 @@ class CnilRow:
         return bool(self.case_file.public_notice_at or self.case_file.public_notice_url)
 
 
-def cnil_rows(*, now: dt.datetime | None = None) -> list[CnilRow]:
-    """Every case file with its counts, in five grouped queries whatever the number of patients."""
-    now = now or timezone.now()
-    case_files = list(
-        BreachLaboratory.objects.select_related("breach", "laboratory")
-        .annotate(
-            complementary=Count("filings", filter=Q(filings__kind=CnilFiling.Kind.COMPLEMENTARY)),
-        )
-        .order_by("breach__aware_at", "laboratory__code")
-    )
-    rows = {(cf.breach_id, cf.laboratory_id): CnilRow(case_file=cf) for cf in case_files}
-    for cf in case_files:
-        row = rows[(cf.breach_id, cf.laboratory_id)]
-        row.filing_state = filing_state(cf, now=now)
-        row.complementary_filings = cf.complementary
-    for key, n in patients_per_case().items():
-        if key in rows:
-            rows[key].patients = n
+@dataclass
+class CnilCounts:
+    """The heavy part of the CNIL table: people and notification counts per (breach, laboratory).
+
+    Plain ints keyed by ids (picklable), so a snapshot can sit in the cache for a minute."""
+
+    computed_at: dt.datetime
+    patients: dict[tuple[int, int], int] = field(default_factory=dict)
+    per_case: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
+
+    COUNTERS = ("campaigns", "notifications", "to_send", "finished", "delivered", "returned", "unreachable_patients")
+
+
+def cnil_counts() -> CnilCounts:
+    """Count everything the CNIL table shows about people, in four grouped queries (the live computation)."""
+    counts = CnilCounts(computed_at=timezone.now(), patients=patients_per_case())
     # Campaigns are few (one or two per case file): map them to their case file, then fold the counts.
     campaign_case = {
         pk: (breach_id, lab_id)
@@ -298,26 +297,65 @@ def cnil_rows(*, now: dt.datetime | None = None) -> list[CnilRow]:
             "pk", "breach_id", "laboratory_id"
         )
     }
+
+    def case(key: tuple[int, int]) -> dict[str, int]:
+        return counts.per_case.setdefault(key, dict.fromkeys(CnilCounts.COUNTERS, 0))
+
     for key in campaign_case.values():
-        if key in rows:
-            rows[key].campaigns += 1
+        case(key)["campaigns"] += 1
     ids = list(campaign_case)
     if ids:
         for campaign_id, _channel, status, n in _status_counts(ids):
-            row = rows.get(campaign_case[campaign_id])
-            if row is None:
-                continue
-            row.notifications += n
+            c = case(campaign_case[campaign_id])
+            c["notifications"] += n
             if status not in NOT_TO_SEND:
-                row.to_send += n
-                row.finished += n if status in Notification.TERMINAL else 0
-            row.delivered += n if status == Status.DELIVERED else 0
-            row.returned += n if status == Status.RETURNED else 0
+                c["to_send"] += n
+                c["finished"] += n if status in Notification.TERMINAL else 0
+            c["delivered"] += n if status == Status.DELIVERED else 0
+            c["returned"] += n if status == Status.RETURNED else 0
         for campaign_id, n in _unreachable_patient_counts(ids).items():
-            row = rows.get(campaign_case[campaign_id])
-            if row is not None:
-                row.unreachable_patients += n
-    return list(rows.values())
+            case(campaign_case[campaign_id])["unreachable_patients"] += n
+    return counts
+
+
+# The counts are a snapshot refreshed at most every minute: at 500,000 patients they take about a second of
+# database time on a loaded 2-core machine, too long for each page view (see benchmarks/README.md). Filing
+# states and deadlines are read live on every view: they are what changes the liaison's next action.
+CNIL_COUNTS_CACHE_KEY = "dashboards:cnil-counts:v1"
+CNIL_COUNTS_MAX_AGE = 60
+
+
+def cnil_counts_cached(*, refresh: bool = False) -> CnilCounts:
+    """The counts snapshot from the cache, recomputed when older than CNIL_COUNTS_MAX_AGE or on `refresh`.
+
+    `cnil_counts_cached(refresh=True)` is safe to call from a periodic task to keep the page warm."""
+    counts = None if refresh else cache.get(CNIL_COUNTS_CACHE_KEY)
+    if counts is None:
+        counts = cnil_counts()
+        cache.set(CNIL_COUNTS_CACHE_KEY, counts, CNIL_COUNTS_MAX_AGE)
+    return counts
+
+
+def cnil_rows(*, now: dt.datetime | None = None, counts: CnilCounts | None = None) -> list[CnilRow]:
+    """Every case file (read live) with its counts (`counts`, or computed now), in a fixed number of queries."""
+    now = now or timezone.now()
+    counts = counts or cnil_counts()
+    case_files = list(
+        BreachLaboratory.objects.select_related("breach", "laboratory")
+        .annotate(
+            complementary=Count("filings", filter=Q(filings__kind=CnilFiling.Kind.COMPLEMENTARY)),
+        )
+        .order_by("breach__aware_at", "laboratory__code")
+    )
+    rows = []
+    for cf in case_files:
+        key = (cf.breach_id, cf.laboratory_id)
+        row = CnilRow(case_file=cf, filing_state=filing_state(cf, now=now), complementary_filings=cf.complementary)
+        row.patients = counts.patients.get(key, 0)
+        for name, value in counts.per_case.get(key, {}).items():
+            setattr(row, name, value)
+        rows.append(row)
+    return rows
 
 
 @dataclass

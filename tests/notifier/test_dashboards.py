@@ -10,6 +10,7 @@ import math
 import openpyxl
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,9 +45,13 @@ LAB_B_SURNAME = "Zorglubovitch"
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
+def _fast_password_hasher_and_no_cached_counts(settings):
     # The personas get real passwords; the default hasher's cost is not what these tests are about.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The CNIL counts snapshot lives in the process-wide cache: never let one test read another's.
+    cache.delete(stats.CNIL_COUNTS_CACHE_KEY)
+    yield
+    cache.delete(stats.CNIL_COUNTS_CACHE_KEY)
 
 
 def _notify(campaign, patient, channel, status, sent_hours, fallback, acked, n):
@@ -203,6 +208,23 @@ def test_cnil_rows_take_the_same_number_of_queries_whatever_the_number_of_patien
     # then the aggregation runs exactly as many queries
     with django_assert_num_queries(len(before.captured_queries)):
         stats.cnil_rows()
+
+
+def test_cnil_counts_are_a_snapshot_reused_for_a_minute_while_filing_states_stay_live(world, django_assert_num_queries):
+    # given a snapshot of the counts
+    first = stats.cnil_counts_cached()
+    # when a patient is added and a deadline passes, then the page is read again
+    PatientFactory(breach=world["breach"], laboratory=world["lab_c"])
+    case_c = BreachLaboratory.objects.get(laboratory=world["lab_c"])
+    case_c.aware_at = timezone.now() - dt.timedelta(hours=100)
+    case_c.save()
+    with django_assert_num_queries(1):  # the case files only: the counts come from the cache
+        rows = {r.laboratory.code: r for r in stats.cnil_rows(counts=stats.cnil_counts_cached())}
+    # then the counts are the snapshot's and the filing state is live
+    assert rows["LAB-C"].patients == 7 and first.patients == stats.cnil_counts_cached().patients
+    assert rows["LAB-C"].filing_state == stats.FilingState.MISSING
+    # and a refresh (what a periodic task would call) counts the new patient
+    assert stats.cnil_counts_cached(refresh=True).patients[(world["breach"].pk, world["lab_c"].pk)] == 8
 
 
 @pytest.mark.parametrize(
