@@ -120,6 +120,8 @@ def filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, Any
             "processor": breach.processor,
             "processor_notice_received_at": _iso(case_file.processor_notice_received_at),
             "aware_at": _iso(case_file.aware_at),
+            "aware_at_paris": format_paris(case_file.aware_at),
+            "processor_notice_received_at_paris": format_paris(case_file.processor_notice_received_at),
             "due_at": _iso(case_file.due_at),
             "due_at_paris": format_paris(case_file.due_at),
             "nature": case_file.natures,
@@ -135,7 +137,13 @@ def filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, Any
         },
         "consequences": {"list": case_file.consequence_labels, "text": case_file.consequences_text},
         "measures": [
-            {"at": _iso(m.recorded_at), "kind": m.get_kind_display(), "text": m.text} for m in case_file.measures.all()
+            {
+                "at": _iso(m.recorded_at),
+                "at_paris": format_paris(m.recorded_at),
+                "kind": m.get_kind_display(),
+                "text": m.text,
+            }
+            for m in case_file.measures.all()
         ],
         "information_of_people": {
             "high_risk": case_file.get_high_risk_display(),
@@ -145,6 +153,7 @@ def filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, Any
             "public_notice": {
                 "where": case_file.public_notice_where,
                 "at": _iso(case_file.public_notice_at),
+                "at_paris": format_paris(case_file.public_notice_at),
                 "url": case_file.public_notice_url,
             },
             "cnil_instructions": case_file.cnil_instructions,

@@ -125,6 +125,7 @@ def cnil_filing_record(
         kind = CnilFiling.Kind.COMPLEMENTARY if previous else CnilFiling.Kind.INITIAL
         meta = {
             "kind": kind.value,
+            "kind_label": kind.label,
             "sequence": sequence,
             "submitted_at": submitted_at.isoformat(),
             "cnil_reference": cnil_reference,
