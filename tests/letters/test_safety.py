@@ -98,8 +98,11 @@ def test_harfbuzz_check_is_an_error_in_production_and_a_warning_otherwise(settin
     assert [m.id for m in development] == ["letters.W001"] and not development[0].is_serious()
 
 
-def test_harfbuzz_check_is_silent_when_subsetting_is_available():
+def test_harfbuzz_check_is_registered_and_silent_when_subsetting_is_available():
     # given this machine (libharfbuzz-subset0 is installed)
-    # then the check reports nothing
+    from django.core.checks import registry
+
+    # then the check runs with Django's system checks and reports nothing
+    assert check_harfbuzz_subset in registry.registry.get_checks()
     assert harfbuzz_subset_available() is True
     assert check_harfbuzz_subset() == []
