@@ -76,8 +76,10 @@ class ImportRejection(models.Model):
 class Patient(TimeStampedModel):
     """A person whose data a laboratory held and lost in a breach: the one we must notify."""
 
-    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="patients")
-    laboratory = models.ForeignKey(Laboratory, on_delete=models.PROTECT, related_name="patients")
+    # No single-column indexes on these two: the unique (breach, laboratory, person_key) constraint and
+    # the (laboratory, last_name, birth_date) index already start with them; fewer indexes, faster imports.
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="patients", db_index=False)
+    laboratory = models.ForeignKey(Laboratory, on_delete=models.PROTECT, related_name="patients", db_index=False)
     person_key = models.CharField(
         max_length=64, help_text="HMAC (secret à part) du NIR normalisé et de la date de naissance, ou des noms."
     )
@@ -137,7 +139,8 @@ class ExposedRecord(models.Model):
     """One accepted row of the leaked file, reduced to what notifying needs."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="records")
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records")
+    # Indexed through the unique (batch, record_number) constraint.
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records", db_index=False)
     record_number = models.PositiveIntegerField(help_text="Rang de l'enregistrement dans le fichier.")
     record_id = models.CharField("identifiant dans la fuite", max_length=64, blank=True)
     specimen_date = models.DateField("date de prélèvement", null=True, blank=True)
