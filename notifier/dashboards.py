@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
@@ -30,10 +30,10 @@ from labs import access
 from labs.audit import AuditEvent, audit_record
 from labs.deadlines import format_paris, format_time_left, in_paris, time_left
 from labs.models import BreachLaboratory
-from patients.models import Patient
 
 from . import stats
 from .models import Campaign, DeliveryEvent, Notification
+from .resources import CallCentreResource
 from .selectors import unreachable_patients
 
 Status = Notification.Status
@@ -316,34 +316,6 @@ class DeliveryReportResource(resources.ModelResource):
         return format_paris(obj.final_at)
 
 
-class UnreachablePatientResource(resources.ModelResource):
-    """The call-centre list: patients reached on no channel, with what a call or a visit needs (no NIR)."""
-
-    reference = fields.Field(attribute="reference", column_name="référence")
-    civility = fields.Field(attribute="civility", column_name="civilité")
-    last_name = fields.Field(attribute="last_name", column_name="nom")
-    first_name = fields.Field(attribute="first_name", column_name="prénom")
-    birth_date = fields.Field(attribute="birth_date", column_name="date de naissance")
-    landline_phone = fields.Field(attribute="landline_phone", column_name="téléphone fixe")
-    mobile_phone = fields.Field(attribute="mobile_phone", column_name="téléphone mobile")
-    email = fields.Field(attribute="email", column_name="courriel")
-    address_line = fields.Field(attribute="address_line", column_name="adresse")
-    postcode = fields.Field(attribute="postcode", column_name="code postal")
-    city = fields.Field(attribute="city", column_name="ville")
-    reason = fields.Field(attribute="reason", column_name="motif")
-
-    class Meta:
-        model = Patient
-        fields = (
-            "reference", "civility", "last_name", "first_name", "birth_date", "landline_phone", "mobile_phone",
-            "email", "address_line", "postcode", "city", "reason",
-        )  # fmt: skip
-        export_order = fields
-
-    def dehydrate_birth_date(self, obj: Patient) -> str:
-        return obj.birth_date.strftime("%d/%m/%Y") if obj.birth_date else ""
-
-
 def _download(request: HttpRequest, campaign: Campaign, *, kind: str, fmt: str, queryset: Any, resource: Any):
     if fmt not in FORMATS:
         raise Http404("Format inconnu / unknown format")
@@ -373,14 +345,10 @@ def delivery_report(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 
 def unreachable_list(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The call-centre list, with the campaign engine's own resource (notifier/resources.py)."""
     campaign = _scoped_campaign(request, pk)
-    rows = Notification.objects.filter(campaign=campaign, patient=OuterRef("pk")).order_by("pk")
-    queryset = unreachable_patients(campaign=campaign).annotate(
-        reference=Subquery(rows.values("reference")[:1]), reason=Subquery(rows.values("last_error")[:1])
-    )
-    return _download(
-        request, campaign, kind="injoignables", fmt=fmt, queryset=queryset, resource=UnreachablePatientResource()
-    )
+    queryset = unreachable_patients(campaign=campaign)
+    return _download(request, campaign, kind="injoignables", fmt=fmt, queryset=queryset, resource=CallCentreResource())
 
 
 # --- CNIL liaison dashboard ----------------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from labs import access
 from labs.models import BreachLaboratory, CnilFiling
+from notifier import stats
 from notifier.models import Campaign, Notification
 from tests.access_fixtures import PASSWORD, make_staff
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
@@ -75,6 +77,7 @@ def _campaign(breach, laboratory, author, patients, *, start_hour, returned_ever
 
 @pytest.fixture
 def dashboards_world(django_user_model):
+    cache.delete(stats.CNIL_COUNTS_CACHE_KEY)  # the counts snapshot of another test's data must not be shown
     breach = BreachFactory(slug="fuite-navigateur", title="Fuite du logiciel de laboratoire (2026)", aware_at=AWARE)
     lab_a = LaboratoryFactory(code="LAB-A", name="Laboratoire des Remparts")
     lab_b = LaboratoryFactory(code="LAB-B", name="Laboratoire du Port")
