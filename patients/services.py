@@ -119,7 +119,7 @@ def _default_rejects_path(breach: Breach, source: Source) -> Path:
 
 
 def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):  # absent, or its directory never could be created
         path.unlink()
 
 
@@ -144,8 +144,11 @@ def _record_failure(*, breach: Breach, path: Path, source: Source, error: BaseEx
 
 def _open_private(path: Path):
     """The rejects file holds leaked data: created 0600, whatever the umask."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise ImportInputError(f"cannot write the rejects file {path.with_suffix('')}: {exc.strerror}") from None
     os.fchmod(fd, 0o600)
     return open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
 

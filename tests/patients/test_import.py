@@ -340,3 +340,14 @@ def test_a_failed_import_leaves_only_a_failed_batch_and_can_be_run_again(tmp_pat
     # then it completes
     assert (result.already_imported, result.batch.status) == (False, "succeeded")
     assert Patient.objects.count() == 2
+
+
+def test_an_unwritable_rejects_file_is_a_clear_error_and_nothing_is_written(tmp_path, breach):
+    # given a rejects path inside a file (not a directory)
+    (tmp_path / "blocker").write_text("x")
+    path = write_leak(tmp_path / "leak.csv", [row()])
+    # when / then
+    with pytest.raises(ImportInputError, match="cannot write the rejects file"):
+        leak_import(path=path, breach=breach, rejects_path=tmp_path / "blocker" / "rejects.csv")
+    assert not ImportBatch.objects.exists()
+    assert not Patient.objects.exists()
