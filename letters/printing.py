@@ -32,7 +32,7 @@ from pypdf.generic import (
 
 from . import fonts
 from .content import LetterData
-from .render import Variant, variant_for
+from .render import Variant, prepare_variants, variant_for
 from .slots import SLOTS, address_lines, qr_modules, slot_lines
 
 MANIFEST_COLUMNS = [
@@ -260,6 +260,7 @@ def assemble(letters: Iterable[LetterData], *, duplex: bool = True, specimen: bo
     letters = list(letters)
     if not letters:
         raise ValueError("Un lot d'impression doit contenir au moins une lettre.")
+    prepare_variants(letters, specimen=specimen)
     assembler = _Assembler(specimen)
     page_counts, first_pages, page = [], [], 1
     for letter in letters:

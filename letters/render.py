@@ -17,6 +17,7 @@ import io
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,6 +220,55 @@ def _cached_variant(key: LetterData, specimen: bool) -> Variant:
 def variant_for(letter: LetterData, *, specimen: bool = False) -> Variant:
     """The (cached) variant `letter` belongs to."""
     return _cached_variant(variant_key(letter), specimen)
+
+
+STALE_CLAIM_SECONDS = 60
+
+
+def _claim(path: Path) -> bool:
+    """Claim the layout of one variant for this process (a lock file next to its cache entry)."""
+    lock = path.with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return True
+    except FileExistsError:
+        try:
+            stale = time.time() - lock.stat().st_mtime > STALE_CLAIM_SECONDS  # its worker died
+        except FileNotFoundError:
+            return False
+        if stale:
+            lock.unlink(missing_ok=True)
+        return False
+
+
+def prepare_variants(letters: list[LetterData], *, specimen: bool = False) -> None:
+    """Lay out the variants `letters` need, sharing the work with concurrent workers.
+
+    Workers starting batches at the same time need the same common variants: each claims the ones no one
+    is laying out, then picks up the others' results from the disk cache, instead of all laying out all.
+    """
+    keys = list(dict.fromkeys(variant_key(letter) for letter in letters))
+    pending = {key: _disk_cache_path(key, specimen) for key in keys}
+    if any(path is None for path in pending.values()):
+        return  # no shared cache: variants are laid out on first use
+    deadline = time.monotonic() + STALE_CLAIM_SECONDS * 2
+    while pending:
+        progressed = False
+        for key, path in list(pending.items()):
+            if path.exists():
+                del pending[key]
+            elif _claim(path):
+                try:
+                    _cached_variant(key, specimen)
+                finally:
+                    path.with_suffix(".lock").unlink(missing_ok=True)
+                del pending[key]
+                progressed = True
+        if pending and not progressed:
+            if time.monotonic() > deadline:
+                return  # leave the rest to first use
+            time.sleep(0.02)
 
 
 def render_letter_pdf(letter: LetterData, *, specimen: bool = False) -> bytes:

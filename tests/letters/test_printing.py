@@ -168,3 +168,46 @@ def test_the_printed_qr_code_is_the_status_url_with_the_code_after_the_hash(lett
     # then the printed modules are exactly the QR code of the status URL with the code after '#'
     assert sampled == [tuple(row) for row in expected]
     assert letter.qr_url.endswith("#" + letter.status_code)
+
+
+def test_workers_share_variant_layouts_and_take_over_a_dead_workers_claim(letters, settings, tmp_path, monkeypatch):
+    # given a shared variant cache, and a layout counter
+    import os
+    import threading
+    import time
+
+    from letters import render
+
+    settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "variants"
+    render._cached_variant.cache_clear()
+    laid_out = []
+    real_layout = render.layout_variant
+    monkeypatch.setattr(render, "layout_variant", lambda key, **kw: laid_out.append(key) or real_layout(key, **kw))
+    key = render.variant_key(letters[0])
+    path = render._disk_cache_path(key, False)
+    # when another worker holds the claim and publishes the layout a moment later
+    path.parent.mkdir(parents=True)
+    path.with_suffix(".lock").touch()
+
+    def other_worker():
+        time.sleep(0.3)
+        render._store(path, real_layout(key))
+        path.with_suffix(".lock").unlink()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    render.prepare_variants([letters[0]])
+    thread.join()
+    # then this worker waited and laid out nothing itself
+    assert laid_out == [] and path.exists()
+
+    # when a claim is left by a worker that died a while ago
+    other = render.variant_key(letters[2])
+    other_path = render._disk_cache_path(other, False)
+    other_path.parent.mkdir(parents=True, exist_ok=True)
+    other_path.with_suffix(".lock").touch()
+    old = time.time() - 10 * render.STALE_CLAIM_SECONDS
+    os.utime(other_path.with_suffix(".lock"), (old, old))
+    render.prepare_variants([letters[2]])
+    # then it is taken over: laid out here, published, and the lock is gone
+    assert laid_out == [other] and other_path.exists() and not other_path.with_suffix(".lock").exists()
