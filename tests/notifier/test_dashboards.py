@@ -412,3 +412,26 @@ def test_cnil_export_is_masked_nameless_and_audited(client, world, cnil_liaison)
     assert rows["LAB-C"]["notification initiale"] == "à déposer, dans les délais"
     event = AuditEvent.objects.get(action="export")
     assert event.actor == cnil_liaison and event.extra["export"] == "cnil-tableau" and event.extra["rows"] == 3
+
+
+def test_a_campaign_not_launched_yet_shows_without_charts_or_errors(client, world, dpo_lab_a):
+    # given a draft campaign with no notification at all
+    author = get_user_model().objects.get(username="author")
+    Campaign.objects.create(breach=world["breach"], laboratory=world["campaign_a"].laboratory, name="Brouillon",
+                            created_by=author)  # fmt: skip
+    login_verified(client, dpo_lab_a)
+    # when
+    response = client.get(reverse("dashboards:dpo"))
+    # then both campaigns are listed, the draft with zero counts
+    assert response.status_code == 200
+    campaigns = {c["campaign"].name: c for c in response.context["sections"][0]["campaigns"]}
+    assert campaigns["Brouillon"]["stats"].notifications == 0
+    assert campaigns["Brouillon"]["status_chart"] == "" and campaigns["Brouillon"]["first_notice_after"] is None
+
+
+def test_an_unknown_sort_parameter_falls_back_to_the_deadline_order(client, world, cnil_liaison):
+    login_verified(client, cnil_liaison)
+    response = client.get(reverse("dashboards:cnil"), {"tri": "<script>", "ordre": "n'importe"})
+    assert response.status_code == 200
+    assert response.context["sort"] == "echeance" and response.context["order"] == "asc"
+    assert "<script>" not in response.content.decode()
