@@ -435,3 +435,18 @@ def test_an_unknown_sort_parameter_falls_back_to_the_deadline_order(client, worl
     assert response.status_code == 200
     assert response.context["sort"] == "echeance" and response.context["order"] == "asc"
     assert "<script>" not in response.content.decode()
+
+
+def test_downloads_neutralise_spreadsheet_formulas_but_keep_phone_numbers(client, world, dpo_lab_a):
+    # given a bounce reason that a spreadsheet would run as a formula, and an unreachable patient's phone
+    campaign = world["campaign_a"]
+    Notification.objects.filter(campaign=campaign, status=S.BOUNCED).update(last_error='=HYPERLINK("http://x")')
+    login_verified(client, dpo_lab_a)
+    # when both lists are downloaded
+    report = client.get(reverse("dashboards:delivery_report", args=[campaign.pk, "csv"])).content.decode("utf-8-sig")
+    call_list = client.get(reverse("dashboards:unreachable", args=[campaign.pk, "csv"])).content.decode("utf-8-sig")
+    # then the formula is text and the E.164 number is intact
+    reasons = [row["motif"] for row in csv.DictReader(io.StringIO(report)) if row["motif"]]
+    assert reasons and all(reason.startswith("'=") for reason in reasons)
+    phones = [row["mobile_phone"] for row in csv.DictReader(io.StringIO(call_list))]
+    assert phones and all(phone == "+33612345678" for phone in phones)
