@@ -180,6 +180,17 @@ class AxesRequestBackend(AxesStandaloneBackend):
 
 
 # --- admin ---------------------------------------------------------------------------------------
+def _cached_perm(request: HttpRequest, name: str | None) -> bool:
+    """A role permission, evaluated once per request (the admin's sidebar asks it for every model)."""
+    if not name or not request.user.is_active:
+        return False
+    cache = request.__dict__.setdefault("_notifier_perms", {})
+    key = (request.user.pk, name)  # keyed by user: a log-in within the request must not reuse answers
+    if key not in cache:
+        cache[key] = request.user.has_perm(name)
+    return cache[key]
+
+
 class LabScopedAdminMixin:
     """Put first in an admin's bases: `class PatientAdmin(LabScopedAdminMixin, admin.ModelAdmin)`.
 
@@ -198,7 +209,7 @@ class LabScopedAdminMixin:
     delete_permission: str = "labs.delete_lab_data"
 
     def _perm(self, request: HttpRequest, name: str | None) -> bool:
-        return bool(name) and request.user.is_active and request.user.has_perm(name)
+        return _cached_perm(request, name)
 
     def _view_perm_name(self) -> str:
         if self.view_permission:
@@ -311,7 +322,7 @@ class LabScopedInlineMixin:
     delete_permission: str = "labs.delete_lab_data"
 
     def _perm(self, request: HttpRequest, name: str | None) -> bool:
-        return bool(name) and request.user.is_active and request.user.has_perm(name)
+        return _cached_perm(request, name)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._perm(request, self.view_permission) or self.has_change_permission(request, obj)
