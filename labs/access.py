@@ -100,7 +100,8 @@ PERMISSIONS = {
     "labs.delete_lab_data": is_active_superuser,
     # Shared across laboratories (a breach's common facts, the list of laboratories, who works where).
     "labs.manage_shared": is_active_superuser,
-    "labs.view_audit": is_active_superuser | is_dpo | is_cnil_liaison,
+    # The trail names patients (object ids, searches typed by staff): not for the CNIL liaison.
+    "labs.view_audit": is_active_superuser | is_dpo,
     "labs.access_object": is_active_superuser | in_users_laboratories,
 }
 for _name, _predicate in PERMISSIONS.items():

@@ -93,3 +93,22 @@ def test_log_in_with_password_and_totp_code_then_lockout_after_repeated_failures
     assert locked.status_code in (403, 429)
     assert "_auth_user_id" not in client.session
     assert get_user_model().objects.filter(username="dpo-a").exists()
+
+
+def test_the_audit_trail_is_shown_to_a_dpo_for_their_laboratory_and_never_to_the_cnil_liaison(
+    client, login_verified, dpo_lab_a, cnil_liaison, lab_a, lab_b
+):
+    # given events of A, of B, and one without a laboratory (a patient search typed by staff)
+    from labs.audit import audit_record
+
+    audit_record(actor=None, action="import", laboratory=lab_a)
+    audit_record(actor=None, action="import", laboratory=lab_b)
+    audit_record(actor=dpo_lab_a, action="list", object_type="patients.patient", query="q=Durand")
+    url = reverse("admin:labs_auditevent_changelist")
+    # when the DPO of A and the CNIL liaison open the trail
+    as_dpo = login_verified(client, dpo_lab_a).get(url)
+    as_cnil = login_verified(client, cnil_liaison).get(url)
+    # then the DPO sees A's single event; the liaison is refused
+    assert as_dpo.status_code == 200
+    assert as_dpo.context["cl"].result_count == 1
+    assert as_cnil.status_code == 403
