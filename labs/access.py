@@ -220,6 +220,26 @@ class LabScopedAdminMixin:
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return scope_queryset(super().get_queryset(request), request.user, self.lab_path)
 
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        # A plain relation filter lists every related row (e.g. every laboratory's name): for anyone but a
+        # superuser, offer only the values present in the scoped queryset.
+        filters = super().get_list_filter(request)
+        if is_active_superuser(request.user):
+            return filters
+        return [self._related_only(spec) for spec in filters]
+
+    def _related_only(self, spec: Any) -> Any:
+        from django.contrib.admin import RelatedOnlyFieldListFilter
+        from django.contrib.admin.utils import get_fields_from_path
+
+        if not isinstance(spec, str):
+            return spec
+        try:
+            field = get_fields_from_path(self.model, spec)[-1]
+        except (models.FieldDoesNotExist, LookupError):
+            return spec
+        return (spec, RelatedOnlyFieldListFilter) if field.is_relation and field.many_to_one else spec
+
     def _in_scope(self, request: HttpRequest, obj: Any) -> bool:
         return obj is None or can_access(request.user, obj, self.lab_path)
 

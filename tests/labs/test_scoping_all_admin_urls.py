@@ -213,3 +213,23 @@ def test_every_object_view_outside_the_admin_is_404_for_another_laboratorys_dpo(
     if not tried:
         pytest.skip(f"{name}: no URL the superuser can open with laboratory B's rows")
     assert {url: code for url, code in tried.items() if code != 404} == {}
+
+
+SCOPED_LISTS = [(m, a) for m, a in REGISTRY if isinstance(a, LabScopedAdminMixin)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("model", "model_admin"), SCOPED_LISTS, ids=[m._meta.label for m, _ in SCOPED_LISTS])
+def test_no_list_page_names_another_laboratory(model, model_admin, client, login_verified, dpo_lab_a, lab_b):
+    # given laboratory B's rows (its name is distinctive), every model having one
+    lab_b.name = "Laboratoire Zéphyrin-Bêta"
+    lab_b.save()
+    populate_world(lab_b)
+    if not model._default_manager.exists():
+        build(model, lab_b)
+    login_verified(client, dpo_lab_a)
+    # when the DPO of A opens the model's list (filters included)
+    response = client.get(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+    # then B's name appears nowhere (rows, filters, counts)
+    assert response.status_code in (200, 403)
+    assert "Zéphyrin-Bêta" not in response.content.decode()
