@@ -7,4 +7,10 @@ class LabsConfig(AppConfig):
     verbose_name = "Laboratoires et violations"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from . import access  # noqa: F401 (registers the rules permissions)
+        from .checks import check_admin_protection, check_retention_and_deadline
+
+        checks.register(check_admin_protection, checks.Tags.security)
+        checks.register(check_retention_and_deadline)
