@@ -351,3 +351,18 @@ def test_an_unwritable_rejects_file_is_a_clear_error_and_nothing_is_written(tmp_
         leak_import(path=path, breach=breach, rejects_path=tmp_path / "blocker" / "rejects.csv")
     assert not ImportBatch.objects.exists()
     assert not Patient.objects.exists()
+
+
+def test_progress_is_reported_while_reading_and_ends_at_the_file_size(tmp_path, breach, monkeypatch):
+    # given a progress callback called every record
+    from patients import services
+
+    monkeypatch.setattr(services, "PROGRESS_EVERY", 1)
+    calls = []
+    path = write_leak(tmp_path / "leak.csv", [row(), row(NUM_DOSSIER="D2"), row(NOM="B", NUM_SECU="")])
+    # when imported
+    leak_import(path=path, breach=breach, progress=lambda read, done, total: calls.append((read, done, total)))
+    # then it counted up the records and finished at 100 %
+    size = path.stat().st_size
+    assert [read for read, _, _ in calls] == [1, 2, 3, 3]
+    assert calls[-1] == (3, size, size)
