@@ -36,6 +36,19 @@ def test_demo_users_twice_keeps_one_user_and_one_device_each_and_prints_working_
     assert second["dpo-lab-a"]["otpauth_url"].startswith("otpauth://totp/")
 
 
+def test_demo_users_opens_the_case_files_of_imported_breaches(lab_a):
+    # given an imported patient at A, when the command runs twice, then A's case file is opened once
+    from labs.models import BreachLaboratory
+    from tests.factories import PatientFactory
+
+    PatientFactory(laboratory=lab_a)
+    out = [StringIO(), StringIO()]
+    for stream in out:
+        call_command("demo_users", json=True, stdout=stream, password="a demo password 123")  # noqa: S106
+    assert [json.loads(s.getvalue())["case_files_created"] for s in out] == [1, 0]
+    assert BreachLaboratory.objects.filter(laboratory=lab_a).count() == 1
+
+
 def test_demo_users_creates_two_demo_laboratories_when_none_were_imported():
     # given no laboratory, when the command runs, then two DPOs each get one of two new laboratories
     users = _run(password="a demo password 123")  # noqa: S106

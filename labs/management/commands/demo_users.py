@@ -14,14 +14,16 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from labs import access
-from labs.models import Laboratory
+from labs.models import Breach, Laboratory
+from labs.services import case_files_sync
 
 
 class Command(BaseCommand):
     help = (
         "Crée les comptes de démonstration (superutilisateur, DPO de deux laboratoires, opérateur, liaison CNIL) "
         "avec un appareil TOTP, et affiche identifiants, mots de passe et secrets TOTP. Relançable : les comptes "
-        "et secrets TOTP sont conservés, les mots de passe sont renouvelés (sauf --password)."
+        "et secrets TOTP sont conservés, les mots de passe sont renouvelés (sauf --password). Ouvre aussi les "
+        "dossiers art. 33 des violations importées (comme case_files_sync)."
     )
 
     def add_arguments(self, parser):
@@ -43,8 +45,10 @@ class Command(BaseCommand):
             ]
             groups = access.roles_ensure()
             users = [self._ensure_user(*spec, groups=groups, password=options["password"]) for spec in specs]
+            # So the demo DPOs find their clocks: the Art. 33 case files of imported breaches (re-runnable).
+            case_files = sum(case_files_sync(breach=breach) for breach in Breach.objects.all())
         if options["json"]:
-            self.stdout.write(json.dumps({"users": users}, ensure_ascii=False))
+            self.stdout.write(json.dumps({"users": users, "case_files_created": case_files}, ensure_ascii=False))
             return
         self.stdout.write("Comptes de démonstration / demo users (admin: /admin/):")
         for user in users:
@@ -55,6 +59,7 @@ class Command(BaseCommand):
                 f"    TOTP secret: {user['totp_secret']}   code actuel / current code: {user['totp_now']}\n"
                 f"    {user['otpauth_url']}"
             )
+        self.stdout.write(f"\nDossiers art. 33 créés / case files created: {case_files}.")
         self.stdout.write("\nAjoutez le secret dans une application TOTP, ou saisissez le code actuel (valable 30 s).")
 
     def _two_laboratories(self) -> list[Laboratory]:
