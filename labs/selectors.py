@@ -165,6 +165,14 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def measures_for(*, breach: Breach, laboratory: Laboratory) -> list[dict[str, Any]]:
+    """The laboratory's measures for a breach, oldest first, for the letters' "what we did" block."""
+    from .models import BreachMeasure
+
+    rows = BreachMeasure.objects.filter(case_file__breach=breach, case_file__laboratory=laboratory)
+    return [{"at": m.recorded_at, "kind": m.kind, "text": m.text} for m in rows.order_by("recorded_at", "id")]
+
+
 def case_files_for(user: Any) -> QuerySet[BreachLaboratory]:
     return scope_queryset(
         BreachLaboratory.objects.select_related("breach", "laboratory", "cnil_decided_by"), user, "laboratory"

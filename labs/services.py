@@ -145,7 +145,8 @@ def cnil_filing_record(
         )
         if previous is None:
             locked.first_filed_at, locked.filed_late = submitted_at, late
-            if locked.cnil_decision == BreachLaboratory.Decision.UNDECIDED:
+            if locked.cnil_decision != BreachLaboratory.Decision.NOTIFY:
+                # Filing is notifying: an earlier "undecided" or "not to notify" stays in the case file's history.
                 locked.cnil_decision = BreachLaboratory.Decision.NOTIFY
                 locked.cnil_decision_reason = "Notification déposée."
                 locked.cnil_decided_by = filing.filed_by

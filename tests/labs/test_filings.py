@@ -181,3 +181,19 @@ def test_case_files_sync_command_is_rerunnable_and_refuses_an_unknown_breach(lab
     assert [json.loads(o.getvalue())["created"][patient.breach.slug] for o in outputs] == [1, 0]
     with pytest.raises(CommandError, match="no breach"):
         call_command("case_files_sync", "nope", stdout=StringIO())
+
+
+def test_measures_are_read_per_breach_and_laboratory_oldest_first(lab_a, lab_b):
+    # given measures at A (two) and at B (one) for the same breach
+    from labs.selectors import measures_for
+    from labs.services import breach_measure_add
+
+    case_a = complete_case_file(lab_a)  # one measure already
+    breach_measure_add(case_file=case_a, text="Plainte déposée.", kind="taken")
+    breach_measure_add(
+        case_file=BreachLaboratory.objects.create(breach=case_a.breach, laboratory=lab_b, aware_at=timezone.now()),
+        text="Autre laboratoire.",
+    )
+    # when A's measures are read, then A's two, in order
+    texts = [m["text"] for m in measures_for(breach=case_a.breach, laboratory=lab_a)]
+    assert texts == ["Mot de passe des comptes changé.", "Plainte déposée."]
