@@ -147,3 +147,71 @@ def test_history_pages_are_scoped_and_cannot_revert(client, login_verified, dpo_
     assert (listing.status_code, version.status_code, revert.status_code) == (200, 200, 403)
     case_file.refresh_from_db()
     assert case_file.description == "Complétée."
+
+
+def test_the_dpo_completes_a_case_file_through_the_admin_form(dpo_a_client, lab_a):
+    # given A's laboratory details complete and an empty case file
+    from labs.selectors import case_file_missing
+
+    lab_a.siren, lab_a.legal_representative_name = "552100554", "Jeanne Durand"
+    lab_a.save()
+    case_file = BreachLaboratory.objects.create(breach=BreachFactory(), laboratory=lab_a, aware_at=timezone.now())
+    aware = timezone.localtime(case_file.aware_at)
+    data = {
+        "aware_at_0": aware.strftime("%d/%m/%Y"),
+        "aware_at_1": aware.strftime("%H:%M:%S"),
+        "nature_confidentiality": "on",
+        "discovery": "Presse.",
+        "description": "Fichier publié.",
+        "data_categories": "identité, NIR",
+        "people_estimate": "120",
+        "records_estimate": "150",
+        "consequences": ["phishing", "identity_theft"],
+        "cnil_decision": "notify",
+        "cnil_decision_reason": "Risque pour les personnes.",
+        "high_risk": "yes",
+        "high_risk_justification": "Santé et NIR.",
+        "exemption": "none",
+        "measures-TOTAL_FORMS": "1",
+        "measures-INITIAL_FORMS": "0",
+        "measures-0-recorded_at_0": aware.strftime("%d/%m/%Y"),
+        "measures-0-recorded_at_1": aware.strftime("%H:%M:%S"),
+        "measures-0-kind": "taken",
+        "measures-0-text": "Comptes réinitialisés.",
+        "filings-TOTAL_FORMS": "0",
+        "filings-INITIAL_FORMS": "0",
+    }
+    # when the DPO saves the form
+    response = dpo_a_client.post(reverse("admin:labs_breachlaboratory_change", args=[case_file.pk]), data)
+    # then it is saved, complete, the decision signed by the DPO, the measure by them too
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    case_file.refresh_from_db()
+    assert case_file_missing(case_file) == []
+    assert case_file.consequences == ["phishing", "identity_theft"]
+    assert case_file.cnil_decided_by.username == "dpo-a"
+    assert case_file.measures.get().recorded_by.username == "dpo-a"
+
+
+def test_a_high_risk_decision_without_justification_is_refused_on_the_form(dpo_a_client, lab_a):
+    # given a case file, when the DPO says "no high risk" without a reason
+    case_file = BreachLaboratory.objects.create(breach=BreachFactory(), laboratory=lab_a, aware_at=timezone.now())
+    aware = timezone.localtime(case_file.aware_at)
+    response = dpo_a_client.post(
+        reverse("admin:labs_breachlaboratory_change", args=[case_file.pk]),
+        {
+            "aware_at_0": aware.strftime("%d/%m/%Y"),
+            "aware_at_1": aware.strftime("%H:%M:%S"),
+            "high_risk": "no",
+            "cnil_decision": "undecided",
+            "exemption": "none",
+            "measures-TOTAL_FORMS": "0",
+            "measures-INITIAL_FORMS": "0",
+            "filings-TOTAL_FORMS": "0",
+            "filings-INITIAL_FORMS": "0",
+        },
+    )
+    # then the form comes back with the error and nothing is saved
+    assert response.status_code == 200
+    assert "Justifiez la décision" in response.content.decode()
+    case_file.refresh_from_db()
+    assert case_file.high_risk == "undecided"
