@@ -127,18 +127,23 @@ def _worker_ready(_: int) -> int:
     return os.getpid()
 
 
-def _fast_batch(bounds: tuple[int, int, int]) -> tuple[int, int, int, float]:
+def _fast_batch(bounds: tuple[int, int, int]) -> tuple[int, int, int, float, float]:
     from letters.printing import build_print_batch
 
     start, stop, _total = bounds
-    batch = build_print_batch(synthetic_letters(stop, start=start))
-    return os.getpid(), stop - start, batch.total_pages, _rss_mb()
+    letters = synthetic_letters(stop, start=start)
+    cpu = time.process_time()
+    batch = build_print_batch(letters)
+    return os.getpid(), stop - start, batch.total_pages, _rss_mb(), time.process_time() - cpu
 
 
-def _plain_letter(index: int) -> int:
+def _plain_letter(index: int) -> tuple[int, float]:
     from letters.render import render_letter_pdf_plain
 
-    return len(render_letter_pdf_plain(synthetic_letters(index + 1, start=index)[0]))
+    letter = synthetic_letters(index + 1, start=index)[0]
+    cpu = time.process_time()
+    size = len(render_letter_pdf_plain(letter))
+    return size, time.process_time() - cpu
 
 
 def _pool(workers: int):
@@ -164,8 +169,10 @@ def main() -> None:
 
     with _pool(args.workers) as pool:
         started = time.perf_counter()
-        sizes = pool.map(_plain_letter, range(args.plain), chunksize=1)
+        plain_results = pool.map(_plain_letter, range(args.plain), chunksize=1)
         plain_rate = args.plain / (time.perf_counter() - started)
+    sizes = [size for size, _cpu in plain_results]
+    plain_cpu = sum(cpu for _size, cpu in plain_results) / args.plain * 1000
     print(
         f"plain WeasyPrint, each letter: {plain_rate:7.1f} letters/s ({args.plain} letters, {args.workers} processes)"
     )
@@ -184,8 +191,14 @@ def main() -> None:
         f"of ≤{args.batch_size}, {pages} pages, {args.workers} processes)"
     )
     print(f"ratio fast / plain: {fast_rate / plain_rate:.1f}x   (targets: ≥ 137 letters/s and ≥ 7x)")
+    fast_cpu = sum(r[4] for r in results) / args.letters * 1000
+    print(
+        f"CPU per letter: fast {fast_cpu:.2f} ms, plain {plain_cpu:.0f} ms ({plain_cpu / fast_cpu:.0f}x); "
+        f"on {args.workers} idle cores that is ≈ {args.workers * 1000 / fast_cpu:.0f} vs "
+        f"{args.workers * 1000 / plain_cpu:.1f} letters/s"
+    )
     by_worker: dict[int, list[float]] = {}
-    for pid, _n, _pages, rss in results:
+    for pid, _n, _pages, rss, _cpu in results:
         by_worker.setdefault(pid, []).append(rss)
     for pid, series in by_worker.items():
         print(f"worker {pid} RSS after each batch (MB): " + " ".join(f"{v:.0f}" for v in series))
