@@ -175,6 +175,20 @@ def overlay_stream(letter: LetterData, variant: Variant) -> dict[int, bytes]:
     return {page: ("q " + "\n".join(parts) + " Q").encode("latin-1") for page, parts in ops.items()}
 
 
+_READERS: dict[int, tuple[Variant, PdfReader]] = {}
+_READERS_MAX = 256
+
+
+def _reader(variant: Variant) -> PdfReader:
+    """The variant's PDF parsed once per process, not once per batch (bounded like the variant cache)."""
+    entry = _READERS.get(id(variant))
+    if entry is None or entry[0] is not variant:
+        if len(_READERS) >= _READERS_MAX:
+            del _READERS[next(iter(_READERS))]
+        entry = _READERS[id(variant)] = (variant, PdfReader(io.BytesIO(variant.pdf)))
+    return entry[1]
+
+
 class _Assembler:
     """Copies each variant's pages into the writer once, then adds stamped pages that share them."""
 
@@ -190,7 +204,7 @@ class _Assembler:
         pages = self.templates.get(id(variant))
         if pages is None:
             pages = []
-            for page in PdfReader(io.BytesIO(variant.pdf)).pages:
+            for page in _reader(variant).pages:
                 resources = page["/Resources"].get_object().clone(self.writer)
                 font_dict = resources.get("/Font")
                 font_dict = font_dict.get_object() if font_dict is not None else DictionaryObject()
