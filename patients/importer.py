@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from .categories import Exposure
@@ -238,24 +239,8 @@ class PatientDraft:
         return [code for bit, code in ISSUE_CODES.items() if self.issues & bit]
 
 
-def _getter(indices: tuple[int, ...]) -> Callable[[list[str]], str]:
-    """Value of a canonical field in a row: stripped, several columns joined by a space."""
-    if not indices:
-        return lambda row: ""
-    if len(indices) == 1:
-        (index,) = indices
-        return lambda row: row[index].strip()
-    return lambda row: " ".join(value for value in (row[i].strip() for i in indices) if value)
-
-
-def _filled(indices: tuple[int, ...]) -> Callable[[list[str]], bool]:
-    """Whether any of the field's columns holds something (cheaper than building the value)."""
-    if not indices:
-        return lambda row: False
-    if len(indices) == 1:
-        (index,) = indices
-        return lambda row: bool(row[index]) and not row[index].isspace()
-    return lambda row: any(row[i] and not row[i].isspace() for i in indices)
+def _has(value: str) -> bool:
+    return bool(value) and not value.isspace()
 
 
 @dataclass(slots=True)
@@ -301,8 +286,21 @@ class RowFolder:
         self.new_patient_id = new_patient_id
         self.drafts: dict[tuple[int, str], PatientDraft] = {}
         self.lab_ids: dict[str, int] = {}
-        self._get = {name: _getter(plan.columns.get(name, ())) for name in _FIELDS}
-        self._filled = {name: _filled(plan.columns.get(name, ())) for name in _FIELDS}
+        # Every canonical field becomes one position of an "extended row": the row itself, then the
+        # joined value of each multi-column field, then "" for unmapped fields; one C-level itemgetter
+        # call then yields all the values of a record in _FIELDS order.
+        self._joins: list[tuple[int, ...]] = []
+        positions = []
+        for name in _FIELDS:
+            indices = plan.columns.get(name, ())
+            if len(indices) == 1:
+                positions.append(indices[0])
+            elif indices:
+                positions.append(self.width + len(self._joins))
+                self._joins.append(indices)
+            else:
+                positions.append(-1)  # the trailing ""
+        self._pick = itemgetter(*positions)
         self._comment_columns = plan.columns.get("comment", ())
         self._other_columns = plan.other_admin
 
@@ -316,22 +314,28 @@ class RowFolder:
             )
         if self.check_decoding and _UNDECODABLE.search("".join(row)):
             return Rejection(record.number, record.line, UNDECODABLE, "bytes that are not valid text", row)
-        get = self._get
-        lab_code = get["lab_code"](row)
+        extended = row + [" ".join(v for v in (row[i].strip() for i in cols) if v) for cols in self._joins]
+        extended.append("")
+        (
+            lab_code, record_id, civility, last_name, first_name, birth_name, birth_raw, nir_raw, address_line,
+            postcode, city, email_raw, landline_raw, mobile_raw, blood_group, prescriber, specimen_raw, password,
+            insurer,
+        ) = self._pick(extended)  # fmt: skip
+        lab_code = lab_code.strip()
         if not lab_code:
             return Rejection(record.number, record.line, NO_LAB_CODE, "no laboratory code", row)
         if len(lab_code) > LAB_CODE_MAX:
             return Rejection(record.number, record.line, LAB_CODE_TOO_LONG, "laboratory code too long", row)
-        last_name = get["last_name"](row)
-        nir_raw = get["nir"](row)
+        last_name = last_name.strip()
+        nir_raw = nir_raw.strip()
         if not last_name and not nir_raw:
             return Rejection(record.number, record.line, NO_IDENTITY, "neither a last name nor a NIR", row)
 
         lab_id = self.lab_ids.get(lab_code)
         if lab_id is None:
             lab_id = self.lab_ids[lab_code] = self.lab_id_for(lab_code)
-        first_name = get["first_name"](row)
-        birth_raw = get["birth_date"](row)
+        first_name = first_name.strip()
+        birth_raw = birth_raw.strip()
         material = person_material(
             nir_compact_=nir_compact(nir_raw) if nir_raw else "",
             last_name=last_name,
@@ -343,28 +347,26 @@ class RowFolder:
             draft = self._new_draft(lab_id, material, nir_raw, birth_raw)
 
         # What this row exposed: presence tests only, no normalisation.
-        filled = self._filled
         exposure = 0
-        if last_name or first_name or filled["civility"](row) or filled["birth_name"](row):
+        if last_name or first_name or _has(civility) or _has(birth_name):
             exposure |= _IDENTITY
         if birth_raw:
             exposure |= _BIRTH_DATE
         if nir_raw:
             exposure |= _NIR
-        if filled["address_line"](row) or filled["postcode"](row) or filled["city"](row):
+        if _has(address_line) or _has(postcode) or _has(city):
             exposure |= _POSTAL
-        email_raw = get["email"](row)
         if "@" in email_raw:
             exposure |= _EMAIL
-        if filled["landline_phone"](row) or filled["mobile_phone"](row):
+        if _has(landline_raw) or _has(mobile_raw):
             exposure |= _PHONE
-        if filled["blood_group"](row):
+        if _has(blood_group):
             exposure |= _BLOOD
-        if filled["prescriber_name"](row):
+        if _has(prescriber):
             exposure |= _PRESCRIBER
-        if filled["insurer"](row):
+        if _has(insurer):
             exposure |= _INSURER
-        if filled["portal_password"](row):
+        if _has(password):
             exposure |= _PASSWORD
         for index in self._other_columns:
             value = row[index]
@@ -379,78 +381,63 @@ class RowFolder:
         if sensitive:
             exposure |= _COMMENT
 
-        if draft.records == 0 or not draft.complete:
-            self._fill(draft, row, last_name, first_name, email_raw)
+        if not draft.complete:
+            # Give the patient what they still lack; the slow normalisers run once per patient and field.
+            if civility and not draft.civility:
+                civility = clean_text(civility)
+                if civility:
+                    draft.civility = _intern(civility[: _MAX["civility"]])
+                    if civility.upper() in MINOR_CIVILITIES:
+                        draft.minor = True
+            if last_name and not draft.last_name:
+                draft.last_name = _intern(clean_text(last_name)[: _MAX["name"]])
+            if first_name and not draft.first_name:
+                draft.first_name = _intern(clean_text(first_name)[: _MAX["name"]])
+            if birth_name and not draft.birth_name:
+                draft.birth_name = _intern(clean_text(birth_name)[: _MAX["name"]])
+            if address_line and not draft.address_line:
+                draft.address_line = clean_text(address_line)[: _MAX["address_line"]]
+            if postcode and not draft.postcode:
+                draft.postcode = _intern(clean_text(postcode)[: _MAX["postcode"]])
+            if city and not draft.city:
+                draft.city = _intern(clean_text(city)[: _MAX["city"]])
+            if email_raw and not draft.email:
+                email = normalize_email(email_raw)
+                if email:
+                    draft.email = email
+                elif email_raw.strip():
+                    draft.issues |= _EMAIL_INVALID
+            if landline_raw and not draft.landline:
+                phone = normalize_phone(landline_raw)
+                if phone:
+                    draft.landline = phone
+                elif landline_raw.strip():
+                    draft.issues |= _PHONE_INVALID
+            if mobile_raw and not draft.mobile:
+                phone = normalize_phone(mobile_raw)
+                if phone:
+                    draft.mobile = phone
+                elif mobile_raw.strip():
+                    draft.issues |= _PHONE_INVALID
+            draft.complete = bool(
+                draft.civility and draft.last_name and draft.first_name and draft.address_line and draft.postcode
+                and draft.city and draft.email and draft.landline and draft.mobile
+            )  # fmt: skip
         draft.exposure |= exposure
         draft.sensitive |= sensitive
         draft.records += 1
 
-        specimen_raw = get["specimen_date"](row)
-        record_id = get["record_id"](row)
+        if record_id and not record_id.isprintable():
+            record_id = clean_text(record_id)
+        specimen_raw = specimen_raw.strip()
         return AcceptedRecord(
             record.number,
             draft.id,
-            (record_id if record_id.isprintable() else clean_text(record_id))[: _MAX["record_id"]],
+            record_id.strip()[: _MAX["record_id"]],
             parse_date(specimen_raw, pivot_year=self.today.year) if specimen_raw else None,
             exposure,
             sensitive,
         )
-
-    def _fill(self, draft: PatientDraft, row: list[str], last_name: str, first_name: str, email_raw: str) -> None:
-        """Give the patient what they still lack; the slow normalisers run once per patient and field."""
-        get = self._get
-        if not draft.civility:
-            civility = get["civility"](row)
-            if civility:
-                draft.civility = _intern(clean_text(civility)[: _MAX["civility"]])
-                if civility.upper() in MINOR_CIVILITIES:
-                    draft.minor = True
-        if last_name and not draft.last_name:
-            draft.last_name = _intern(clean_text(last_name)[: _MAX["name"]])
-        if first_name and not draft.first_name:
-            draft.first_name = _intern(clean_text(first_name)[: _MAX["name"]])
-        if not draft.birth_name:
-            value = get["birth_name"](row)
-            if value:
-                draft.birth_name = _intern(clean_text(value)[: _MAX["name"]])
-        if not draft.address_line:
-            value = get["address_line"](row)
-            if value:
-                draft.address_line = clean_text(value)[: _MAX["address_line"]]
-        if not draft.postcode:
-            value = get["postcode"](row)
-            if value:
-                draft.postcode = _intern(clean_text(value)[: _MAX["postcode"]])
-        if not draft.city:
-            value = get["city"](row)
-            if value:
-                draft.city = _intern(clean_text(value)[: _MAX["city"]])
-        if email_raw and not draft.email:
-            email = normalize_email(email_raw)
-            if email:
-                draft.email = email
-            else:
-                draft.issues |= _EMAIL_INVALID
-        if not draft.landline:
-            landline_raw = get["landline_phone"](row)
-            if landline_raw:
-                phone = normalize_phone(landline_raw)
-                if phone:
-                    draft.landline = phone
-                else:
-                    draft.issues |= _PHONE_INVALID
-        if not draft.mobile:
-            mobile_raw = get["mobile_phone"](row)
-            if mobile_raw:
-                phone = normalize_phone(mobile_raw)
-                if phone:
-                    draft.mobile = phone
-                else:
-                    draft.issues |= _PHONE_INVALID
-        draft.complete = bool(
-            draft.civility and draft.last_name and draft.first_name and draft.address_line and draft.postcode
-            and draft.city and draft.email and draft.landline and draft.mobile
-        )  # fmt: skip
 
     def _new_draft(self, lab_id: int, material: str, nir_raw: str, birth_raw: str) -> PatientDraft:
         key = person_key(material, self.secret)
