@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import connection as db_connection
+from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from letters.emails import render_notice_email
@@ -292,10 +294,13 @@ def campaign_dispatch(*, campaign_id: int) -> dict[str, int]:
 # --- sending one email -------------------------------------------------------------------------------------
 
 
+def _message_domain() -> str:
+    return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "notifier.localhost"
+
+
 def _message_id(notification: Notification) -> str:
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "notifier.localhost"
-    # Deterministic: a resend after a crash carries the same Message-ID, so receivers can tell.
-    return f"<{notification.reference}.{notification.pk}@{domain}>"
+    # Deterministic (reference and id): any copy of one notice carries the same Message-ID.
+    return f"<{notification.reference}.{notification.pk}@{_message_domain()}>"
 
 
 def notification_email_message(*, notification: Notification, connection: Any = None) -> EmailMultiAlternatives:
@@ -348,36 +353,65 @@ def _classify(error: Exception) -> tuple[str, str]:
     return "failed", reason
 
 
+def _relaxed_commit() -> None:
+    """This transaction may commit without waiting for the WAL flush (PostgreSQL only).
+
+    Used for claims and confirmations, never for the "sent" mark that guards the final dot: a
+    database crash may forget a claim (the row is simply claimed again), but the later synchronous
+    "sent" commit flushes everything before it.
+    """
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def notifications_claim(*, notification_ids: Sequence[int]) -> list[int]:
+    """Move the queued email rows among `notification_ids` to sending; returns those this caller now owns.
+
+    Rows are locked (SKIP LOCKED) and re-checked as queued in a running campaign, so two workers
+    given the same ids split them: each row is owned, and sent, by one caller only.
+    """
+    now = timezone.now()
+    running = Campaign.objects.filter(status=CStatus.RUNNING).values("pk")
+    with transaction.atomic():
+        _relaxed_commit()
+        claimed = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(notification_ids), status=Status.QUEUED, channel=Channel.EMAIL, campaign_id__in=running)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if claimed:
+            Notification.objects.filter(pk__in=claimed).update(
+                status=Status.SENDING, sending_at=now, attempts=F("attempts") + 1, updated_at=now
+            )
+    return claimed
+
+
+def _confirm(notification_ids: list[int]) -> None:
+    """Store the Message-ID of rows whose server said 250 (one statement for many rows)."""
+    if not notification_ids:
+        return
+    with transaction.atomic():
+        _relaxed_commit()
+        Notification.objects.filter(pk__in=notification_ids, provider_message_id="").update(
+            provider_message_id=Concat(
+                Value("<"), F("reference"), Value("."), Cast("id", CharField()), Value(f"@{_message_domain()}>")
+            )
+        )
+
+
 def notification_send(*, notification_id: int, connection: Any = None) -> bool:
     """Send one email notification; only the caller that moves it queued→sending sends. Returns True if sent."""
-    now = timezone.now()
-    # The conditions sit on the notification row itself (no join): PostgreSQL re-checks them after
-    # waiting for a concurrent claimer's lock, so exactly one UPDATE matches. A join would turn the
-    # filter into `id IN (subquery)`, evaluated on the old snapshot, and let both claimers through.
-    running = Campaign.objects.filter(status=CStatus.RUNNING).values("pk")
-    claimed = Notification.objects.filter(
-        pk=notification_id, status=Status.QUEUED, channel=Channel.EMAIL, campaign_id__in=running
-    ).update(status=Status.SENDING, sending_at=now, attempts=F("attempts") + 1, updated_at=now)
-    if claimed != 1:
-        return False
-    notification = Notification.objects.select_related("campaign__laboratory", "patient").get(pk=notification_id)
-    if connection is None:
-        with get_connection() as own_connection:
-            return _send_claimed(notification, own_connection)
-    return _send_claimed(notification, connection)
+    return notifications_send(notification_ids=[notification_id], connection=connection, close_campaigns=False) == 1
 
 
 def _mark_sent(notification_id: int, provider_id: str, *, from_statuses: Sequence[str]) -> bool:
+    """Move a row this caller owns to sent; an empty provider id means "not yet confirmed by the server"."""
     sent_at = timezone.now()
-    return bool(
-        Notification.objects.filter(pk=notification_id, status__in=list(from_statuses)).update(
-            status=Status.SENT,
-            sent_at=sent_at,
-            provider_message_id=provider_id[:200],
-            last_error="",
-            updated_at=sent_at,
-        )  # fmt: skip
-    )
+    rows = Notification.objects.filter(pk=notification_id, status__in=list(from_statuses))
+    fields = {"status": Status.SENT, "sent_at": sent_at, "last_error": "", "updated_at": sent_at}
+    return bool(rows.update(provider_message_id=provider_id[:200], **fields))
 
 
 def _send_failed(notification: Notification, error: Exception, *, from_status: str) -> None:
@@ -399,7 +433,8 @@ def _send_failed(notification: Notification, error: Exception, *, from_status: s
                  at=timezone.now())  # fmt: skip
 
 
-def _send_claimed(notification: Notification, connection: Any) -> bool:
+def _send_claimed(notification: Notification, connection: Any) -> bool | None:
+    """Send a row this caller owns. True: sent and confirmed; None: sent, confirmation pending; False: not sent."""
     message = notification_email_message(notification=notification, connection=connection)
     message_id = message.extra_headers["Message-ID"]
     if mail.supports_two_phase(connection):
@@ -418,9 +453,9 @@ def _send_claimed(notification: Notification, connection: Any) -> bool:
             sent = Notification.objects.filter(pk=notification.pk, status=Status.SENT).exists()
             _send_failed(notification, error, from_status=Status.SENT if sent else Status.SENDING)
             return False
-        # The server's 250 confirms it: a sent row without a provider id was cut between commit and reply.
-        Notification.objects.filter(pk=notification.pk).update(provider_message_id=message_id)
-        return True
+        # The server said 250; its confirmation is stored in bulk (`_confirm`). A sent row left without
+        # a provider id was cut between the commit and the reply (see notifier/mail.py).
+        return None
     try:
         message.send()
     except Exception as error:
@@ -434,19 +469,53 @@ def _send_claimed(notification: Notification, connection: Any) -> bool:
     return True
 
 
-def notifications_send(*, notification_ids: Sequence[int]) -> int:
-    """Send a chunk over one reused connection; safe to run twice (claimed rows are skipped)."""
-    sent = 0
-    campaign_ids: set[int] = set()
-    with get_connection() as connection:
-        for notification_id in notification_ids:
-            if notification_send(notification_id=notification_id, connection=connection):
+def notifications_send(*, notification_ids: Sequence[int], connection: Any = None, close_campaigns: bool = True) -> int:
+    """Send a chunk over one reused connection; safe to run twice (rows are claimed, sent ones skipped).
+
+    Returns how many messages this call submitted.
+    """
+    claimed = notifications_claim(notification_ids=notification_ids)
+    if not claimed:
+        return 0
+    rows = {
+        row.pk: row
+        for row in Notification.objects.filter(pk__in=claimed).select_related("campaign__laboratory", "patient")
+    }
+    sent, to_confirm, done = 0, [], set()
+    own_connection = connection is None
+    connection = connection or get_connection()
+    relaxed = not settings.CAMPAIGN_DURABLE_SENT_MARK and db_connection.vendor == "postgresql"
+    if relaxed:
+        # One statement per "sent" mark, committed without waiting for the WAL flush (see the setting).
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        for notification_id in claimed:
+            outcome = _send_claimed(rows[notification_id], connection)
+            done.add(notification_id)
+            if outcome is not False:
                 sent += 1
-    campaign_ids.update(
-        Notification.objects.filter(pk__in=list(notification_ids)).values_list("campaign_id", flat=True).distinct()
-    )
-    for campaign_id in campaign_ids:
-        campaign_close_if_finished(campaign_id=campaign_id)
+            if outcome is None:
+                to_confirm.append(notification_id)
+                if len(to_confirm) >= 20:
+                    _confirm(to_confirm)
+                    to_confirm = []
+    finally:
+        _confirm(to_confirm)
+        # Rows claimed but not reached (a transient error stopped the chunk) go back to the queue now.
+        untouched = [pk for pk in claimed if pk not in done]
+        if untouched:
+            Notification.objects.filter(pk__in=untouched, status=Status.SENDING).update(
+                status=Status.QUEUED, queued_at=timezone.now(), attempts=F("attempts") - 1, updated_at=timezone.now()
+            )
+        if own_connection:
+            connection.close()
+        if relaxed:
+            with db_connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+    if close_campaigns:
+        for campaign_id in {row.campaign_id for row in rows.values()}:
+            campaign_close_if_finished(campaign_id=campaign_id)
     return sent
 
 

@@ -46,3 +46,23 @@ def test_the_command_refuses_self_approval_with_a_clear_message(author, breach, 
 def test_an_unknown_campaign_is_a_message_not_a_traceback(author):
     with pytest.raises(CommandError, match="unknown campaign"):
         call_command("campaign", "status", "999", stdout=StringIO())
+
+
+def test_the_demo_subcommand_runs_the_whole_flow_once_and_says_where_things_went(
+    make_patients, breach, django_capture_on_commit_callbacks
+):
+    # given
+    make_patients(3)
+    # when it runs twice
+    with django_capture_on_commit_callbacks(execute=True):
+        first = run("demo", "--breach", breach.slug)
+    second = run("demo", "--breach", breach.slug)
+    # then one campaign, created and approved by two different people, launched, with its files named
+    from notifier.models import Campaign
+
+    (campaign,) = Campaign.objects.all()
+    assert campaign.created_by != campaign.approved_by
+    assert first["id"] == second["id"] == campaign.pk
+    assert second["counts"]["email"] == {"sent": 3}  # the first answer predates the after-commit work
+    assert len(second["letters"]) == 1 and second["letters"][0].endswith("(3 lettres)")
+    assert len(mail.outbox) == 3

@@ -36,6 +36,10 @@ class Command(BaseCommand):
         handover = sub.add_parser("handover", help="marquer un lot d'impression remis à l'imprimeur / La Poste")
         handover.add_argument("batch", type=int, help="id du lot d'impression")
         handover.add_argument("--by", required=True)
+        demo = sub.add_parser(
+            "demo", help="démo : créer, approuver (2e personne), lancer, dire où sont courriels et lettres"
+        )
+        demo.add_argument("--breach", required=True, help="slug de la violation")
         for p in sub.choices.values():
             p.add_argument("--json", action="store_true", help="résumé lisible par une machine")
 
@@ -105,6 +109,35 @@ class Command(BaseCommand):
         sent = postal.print_batch_hand_over(batch=batch, by=self._user(o["by"]))
         return {"batch": batch.pk, "campaign": batch.campaign_id, "notifications_sent": sent}
 
+    def _demo(self, o: dict[str, Any]) -> dict[str, Any]:
+        """Re-runnable: the first laboratory's demo campaign is created, approved and launched once."""
+        from django.conf import settings
+
+        breach = Breach.objects.filter(slug=o["breach"]).first()
+        laboratory = Laboratory.objects.filter(patients__breach=breach).order_by("code").first()
+        if breach is None or laboratory is None:
+            raise CommandError(f"Violation inconnue ou sans patients / unknown breach or no patients: {o['breach']}")
+        users = get_user_model().objects
+        author = users.get_or_create(username="demo-campagne-auteur", defaults={"is_staff": True})[0]
+        approver = users.get_or_create(username="demo-campagne-approbateur", defaults={"is_staff": True})[0]
+        campaign = Campaign.objects.filter(
+            breach=breach, laboratory=laboratory, name="Campagne de démonstration"
+        ).first()
+        if campaign is None:
+            campaign = services.campaign_create(breach=breach, laboratory=laboratory, by=author,
+                                                name="Campagne de démonstration")  # fmt: skip
+            campaign = services.campaign_approve(campaign=campaign, by=approver)
+            services.campaign_launch(campaign=campaign, by=approver)
+        campaign.refresh_from_db()
+        batches = list(PrintBatch.objects.filter(campaign=campaign).exclude(pdf_path=""))
+        return {
+            **selectors.campaign_summary(campaign=campaign),
+            "emails_dir": str(settings.EMAIL_FILE_PATH)
+            if "filebased" in settings.EMAIL_BACKEND
+            else settings.EMAIL_BACKEND,
+            "letters": [f"{b.pdf_path} ({b.letter_count} lettres)" for b in batches],
+        }
+
     def _human(self, action: str, result: dict[str, Any]) -> str:
         if "counts" not in result:
             return " ".join(f"{k}={v}" for k, v in result.items())
@@ -114,4 +147,7 @@ class Command(BaseCommand):
         for channel, by_status in result["counts"].items():
             lines.append(f"  {channel:6} " + ", ".join(f"{s} {n}" for s, n in by_status.items()))
         lines.append(f"  injoignables (liste centre d'appels) : {result['unreachable_patients']}")
+        if "emails_dir" in result:
+            lines.append(f"  courriels : {result['emails_dir']}")
+            lines.extend(f"  lettres : {line}" for line in result["letters"])
         return "\n".join(lines)
