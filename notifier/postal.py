@@ -184,10 +184,19 @@ def returned_mail_record(*, reference: str, returned_on: dt.date, reason: str, b
     """Apply one returned letter: 'applied', 'unknown' (no such letter), or 'duplicate' (already returned).
 
     The event id is the reference: the same letter returned twice (or a re-imported file) applies once.
+    With `by`, only letters of that person's laboratories are found (another lab's reference is 'unknown').
     """
     from .services import delivery_event_apply, delivery_event_record
 
-    notification = Notification.objects.filter(reference=reference.strip(), channel=Notification.Channel.POST).first()
+    letters = Notification.objects.filter(reference=reference.strip(), channel=Notification.Channel.POST)
+    if by is not None:
+        try:
+            from labs.access import laboratories_for
+        except ImportError:  # pragma: no cover - trees without the access module
+            laboratories_for = None
+        if laboratories_for is not None:
+            letters = letters.filter(campaign__laboratory__in=laboratories_for(by))
+    notification = letters.first()
     if notification is None:
         return "unknown"
     at = timezone.make_aware(dt.datetime.combine(returned_on, dt.time(12, 0)))
