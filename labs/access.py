@@ -288,10 +288,29 @@ class LabScopedAdminMixin:
             raise PermissionDenied("Restaurer une version est désactivé / reverting a version is disabled.")
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    def _laboratory_of(self, obj: Any) -> Any:
+        """The object's laboratory along lab_path (for the trail), when the path is single-valued."""
+        if obj is None or self.lab_path is None:
+            return None
+        if self.lab_path == "pk":
+            return obj
+        if _crosses_many(type(obj), self.lab_path):
+            return None
+        for part in self.lab_path.split("__"):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return None
+        return obj
+
+    def _audit(self, request: HttpRequest, action: str, obj: Any, **extra: Any) -> None:
+        audit_record(
+            actor=request.user, action=action, obj=obj, laboratory=self._laboratory_of(obj), request=request, **extra
+        )
+
     # The trail: reads of person-level rows, exports, and every write made through the admin.
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and not add and request.method == "GET" and self.patient_data:
-            audit_record(actor=request.user, action=AuditEvent.Action.VIEW, obj=obj, request=request, via="admin")
+            self._audit(request, AuditEvent.Action.VIEW, obj, via="admin")
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def changelist_view(self, request, extra_context=None):
@@ -319,18 +338,16 @@ class LabScopedAdminMixin:
         return qs
 
     def log_addition(self, request, obj, message):
-        audit_record(actor=request.user, action=AuditEvent.Action.ADD, obj=obj, request=request, via="admin")
+        self._audit(request, AuditEvent.Action.ADD, obj, via="admin")
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        audit_record(
-            actor=request.user, action=AuditEvent.Action.CHANGE, obj=obj, request=request, via="admin", change=message
-        )
+        self._audit(request, AuditEvent.Action.CHANGE, obj, via="admin", change=message)
         return super().log_change(request, obj, message)
 
     def log_deletions(self, request, queryset):
         for obj in queryset:
-            audit_record(actor=request.user, action=AuditEvent.Action.DELETE, obj=obj, request=request, via="admin")
+            self._audit(request, AuditEvent.Action.DELETE, obj, via="admin")
         return super().log_deletions(request, queryset)
 
 

@@ -233,3 +233,24 @@ def test_no_list_page_names_another_laboratory(model, model_admin, client, login
     # then B's name appears nowhere (rows, filters, counts)
     assert response.status_code in (200, 403)
     assert "Zéphyrin-Bêta" not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("model", "model_admin"),
+    [(m, a) for m, a in REGISTRY if getattr(a, "patient_data", False)],
+    ids=[m._meta.label for m, a in REGISTRY if getattr(a, "patient_data", False)],
+)
+def test_every_patient_level_page_read_is_audited_with_its_laboratory(
+    model, model_admin, client, login_verified, admin_user, lab_b
+):
+    # given a patient-level row of laboratory B
+    populate_world(lab_b)
+    obj = build(model, lab_b) if not model._default_manager.exists() else model._default_manager.first()
+    login_verified(client, admin_user)
+    # when its page is opened
+    response = client.get(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk]))
+    # then one "view" event names it and the laboratory it belongs to (so B's DPO sees it in their trail)
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action="view", object_type=model._meta.label_lower, object_id=str(obj.pk))
+    assert event.laboratory_id == lab_b.pk
