@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from labs.models import Breach, Laboratory
-from labs.services import breach_measure_add, cnil_filing_record, deadline_reminders_send
+from labs.services import breach_measure_add, cnil_filing_record
 from tests.factories import BreachFactory, PatientFactory
 
 from .helpers import complete_case_file
@@ -29,7 +29,6 @@ def populate_world(lab: Laboratory) -> None:
     case_file = complete_case_file(lab, breach=breach, aware_at=breach.aware_at)
     breach_measure_add(case_file=case_file, text="Réinitialisation des accès.")
     cnil_filing_record(case_file=case_file, submitted_at=timezone.now(), by=None, delay_reasons="Avis tardif.")
-    deadline_reminders_send(now=timezone.now() - dt.timedelta(days=3))  # no row: still before T-24h then
     PatientFactory(breach=breach, laboratory=lab)
 
 
