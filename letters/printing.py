@@ -198,7 +198,9 @@ class _Assembler:
         self.fonts = {style: _font_object(self.writer, style) for style in FONT_RESOURCES}
         self.push = _stream(self.writer, b"q\n", compress=False)
         self.pop = _stream(self.writer, b"\nQ\n", compress=False)
+        # keyed by id(): `self.variants` keeps each variant alive for the batch, so ids are not reused
         self.templates: dict[int, list[tuple[DictionaryObject, ArrayObject, ArrayObject]]] = {}
+        self.variants: list[Variant] = []
 
     def _template(self, variant: Variant) -> list[tuple[DictionaryObject, ArrayObject, ArrayObject]]:
         pages = self.templates.get(id(variant))
@@ -217,9 +219,8 @@ class _Assembler:
                 refs = ArrayObject(c.clone(self.writer) if isinstance(c, IndirectObject) else c for c in contents)
                 media_box = ArrayObject(FloatObject(float(v)) for v in page.mediabox)
                 pages.append((self.writer._add_object(resources), refs, media_box))
-            # keyed by id(): the variant object is held by this batch's list below for its lifetime
             self.templates[id(variant)] = pages
-            self._keep = getattr(self, "_keep", []) + [variant]
+            self.variants.append(variant)
         return pages
 
     def _page(self, media_box: ArrayObject, resources=None, contents=None) -> None:

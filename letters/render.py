@@ -24,9 +24,13 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.formats import date_format
 from weasyprint import CSS, HTML
+from weasyprint import __version__ as WEASYPRINT_VERSION
 from weasyprint.formatting_structure import boxes
 from weasyprint.text.fonts import FontConfiguration
+
+from patients.categories import Exposure
 
 from . import wording
 from .content import LetterData
@@ -40,24 +44,17 @@ VARIANT_CACHE_SIZE = 256  # layouts kept per process (a few MB): bounded so memo
 
 def letter_html(letter: LetterData, *, filled: bool, specimen: bool = False) -> str:
     """The letter's HTML: slots filled with `letter`'s lines (plain path) or left empty (variant)."""
-    from patients.categories import Exposure
-
     version = template_version(letter.template_version)
     place = letter.lab_address_lines[-1].split(" ", 1)[-1] if letter.lab_address_lines else ""
     with translation.override(letter.language):
-        from django.utils.formats import date_format
-
         day = date_format(letter.sent_on, "j F Y")
         if letter.language == "fr":
             place_date = f"{place}, le {day}" if place else f"Le {day}"
         else:
             place_date = f"{place}, {day}" if place else day
         labels = wording.exposure_labels(letter.exposure_mask, letter.language, minor=letter.is_minor)
-        nir_label = (
-            labels[[f for f in Exposure if letter.exposure_mask & f].index(Exposure.NIR)]
-            if letter.exposes(Exposure.NIR)
-            else None
-        )
+        # the NIR item carries the masked-NIR slot box
+        nir_label = wording.exposure_labels(int(Exposure.NIR), letter.language, minor=letter.is_minor)[0]
         return render_to_string(
             version.template,
             {
@@ -139,8 +136,6 @@ def layout_variant(key: LetterData, *, specimen: bool = False) -> Variant:
     """Lay out one variant with WeasyPrint (slots empty) and record the slot positions."""
     document = _render(key, filled=False, specimen=specimen)
     slots = _slot_boxes(document)
-    from patients.categories import Exposure
-
     expected = {name for name in SLOTS if name != "nir" or key.exposes(Exposure.NIR)}
     missing = expected - set(slots)
     if missing:
@@ -158,12 +153,12 @@ def layout_variant(key: LetterData, *, specimen: bool = False) -> Variant:
 @functools.cache
 def layout_fingerprint() -> str:
     """Hash of everything a variant's layout depends on besides its data: templates, stylesheet, fonts,
-    slot sizes. A changed template never reuses a stale cached layout."""
-    digest = hashlib.sha256(repr(sorted(SLOTS.items())).encode())
+    this app's code (wording, slot sizes), WeasyPrint's version. A change never reuses a stale layout."""
+    digest = hashlib.sha256(WEASYPRINT_VERSION.encode())
     root = Path(__file__).resolve().parent.parent
-    for folder in (root / "templates" / "letters", root / "static" / "letters"):
+    for folder in (root / "letters", root / "templates" / "letters", root / "static" / "letters"):
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
+            if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(path.relative_to(root).as_posix().encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
