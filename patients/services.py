@@ -84,6 +84,9 @@ def leak_import(
     partial = rejects.with_name(rejects.name + ".part")
     try:
         with transaction.atomic():
+            # One import at a time per breach: each one matches rows against the patients already
+            # there, so a concurrent one would create the same patients twice (PostgreSQL row lock).
+            Breach.objects.select_for_update().filter(pk=breach.pk).first()
             if done is not None:  # a failed earlier attempt: its row is replaced by this run
                 ImportBatch.objects.filter(pk=done.pk).delete()
             batch = ImportBatch.objects.create(
