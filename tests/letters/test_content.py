@@ -6,6 +6,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from labs.models import BreachLaboratory
+from labs.services import breach_measure_add, case_files_sync
 from letters.content import LetterData, letter_data_for
 from letters.versions import CURRENT_TEMPLATE_VERSION
 from patients.categories import Exposure
@@ -53,3 +55,19 @@ def test_unknown_language_or_version_is_a_clear_error(make_letter):
         letter_data_for(patient=patient, reference="R", status_code="C", verification_phrase="p", language="de")
     with pytest.raises(ValueError, match="Version de modèle"):
         letter_data_for(patient=patient, reference="R", status_code="C", verification_phrase="p", template_version="v0")
+
+
+def test_measures_and_awareness_date_come_from_the_laboratorys_case_file(make_letter):
+    # given a laboratory case file for the breach, with its own awareness date and two measures
+    patient, _ = make_letter()
+    case_files_sync(breach=patient.breach)
+    case_file = BreachLaboratory.objects.get(breach=patient.breach, laboratory=patient.laboratory)
+    case_file.aware_at = timezone.make_aware(dt.datetime(2026, 11, 3, 9, 0))
+    case_file.save()
+    breach_measure_add(case_file=case_file, text="Accès du prestataire coupé le 4 novembre.")
+    breach_measure_add(case_file=case_file, text="Audit de sécurité prévu.", kind="proposed")
+    # when the letter data is built
+    letter = letter_data_for(patient=patient, reference="R", status_code="C", verification_phrase="p")
+    # then block 4 and the discovery date use the laboratory's own facts
+    assert letter.breach_measures == ("Accès du prestataire coupé le 4 novembre.", "Audit de sécurité prévu.")
+    assert letter.breach_discovered_on == dt.date(2026, 11, 3)
