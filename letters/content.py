@@ -122,7 +122,9 @@ def _measures_of(source: object) -> tuple[str, ...]:
 
 
 def _measure_text(entry: object) -> str:
-    return _text(_first_attr(entry, "text", "description", "label"))
+    text = _text(_first_attr(entry, "text", "description", "label"))
+    # a measure only proposed must not read as done (the DPO writes measures in French)
+    return f"Prévu : {text}" if text and getattr(entry, "kind", "") == "proposed" else text
 
 
 def _period(breach: object) -> str:
