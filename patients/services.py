@@ -139,7 +139,8 @@ def _record_failure(*, breach: Breach, path: Path, source: Source, error: BaseEx
                 "delimiter": source.delimiter,
                 "status": ImportBatch.Status.FAILED,
                 "finished_at": timezone.now(),
-                "error": f"{type(error).__name__}: {error}"[:2000],
+                # First line only: database errors go on to quote the offending row (patient data).
+                "error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:500],
             },
         )
     except Exception:  # the original error matters more than the trail of it
@@ -149,7 +150,7 @@ def _record_failure(*, breach: Breach, path: Path, source: Source, error: BaseEx
 def _open_private(path: Path):
     """The rejects file holds leaked data: created 0600, whatever the umask."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
         raise ImportInputError(f"cannot write the rejects file {path.with_suffix('')}: {exc.strerror}") from None
