@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin, ImportExportModelAdmin
 from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
@@ -59,15 +60,15 @@ class BreachAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
     search_fields = ["title", "slug"]
     actions = ["sync_case_files"]
 
-    @admin.display(description="connaissance (Paris)", ordering="aware_at")
+    @admin.display(description=_("connaissance (Paris)"), ordering="aware_at")
     def aware_at_paris(self, obj):
         return format_paris(obj.aware_at)
 
-    @admin.display(description="dossiers")
+    @admin.display(description=_("dossiers"))
     def case_file_count(self, obj):
         return obj.case_files.count()
 
-    @admin.action(description="Créer les dossiers par laboratoire (depuis l'import)", permissions=["change"])
+    @admin.action(description=_("Créer les dossiers par laboratoire (depuis l'import)"), permissions=["change"])
     def sync_case_files(self, request, queryset):
         created = sum(case_files_sync(breach=breach) for breach in queryset)
         self.message_user(request, f"{created} dossier(s) créé(s).")
@@ -95,7 +96,7 @@ class CnilFilingInline(LabScopedInlineMixin, admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="fiche")
+    @admin.display(description=_("fiche"))
     def sheet(self, obj):
         return _sheet_links(obj)
 
@@ -107,15 +108,15 @@ def _sheet_links(filing):
 
 
 class DeadlineFilter(admin.SimpleListFilter):
-    title = "échéance"
+    title = _("échéance")
     parameter_name = "deadline"
 
     def lookups(self, request, model_admin):
         return [
-            ("overdue", "dépassée, non notifiée"),
-            ("due24", "dans les 24 h"),
-            ("filed", "notifiée"),
-            ("not_filed", "non notifiée"),
+            ("overdue", _("dépassée, non notifiée")),
+            ("due24", _("dans les 24 h")),
+            ("filed", _("notifiée")),
+            ("not_filed", _("non notifiée")),
         ]
 
     def queryset(self, request, queryset):
@@ -164,9 +165,9 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
     ]
     fieldsets = [
         (None, {"fields": ["breach", "laboratory", "deadline", "checklist", "file_link"]}),
-        ("Connaissance (art. 33(1)-(2))", {"fields": ["processor_notice_received_at", "aware_at"]}),
+        (_("Connaissance (art. 33(1)-(2))"), {"fields": ["processor_notice_received_at", "aware_at"]}),
         (
-            "La violation (art. 33(3)(a))",
+            _("La violation (art. 33(3)(a))"),
             {
                 "fields": [
                     ("nature_confidentiality", "nature_integrity", "nature_availability"),
@@ -180,13 +181,13 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
                 "description": "Les nombres sont des estimations reprises de l'import, modifiables.",
             },
         ),
-        ("Conséquences probables (art. 33(3)(c))", {"fields": ["consequences", "consequences_text"]}),
+        (_("Conséquences probables (art. 33(3)(c))"), {"fields": ["consequences", "consequences_text"]}),
         (
-            "Décision de notification (registre art. 33(5))",
+            _("Décision de notification (registre art. 33(5))"),
             {"fields": ["cnil_decision", "cnil_decision_reason", "cnil_decided_by", "cnil_decided_at"]},
         ),
         (
-            "Information des personnes (art. 34)",
+            _("Information des personnes (art. 34)"),
             {
                 "fields": [
                     "high_risk",
@@ -198,49 +199,57 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
                 ]
             },
         ),
-        ("Notification", {"fields": ["first_filed_at", "filed_late"]}),
+        (_("Notification"), {"fields": ["first_filed_at", "filed_late"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "breach", "laboratory"] if obj is not None else fields
 
-    @admin.display(description="échéance CNIL", ordering="due_at")
+    @admin.display(description=_("échéance CNIL"), ordering="due_at")
     def deadline(self, obj):
         if obj is None or obj.due_at is None:
             return "—"
         due = format_paris(obj.due_at)
         if obj.first_filed_at is not None:
-            late = " — hors délai" if obj.filed_late else ""
+            late = _(" — hors délai") if obj.filed_late else ""
             return format_html(
-                '<span style="color:#555">notifiée le {}{}</span><br><small>échéance {}</small>',
+                '<span style="color:#555">{} {}{}</span><br><small>{} {}</small>',
+                _("notifiée le"),
                 format_paris(obj.first_filed_at),
                 late,
+                _("échéance"),
                 due,
             )
         if obj.cnil_decision == BreachLaboratory.Decision.NOT_NOTIFY:
-            return format_html('<span style="color:#555">non notifiée (décision)</span><br><small>{}</small>', due)
+            return format_html(
+                '<span style="color:#555">{}</span><br><small>{}</small>', _("non notifiée (décision)"), due
+            )
         left = time_left(obj.due_at)
         colour = "#b00020" if left.total_seconds() < 0 else "#c25e00" if left < dt.timedelta(hours=24) else "#1b7a32"
         return format_html(
             '<strong style="color:{}">{}</strong><br><small>{}</small>', colour, format_time_left(left), due
         )
 
-    @admin.display(description="connaissance (Paris)", ordering="aware_at")
+    @admin.display(description=_("connaissance (Paris)"), ordering="aware_at")
     def aware_at_paris(self, obj):
         return format_paris(obj.aware_at)
 
-    @admin.display(description="notifications")
+    @admin.display(description=_("notifications"))
     def filings_count(self, obj):
         return obj.filings.count()
 
-    @admin.display(description="éléments de l'art. 33(3)")
+    @admin.display(description=_("éléments de l'art. 33(3)"))
     def checklist(self, obj):
         if obj is None or obj.pk is None:
             return "—"
         items = case_file_checklist(obj)
         missing = sum(1 for item in items if not item["ok"])
-        head = "Complet : la notification peut être déposée." if not missing else f"{missing} élément(s) manquant(s)."
+        head = (
+            _("Complet : la notification peut être déposée.")
+            if not missing
+            else _("%(count)d élément(s) manquant(s).") % {"count": missing}
+        )
         return format_html(
             "<p><strong>{}</strong></p><ul style='margin-left:0'>{}</ul>",
             head,
@@ -251,13 +260,15 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
             ),
         )
 
-    @admin.display(description="CNIL")
+    @admin.display(description=_("CNIL"))
     def file_link(self, obj):
         if obj is None or obj.pk is None:
             return "—"
         url = reverse("admin:labs_breachlaboratory_file", args=[obj.pk])
         label = (
-            "Déposer une notification complémentaire" if obj.first_filed_at else "Enregistrer la notification initiale"
+            _("Déposer une notification complémentaire")
+            if obj.first_filed_at
+            else _("Enregistrer la notification initiale")
         )
         return format_html('<a class="button" href="{}">{}</a>', url, label)
 
@@ -276,7 +287,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
             deleted.delete()
         formset.save_m2m()
 
-    @admin.action(description="Reprendre les estimations de l'import", permissions=["change"])
+    @admin.action(description=_("Reprendre les estimations de l'import"), permissions=["change"])
     def prefill_estimates(self, request, queryset):
         for case_file in queryset:
             case_file_prefill_estimates(case_file=case_file, overwrite=True)
@@ -365,7 +376,7 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
     def has_add_permission(self, request, *args):
         return False
 
-    @admin.display(description="fiche")
+    @admin.display(description=_("fiche"))
     def sheet(self, obj):
         return _sheet_links(obj)
 

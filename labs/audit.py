@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -50,41 +51,51 @@ class AuditEvent(models.Model):
     """Who (and in which role) did what to which object of which laboratory, when, and from where."""
 
     class Action(models.TextChoices):
-        VIEW = "view", "consultation"
-        LIST = "list", "liste"
-        EXPORT = "export", "export"
-        ADD = "add", "création"
-        CHANGE = "change", "modification"
-        DELETE = "delete", "suppression"
-        FILE = "file", "notification CNIL"
-        IMPORT = "import", "import"
-        CAMPAIGN = "campaign", "action de campagne"
-        LOOKUP = "lookup", "recherche par code"
-        LOGIN = "login", "connexion"
-        OTHER = "other", "autre"
+        VIEW = "view", _("consultation")
+        LIST = "list", _("liste")
+        EXPORT = "export", _("export")
+        ADD = "add", _("création")
+        CHANGE = "change", _("modification")
+        DELETE = "delete", _("suppression")
+        FILE = "file", _("notification CNIL")
+        IMPORT = "import", _("import")
+        CAMPAIGN = "campaign", _("action de campagne")
+        LOOKUP = "lookup", _("recherche par code")
+        LOGIN = "login", _("connexion")
+        OTHER = "other", _("autre")
 
-    at = models.DateTimeField("quand", default=timezone.now, db_index=True)
+    at = models.DateTimeField(_("quand"), default=timezone.now, db_index=True)
     # PROTECT: a user who appears in the trail is deactivated, never deleted; the name is copied anyway.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="qui", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("qui"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    actor_username = models.CharField("identifiant", max_length=150, blank=True)
-    role = models.CharField("rôle", max_length=60, blank=True)
-    action = models.CharField("action", max_length=60, db_index=True)
-    object_type = models.CharField("type d'objet", max_length=100, blank=True)
-    object_id = models.CharField("identifiant d'objet", max_length=64, blank=True)
+    actor_username = models.CharField(_("identifiant"), max_length=150, blank=True)
+    role = models.CharField(_("rôle"), max_length=60, blank=True)
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    object_type = models.CharField(_("type d'objet"), max_length=100, blank=True)
+    object_id = models.CharField(_("identifiant d'objet"), max_length=64, blank=True)
     laboratory = models.ForeignKey(
-        "labs.Laboratory", verbose_name="laboratoire", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "labs.Laboratory",
+        verbose_name=_("laboratoire"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
-    extra = models.JSONField("détails", default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    extra = models.JSONField(_("détails"), default=dict, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name = "événement d'audit"
-        verbose_name_plural = "journal d'audit"
+        verbose_name = _("événement d'audit")
+        verbose_name_plural = _("journal d'audit")
         indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["laboratory", "at"])]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -48,5 +49,5 @@ def format_time_left(delta: dt.timedelta) -> str:
     minutes = int(abs(delta).total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    text = (f"{days} j " if days else "") + f"{hours:02d} h {minutes:02d} min"
-    return f"dépassé de {text}" if overdue else f"reste {text}"
+    text = (gettext("%(days)d j ") % {"days": days} if days else "") + f"{hours:02d} h {minutes:02d} min"
+    return (gettext("dépassé de %(time)s") if overdue else gettext("reste %(time)s")) % {"time": text}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.admin import widgets
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .filings import CONSEQUENCES
 from .models import BreachLaboratory
@@ -12,9 +13,9 @@ from .models import BreachLaboratory
 
 class CaseFileForm(forms.ModelForm):
     consequences = forms.MultipleChoiceField(
-        label="Conséquences probables", choices=CONSEQUENCES, required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Conséquences probables"), choices=CONSEQUENCES, required=False, widget=forms.CheckboxSelectMultiple
     )
-    public_notice_url = forms.URLField(label="Communication publique : lien", required=False, assume_scheme="https")
+    public_notice_url = forms.URLField(label=_("Communication publique : lien"), required=False, assume_scheme="https")
 
     class Meta:
         model = BreachLaboratory
@@ -47,9 +48,9 @@ class CaseFileForm(forms.ModelForm):
 
 class FilingForm(forms.Form):
     submitted_at = forms.SplitDateTimeField(
-        label="Déposée le (heure de Paris)", widget=widgets.AdminSplitDateTime, initial=timezone.now
+        label=_("Déposée le (heure de Paris)"), widget=widgets.AdminSplitDateTime, initial=timezone.now
     )
-    cnil_reference = forms.CharField(label="Référence CNIL", max_length=100, required=False)
+    cnil_reference = forms.CharField(label=_("Référence CNIL"), max_length=100, required=False)
     delay_reasons = forms.CharField(
-        label="Motifs du retard (obligatoires si l'échéance est dépassée)", widget=forms.Textarea, required=False
+        label=_("Motifs du retard (obligatoires si l'échéance est dépassée)"), widget=forms.Textarea, required=False
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .audit import AuditEvent  # noqa: F401 (the model lives in audit.py, registered with this app)
@@ -22,27 +23,27 @@ class TimeStampedModel(models.Model):
 class Laboratory(TimeStampedModel):
     """A medical laboratory: a data controller with its own duties towards the CNIL and its patients."""
 
-    code = models.CharField("code dans la fuite", max_length=64, unique=True)
-    name = models.CharField("nom", max_length=200)
-    finess_ej = models.CharField("FINESS EJ", max_length=9, blank=True)
-    finess_eg = models.CharField("FINESS EG", max_length=9, blank=True)
-    siren = models.CharField("SIREN", max_length=9, blank=True)
-    address_line = models.CharField("adresse", max_length=200, blank=True)
-    postcode = models.CharField("code postal", max_length=10, blank=True)
-    city = models.CharField("ville", max_length=100, blank=True)
-    dpo_name = models.CharField("nom du DPO", max_length=200, blank=True)
-    dpo_email = models.EmailField("courriel du DPO", blank=True)
-    dpo_phone = models.CharField("téléphone du DPO", max_length=32, blank=True)
+    code = models.CharField(_("code dans la fuite"), max_length=64, unique=True)
+    name = models.CharField(_("nom"), max_length=200)
+    finess_ej = models.CharField(_("FINESS EJ"), max_length=9, blank=True)
+    finess_eg = models.CharField(_("FINESS EG"), max_length=9, blank=True)
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True)
+    address_line = models.CharField(_("adresse"), max_length=200, blank=True)
+    postcode = models.CharField(_("code postal"), max_length=10, blank=True)
+    city = models.CharField(_("ville"), max_length=100, blank=True)
+    dpo_name = models.CharField(_("nom du DPO"), max_length=200, blank=True)
+    dpo_email = models.EmailField(_("courriel du DPO"), blank=True)
+    dpo_phone = models.CharField(_("téléphone du DPO"), max_length=32, blank=True)
     # The CNIL form asks for both a contact person (the DPO) and a legal representative.
-    legal_representative_name = models.CharField("représentant légal", max_length=200, blank=True)
-    legal_representative_title = models.CharField("qualité du représentant légal", max_length=200, blank=True)
+    legal_representative_name = models.CharField(_("représentant légal"), max_length=200, blank=True)
+    legal_representative_title = models.CharField(_("qualité du représentant légal"), max_length=200, blank=True)
 
     lab_path = "pk"
 
     class Meta:
         ordering = ["code"]
-        verbose_name = "laboratoire"
-        verbose_name_plural = "laboratoires"
+        verbose_name = _("laboratoire")
+        verbose_name_plural = _("laboratoires")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})" if self.name and self.name != self.code else self.code
@@ -57,8 +58,8 @@ class LaboratoryMembership(TimeStampedModel):
     lab_path = "laboratory"
 
     class Meta:
-        verbose_name = "rattachement à un laboratoire"
-        verbose_name_plural = "rattachements aux laboratoires"
+        verbose_name = _("rattachement à un laboratoire")
+        verbose_name_plural = _("rattachements aux laboratoires")
         constraints = [models.UniqueConstraint(fields=["user", "laboratory"], name="membership_once_per_user_and_lab")]
 
     def __str__(self) -> str:
@@ -72,19 +73,19 @@ class Breach(TimeStampedModel):
     deadline, Art. 33(3) facts, decisions and CNIL filings."""
 
     slug = models.SlugField(max_length=80, unique=True)
-    title = models.CharField("titre", max_length=200)
-    processor = models.CharField("sous-traitant", max_length=200, blank=True)
-    aware_at = models.DateTimeField("connaissance de la violation")
+    title = models.CharField(_("titre"), max_length=200)
+    processor = models.CharField(_("sous-traitant"), max_length=200, blank=True)
+    aware_at = models.DateTimeField(_("connaissance de la violation"))
     description = models.TextField(blank=True)
     laboratories = models.ManyToManyField(
-        Laboratory, through="BreachLaboratory", related_name="breaches", verbose_name="laboratoires", blank=True
+        Laboratory, through="BreachLaboratory", related_name="breaches", verbose_name=_("laboratoires"), blank=True
     )
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-aware_at"]
-        verbose_name = "violation"
-        verbose_name_plural = "violations"
+        verbose_name = _("violation")
+        verbose_name_plural = _("violations")
 
     def __str__(self) -> str:
         return self.title

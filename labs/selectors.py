@@ -6,6 +6,8 @@ from typing import Any
 
 from django.apps import apps
 from django.db.models import Count, QuerySet, Sum
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from .access import scope_queryset
 from .deadlines import format_paris
@@ -60,30 +62,30 @@ def _missing_checks(cf: BreachLaboratory) -> list[tuple[str, str, bool]]:
     lab = cf.laboratory
     exemption_needs_text = cf.exemption != BreachLaboratory.Exemption.NONE and not cf.exemption_justification.strip()
     return [
-        ("siren", "SIREN de l'organisme", not lab.siren),
+        ("siren", _("SIREN de l'organisme"), not lab.siren),
         (
             "contact",
-            "contact : DPO (nom et courriel ou téléphone)",
+            _("contact : DPO (nom et courriel ou téléphone)"),
             not (lab.dpo_name and (lab.dpo_email or lab.dpo_phone)),
         ),
-        ("legal_representative", "représentant légal", not lab.legal_representative_name),
-        ("nature", "nature de la violation (confidentialité, intégrité, disponibilité)", not cf.natures),
-        ("discovery", "circonstances de la découverte", not cf.discovery.strip()),
-        ("description", "description détaillée", not cf.description.strip()),
-        ("data_categories", "catégories de données", not cf.data_categories.strip()),
-        ("people_estimate", "nombre approximatif de personnes", cf.people_estimate is None),
-        ("records_estimate", "nombre approximatif d'enregistrements", cf.records_estimate is None),
-        ("consequences", "conséquences probables", not (cf.consequences or cf.consequences_text.strip())),
-        ("measures", "mesures prises ou proposées", not cf.measures.exists()),
+        ("legal_representative", _("représentant légal"), not lab.legal_representative_name),
+        ("nature", _("nature de la violation (confidentialité, intégrité, disponibilité)"), not cf.natures),
+        ("discovery", _("circonstances de la découverte"), not cf.discovery.strip()),
+        ("description", _("description détaillée"), not cf.description.strip()),
+        ("data_categories", _("catégories de données"), not cf.data_categories.strip()),
+        ("people_estimate", _("nombre approximatif de personnes"), cf.people_estimate is None),
+        ("records_estimate", _("nombre approximatif d'enregistrements"), cf.records_estimate is None),
+        ("consequences", _("conséquences probables"), not (cf.consequences or cf.consequences_text.strip())),
+        ("measures", _("mesures prises ou proposées"), not cf.measures.exists()),
         (
             "high_risk",
-            "décision sur le risque élevé, justifiée",
+            _("décision sur le risque élevé, justifiée"),
             cf.high_risk == BreachLaboratory.HighRisk.UNDECIDED or not cf.high_risk_justification.strip(),
         ),
-        ("exemption_justification", "justification de l'exemption art. 34(3)", exemption_needs_text),
+        ("exemption_justification", _("justification de l'exemption art. 34(3)"), exemption_needs_text),
         (
             "public_notice",
-            "communication publique (support et date) pour l'exemption (c)",
+            _("communication publique (support et date) pour l'exemption (c)"),
             cf.exemption == BreachLaboratory.Exemption.C and not (cf.public_notice_where and cf.public_notice_at),
         ),
     ]
@@ -96,11 +98,24 @@ def case_file_checklist(case_file: BreachLaboratory) -> list[dict[str, Any]]:
 
 def case_file_missing(case_file: BreachLaboratory) -> list[str]:
     """Labels of the Art. 33(3) elements still missing (empty when the case file can be filed)."""
-    return [label for _, label, missing in _missing_checks(case_file) if missing]
+    return [str(label) for _code, label, missing in _missing_checks(case_file) if missing]
+
+
+def _plain(value: Any) -> Any:
+    """Lazy translations turned into text (the snapshot is JSON, frozen in the language of the filing)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return str(value) if isinstance(value, Promise) else value
 
 
 def filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, Any]:
     """What is filed, along the CNIL teleservice's sections; frozen into the filing as JSON."""
+    return _plain(_filing_snapshot(case_file, **filing))
+
+
+def _filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, Any]:
     lab, breach = case_file.laboratory, case_file.breach
     return {
         "format": "notifier.cnil-filing/1",
@@ -212,6 +227,10 @@ def register_rows(*, user: Any, breach: Breach | None = None) -> list[dict[str, 
 
 def register_row(cf: BreachLaboratory) -> dict[str, Any]:
     """One line of the register for a case file (prefetch measures and filings when reading many)."""
+    return _plain(_register_row(cf))
+
+
+def _register_row(cf: BreachLaboratory) -> dict[str, Any]:
     filings: list[CnilFiling] = list(cf.filings.all())
     return {
         "breach": cf.breach.title,

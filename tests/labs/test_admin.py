@@ -215,3 +215,16 @@ def test_a_high_risk_decision_without_justification_is_refused_on_the_form(dpo_a
     assert "Justifiez la décision" in response.content.decode()
     case_file.refresh_from_db()
     assert case_file.high_risk == "undecided"
+
+
+def test_the_admin_is_french_by_default_and_english_on_request(dpo_a_client, lab_a):
+    # given an open case file of A
+    BreachLaboratory.objects.create(breach=BreachFactory(), laboratory=lab_a, aware_at=timezone.now())
+    url = reverse("admin:labs_breachlaboratory_changelist")
+    # when the list is asked without a language, then with Accept-Language: en
+    french = dpo_a_client.get(url).content.decode()
+    english = dpo_a_client.get(url, headers={"accept-language": "en"}).content.decode()
+    # then the column, the clock and the filters follow the language
+    assert "Échéance CNIL" in french and "reste 2 j" in french and "dans les 24 h" in french
+    assert "CNIL deadline" in english
+    assert "2 d " in english and "left" in english and "due within 24 h" in english
