@@ -150,6 +150,10 @@ ANYMAIL = env.dict("ANYMAIL", default={})
 # --- celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still serialise their arguments through a producer (so a non-JSON argument fails
+    # here as it would in production); an in-memory transport spares it a connection to amqp://localhost.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
