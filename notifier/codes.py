@@ -13,6 +13,7 @@ U; typing is forgiving (case, spaces, hyphens, O→0, I/L→1 are normalised).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from typing import TYPE_CHECKING
@@ -70,6 +71,27 @@ def status_code_for_ids(*, campaign_id: int, patient_id: int) -> str:
     """The code for ids (bulk launch computes it without loading model instances)."""
     raw = _base32(_derive("status-code", campaign_id, patient_id)[: CODE_BITS // 8], CODE_LENGTH)
     return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+_RFC4648_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD.encode())
+
+
+def status_code_digests_for(*, campaign_id: int, patient_ids: list[int]) -> list[str]:
+    """`status_code_digest(status_code_for_ids(...))` for many patients at once (the launch's hot loop).
+
+    Same bits, same alphabet, same digest as the one-by-one functions (a test holds them equal), with
+    the base32 done in C and the normalisation skipped (a derived code is already normal).
+    """
+    key = _key()
+    prefix = f"status-code:v1:{campaign_id}:".encode()
+    digest_prefix = b"status-code-digest:v1:"
+    new, sha256, b32encode = hmac.new, hashlib.sha256, base64.b32encode
+    digests = []
+    for patient_id in patient_ids:
+        raw = new(key, prefix + str(patient_id).encode(), sha256).digest()[:10]
+        code = b32encode(raw).translate(_RFC4648_TO_CROCKFORD)
+        digests.append(new(key, digest_prefix + code, sha256).hexdigest())
+    return digests
 
 
 def status_code_for(*, campaign: Campaign, patient: Patient) -> str:

@@ -9,6 +9,7 @@ queued/sending and closes finished campaigns from database counts.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import smtplib
 from collections.abc import Iterable, Sequence
@@ -26,7 +27,7 @@ from letters.emails import render_notice_email
 from patients.models import Patient
 
 from . import mail
-from .codes import status_code_digest, status_code_for_ids, verification_phrase_for_ids
+from .codes import status_code_digests_for, status_code_for_ids, verification_phrase_for_ids
 from .models import Campaign, CampaignAction, DeliveryEvent, Notification
 
 if TYPE_CHECKING:
@@ -212,47 +213,77 @@ def _new_notification(campaign: Campaign, patient_id: int, channel: str, status:
     )  # fmt: skip
 
 
-def campaign_launch(*, campaign: Campaign, by: AbstractBaseUser | None, batch_size: int = 5000) -> dict[str, int]:
+# Columns written by the launch's bulk insert (COPY on PostgreSQL), in order.
+_LAUNCH_COLUMNS = (
+    "created_at", "updated_at", "campaign_id", "patient_id", "channel", "status", "reference", "code_digest",
+    "language", "is_fallback", "attempts", "last_error", "provider_message_id", "queued_at", "final_at",
+)  # fmt: skip
+
+
+def _insert_notifications(rows: list[tuple]) -> None:
+    """Insert launch rows (tuples in `_LAUNCH_COLUMNS` order): COPY on PostgreSQL, bulk_create elsewhere.
+
+    No conflict handling is needed: only the one caller that moved the campaign approved→running
+    inserts, inside that same transaction; a duplicate would violate the unique constraint and roll
+    the whole launch back.
+    """
+    if not rows:
+        return
+    if db_connection.vendor == "postgresql":
+        sql = f"COPY {Notification._meta.db_table} ({', '.join(_LAUNCH_COLUMNS)}) FROM STDIN"
+        with db_connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    Notification.objects.bulk_create([Notification(**dict(zip(_LAUNCH_COLUMNS, row, strict=True))) for row in rows])
+
+
+def campaign_launch(*, campaign: Campaign, by: AbstractBaseUser | None, batch_size: int = 20000) -> dict[str, int]:
     """Create every notification of an approved campaign in bulk, then enqueue the work after commit.
 
-    Re-running is harmless: a running campaign is refused, and the unique constraint (campaign,
-    patient, channel) with ignore_conflicts would make a second insert a no-op anyway.
+    Only the caller that moves the campaign approved→running creates rows (a second launch is refused),
+    and the unique constraint (campaign, patient, channel) backs that up.
     """
     counts = {"patients": 0, "post": 0, "email": 0, "unreachable": 0}
     with transaction.atomic():
         campaign = _move(campaign, CStatus.RUNNING, by, extra={"launched_at": timezone.now()})
         now = timezone.now()
+        policy, language, campaign_id = campaign.channel_policy, campaign.language, campaign.pk
+        primary_if_none = str(Channel.EMAIL if policy in (Policy.EMAIL, Policy.EMAIL_THEN_POST) else Channel.POST)
+        queued_status, pending_status, unreachable_status = (
+            str(Status.QUEUED),
+            str(Status.PENDING),
+            str(Status.UNREACHABLE),
+        )
         patients = (
             Patient.objects.filter(breach_id=campaign.breach_id, laboratory_id=campaign.laboratory_id)
             .order_by("pk")
             .values_list("pk", "email", "address_line", "postcode", "city")
+            .iterator(chunk_size=batch_size)
         )
-        rows: list[Notification] = []
-        for patient_id, email, address_line, postcode, city in patients.iterator(chunk_size=batch_size):
-            counts["patients"] += 1
-            code = status_code_for_ids(campaign_id=campaign.pk, patient_id=patient_id)
-            digest = status_code_digest(code)
-            has_address = bool(address_line and postcode and city)
-            channels = _channels_for(campaign.channel_policy, has_address=has_address, has_email=bool(email))
-            for channel in channels:
-                status = Status.QUEUED if channel == Channel.EMAIL else Status.PENDING
-                rows.append(_new_notification(campaign, patient_id, channel, status, digest, now))
-                counts[channel] += 1
-            if not channels:
-                # One row says "tried, no usable channel": the patient goes on the call-centre list.
-                primary = (
-                    Channel.EMAIL if campaign.channel_policy in (Policy.EMAIL, Policy.EMAIL_THEN_POST) else Channel.POST
-                )
-                rows.append(_new_notification(campaign, patient_id, primary, Status.UNREACHABLE, digest, now,
-                                              error="ni adresse postale ni courriel utilisables"))  # fmt: skip
-                counts["unreachable"] += 1
-            if len(rows) >= batch_size:
-                Notification.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
-                rows = []
-        if rows:
-            Notification.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+        while chunk := list(itertools.islice(patients, batch_size)):
+            digests = status_code_digests_for(campaign_id=campaign_id, patient_ids=[p[0] for p in chunk])
+            rows: list[tuple] = []
+            for (patient_id, email, address_line, postcode, city), digest in zip(chunk, digests, strict=True):
+                channels = _channels_for(policy, has_address=bool(address_line and postcode and city),
+                                         has_email=bool(email))  # fmt: skip
+                for channel in channels:
+                    queued = channel == Channel.EMAIL
+                    rows.append((now, now, campaign_id, patient_id, str(channel), queued_status if queued else pending_status,
+                                 f"N{campaign_id}-{patient_id}-{'E' if queued else 'C'}", digest, language, False, 0,
+                                 "", "", now if queued else None, None))  # fmt: skip
+                    counts[channel] += 1
+                if not channels:
+                    # One row says "tried, no usable channel": the patient goes on the call-centre list.
+                    rows.append((now, now, campaign_id, patient_id, primary_if_none, unreachable_status,
+                                 notification_reference(campaign_id=campaign_id, patient_id=patient_id,
+                                                        channel=primary_if_none),
+                                 digest, language, False, 0, "ni adresse postale ni courriel utilisables", "", None,
+                                 now))  # fmt: skip
+                    counts["unreachable"] += 1
+            counts["patients"] += len(chunk)
+            _insert_notifications(rows)
         _record(campaign, "launch", by, **counts)
-        campaign_id = campaign.pk
         transaction.on_commit(lambda: campaign_dispatch(campaign_id=campaign_id))
     return counts
 

@@ -55,3 +55,12 @@ def test_the_verification_phrase_is_three_common_words_stable_per_patient():
     assert phrase == codes.verification_phrase_for_ids(campaign_id=2, patient_id=5)
     phrases = {codes.verification_phrase_for_ids(campaign_id=2, patient_id=p) for p in range(100)}
     assert len(phrases) > 90
+
+
+def test_the_bulk_digests_of_the_launch_equal_the_one_by_one_digests():
+    patient_ids = list(range(1, 500)) + [10**9 + 7]
+    bulk = codes.status_code_digests_for(campaign_id=12, patient_ids=patient_ids)
+    one_by_one = [
+        codes.status_code_digest(codes.status_code_for_ids(campaign_id=12, patient_id=p)) for p in patient_ids
+    ]
+    assert bulk == one_by_one
