@@ -425,7 +425,8 @@ def _confirm(notification_ids: list[int]) -> None:
         return
     with transaction.atomic():
         _relaxed_commit()
-        Notification.objects.filter(pk__in=notification_ids, provider_message_id="").update(
+        # By primary key only: the value is deterministic, so writing it again is harmless.
+        Notification.objects.filter(pk__in=notification_ids).update(
             provider_message_id=Concat(
                 Value("<"), F("reference"), Value("."), Cast("id", CharField()), Value(f"@{_message_domain()}>")
             )
