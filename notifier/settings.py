@@ -243,6 +243,10 @@ STATUS_PAGE_TRIES_PER_IP_PER_MINUTE = env.int("STATUS_PAGE_TRIES_PER_IP_PER_MINU
 STATUS_PAGE_FAILURES_PER_CODE_PER_HOUR = env.int("STATUS_PAGE_FAILURES_PER_CODE_PER_HOUR", default=5)
 STATUS_PAGE_GLOBAL_FAILURES_PER_HOUR = env.int("STATUS_PAGE_GLOBAL_FAILURES_PER_HOUR", default=5000)
 STATUS_SESSION_IDLE_SECONDS = env.int("STATUS_SESSION_IDLE_SECONDS", default=900)
+# Sessions (staff and patients) live in the shared cache: short-lived, no database write per log-in,
+# and a verified patient's session is only two ids. Redis in the server shape (CACHE_URL).
+SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.cache")
+SESSION_CACHE_ALIAS = "default"
 
 # --- production guard ------------------------------------------------------------------------------
 if PRODUCTION:

@@ -73,10 +73,15 @@ def status_check(*, code: str, birth_date: dt.date | None, client_ip: str) -> No
         ratelimit.count(f"status:code:{digest}", window_seconds=3600) < settings.STATUS_PAGE_FAILURES_PER_CODE_PER_HOUR
     )
     # The same lookup whatever the counters say, so a limited client cannot time its way around them.
-    row = (
-        Notification.objects.filter(code_digest=digest, campaign__status__in=OPEN_CAMPAIGN_STATES)
-        .values("campaign_id", "patient_id", "patient__birth_date")
-        .first()
+    # No ordering: the rows of one code all belong to one patient and campaign, and an ORDER BY here
+    # (Meta.ordering reaches into Campaign) turned a 0.05 ms index lookup into a 16 ms bitmap scan.
+    row = next(
+        iter(
+            Notification.objects.filter(code_digest=digest, campaign__status__in=OPEN_CAMPAIGN_STATES)
+            .order_by()
+            .values("campaign_id", "patient_id", "patient__birth_date")[:1]
+        ),
+        None,
     )
     expected = (row or {}).get("patient__birth_date") or _NO_BIRTH_DATE
     given = birth_date or dt.date(1, 1, 2)

@@ -8,6 +8,7 @@ this"). Every failure renders the same form with the same message, status and he
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django import forms
 from django.conf import settings
@@ -24,6 +25,21 @@ from . import status
 from .models import Notification
 
 SESSION_KEY = "status_notice"
+
+
+def _in_language(view):
+    """Render the view in the language of its URL (/verifier/ French, /check/ English), for this request only."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, lang: str, *args, **kwargs) -> HttpResponse:
+        with translation.override(lang):
+            response = view(request, lang, *args, **kwargs)
+            response.headers.setdefault("Content-Language", lang)
+            return response
+
+    return wrapped
+
+
 LANGUAGES = ("fr", "en")
 
 # Named only after both factors, on the patient's own page, with care (issue #6).
@@ -115,8 +131,8 @@ def _notice_from_session(request: HttpRequest) -> status.Notice | None:
 
 
 @require_http_methods(["GET", "POST"])
+@_in_language
 def check(request: HttpRequest, lang: str) -> HttpResponse:
-    translation.activate(lang)
     form = CheckForm(request.POST if request.method == "POST" else None)
     failed = False
     if request.method == "POST":
@@ -145,8 +161,8 @@ def _require_notice(request: HttpRequest, lang: str) -> status.Notice | None:
 
 
 @require_http_methods(["GET"])
+@_in_language
 def notice_page(request: HttpRequest, lang: str) -> HttpResponse:
-    translation.activate(lang)
     notice = _require_notice(request, lang)
     if notice is None:
         return redirect(_url("check", lang))
@@ -179,6 +195,7 @@ def notice_page(request: HttpRequest, lang: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@_in_language
 def letter_pdf(request: HttpRequest, lang: str) -> HttpResponse:
     notice = _require_notice(request, lang)
     if notice is None:
@@ -191,6 +208,7 @@ def letter_pdf(request: HttpRequest, lang: str) -> HttpResponse:
 
 
 @require_POST
+@_in_language
 def acknowledge(request: HttpRequest, lang: str) -> HttpResponse:
     notice = _require_notice(request, lang)
     if notice is None:
@@ -200,6 +218,7 @@ def acknowledge(request: HttpRequest, lang: str) -> HttpResponse:
 
 
 @require_POST
+@_in_language
 def sign_out(request: HttpRequest, lang: str) -> HttpResponse:
     request.session.flush()
     return redirect(_url("check", lang))

@@ -43,3 +43,13 @@ def _isolated_var_dir(settings, tmp_path):
     settings.EMAIL_FILE_PATH = tmp_path / "outbox"
     settings.IMPORT_REJECTS_DIR = tmp_path / "rejects"
     settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "letter-variants"
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A request with Accept-Language: en leaves English active in the thread; each test starts in French."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
