@@ -255,3 +255,6 @@ if PRODUCTION:
         raise ImproperlyConfigured(f"NOTIFIER_ENV=production needs these secrets set: {', '.join(_insecure)}")
     if DEBUG:
         raise ImproperlyConfigured("NOTIFIER_ENV=production refuses DEBUG=True")
+    if "locmem" in CACHES["default"]["BACKEND"].lower():
+        # Sessions and rate limits must be shared by every web worker.
+        raise ImproperlyConfigured("NOTIFIER_ENV=production needs CACHE_URL (e.g. redis://redis:6379/1)")
