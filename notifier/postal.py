@@ -66,9 +66,25 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def letter_data_for_notification(*, notification: Notification, campaign: Campaign, language: str | None = None):
+    """The letter of one notification: the same content in its print batch, on the status page and in any
+    reprint (code and phrase derived, template version pinned by the campaign, dated the day of launch)."""
+    from letters.content import letter_data_for
+
+    ids = {"campaign_id": notification.campaign_id, "patient_id": notification.patient_id}
+    return letter_data_for(
+        patient=notification.patient,
+        reference=notification.reference,
+        status_code=status_code_for_ids(**ids),
+        verification_phrase=verification_phrase_for_ids(**ids),
+        language=language or notification.language,
+        template_version=campaign.letter_template or None,
+        sent_on=timezone.localdate(campaign.launched_at) if campaign.launched_at else None,
+    )
+
+
 def print_batch_build(*, batch_id: int) -> bool:
     """Render one print batch (merged PDF + manifest) once; a built batch is left as it is."""
-    from letters.content import letter_data_for
     from letters.printing import build_print_batch
 
     batch = PrintBatch.objects.select_related("campaign").get(pk=batch_id)
@@ -79,17 +95,7 @@ def print_batch_build(*, batch_id: int) -> bool:
         .select_related("patient__laboratory", "patient__breach")
         .order_by("pk")
     )
-    letters = [
-        letter_data_for(
-            patient=row.patient,
-            reference=row.reference,
-            status_code=status_code_for_ids(campaign_id=row.campaign_id, patient_id=row.patient_id),
-            verification_phrase=verification_phrase_for_ids(campaign_id=row.campaign_id, patient_id=row.patient_id),
-            language=row.language,
-            template_version=batch.campaign.letter_template or None,
-        )
-        for row in rows
-    ]
+    letters = [letter_data_for_notification(notification=row, campaign=batch.campaign) for row in rows]
     if not letters:
         PrintBatch.objects.filter(pk=batch.pk).update(error="lot vide / empty batch")
         return False

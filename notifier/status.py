@@ -20,13 +20,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from labs.audit import audit_record
-from letters.content import letter_data_for
 from letters.render import render_letter_pdf
 from patients.models import Patient
 
 from . import ratelimit
-from .codes import status_code_digest, status_code_for, verification_phrase_for
+from .codes import status_code_digest
 from .models import Campaign, DeliveryEvent, Notification
+from .postal import letter_data_for_notification
 from .services import delivery_event_record
 
 logger = logging.getLogger(__name__)
@@ -117,23 +117,16 @@ def notice_load(*, notice: Notice, request=None) -> NoticeView:
 
 def notice_letter_pdf(*, notice: Notice, language: str, request=None) -> bytes:
     """The patient's own letter, on demand: the same content as the printed one, audited."""
-    view_patient = Patient.objects.select_related("laboratory", "breach").get(pk=notice.patient_id)
     campaign = Campaign.objects.get(pk=notice.campaign_id)
     notification = (
-        Notification.objects.filter(campaign=campaign, patient=view_patient)
-        .order_by("-channel")  # the postal reference when there is one ("post" > "email")
+        Notification.objects.filter(campaign=campaign, patient_id=notice.patient_id)
+        .select_related("patient__laboratory", "patient__breach")
+        .order_by("-channel")  # the postal row's reference when there is one ("post" > "email")
         .first()
     )
-    letter = letter_data_for(
-        patient=view_patient,
-        reference=notification.reference if notification else "",
-        status_code=status_code_for(campaign=campaign, patient=view_patient),
-        verification_phrase=verification_phrase_for(campaign=campaign, patient=view_patient),
-        language=language,
-        sent_on=timezone.localdate(campaign.launched_at) if campaign.launched_at else None,
-    )
+    letter = letter_data_for_notification(notification=notification, campaign=campaign, language=language)
     audit_record(
-        actor=None, action="export", obj=view_patient, request=request, via="status_page", document="letter_pdf"
+        actor=None, action="export", obj=notification.patient, request=request, via="status_page", document="letter_pdf"
     )
     return render_letter_pdf(letter)
 

@@ -196,3 +196,32 @@ def test_the_code_never_appears_in_a_url_of_the_flow(client, launched):
     code = status_code_for(campaign=campaign, patient=patient)
     response = _post(client, code)
     assert code.replace("-", "") not in response["Location"].upper().replace("-", "")
+
+
+def test_the_status_page_letter_reads_exactly_like_the_printed_one(
+    client, make_patients, make_campaign, django_capture_on_commit_callbacks
+):
+    # given a postal campaign whose print batch was built at launch (eager workers)
+    import csv
+    import io
+    from pathlib import Path
+
+    from pypdf import PdfReader
+
+    from notifier.models import PrintBatch
+
+    patient = make_patients(1, birth_date=BIRTH, email="")[0]
+    campaign = make_campaign("post")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.campaign_launch(campaign=campaign, by=campaign.created_by)
+    batch = PrintBatch.objects.get(campaign=campaign)
+    # when the patient downloads their letter from the status page
+    _post(client, status_code_for(campaign=campaign, patient=patient))
+    on_demand = client.get(reverse("status:letter_fr")).content
+    # then its text is the text of this patient's pages in the batch
+    manifest = list(csv.DictReader(io.StringIO(Path(batch.manifest_path).read_text())))
+    first, pages = int(manifest[0]["first_page"]), int(manifest[0]["pages"])
+    printed = PdfReader(batch.pdf_path).pages[first - 1 : first - 1 + pages]
+    downloaded = PdfReader(io.BytesIO(on_demand)).pages
+    assert [p.extract_text() for p in downloaded] == [p.extract_text() for p in printed]
+    assert status_code_for(campaign=campaign, patient=patient) in "".join(p.extract_text() for p in downloaded)
