@@ -450,3 +450,15 @@ def test_downloads_neutralise_spreadsheet_formulas_but_keep_phone_numbers(client
     assert reasons and all(reason.startswith("'=") for reason in reasons)
     phones = [row["mobile_phone"] for row in csv.DictReader(io.StringIO(call_list))]
     assert phones and all(phone == "+33612345678" for phone in phones)
+
+
+def test_the_beat_task_refreshes_the_cnil_counts_snapshot(db):
+    # given a stale snapshot in the cache
+    from notifier.tasks import cnil_counts_refresh_task
+
+    stale = stats.CnilCounts(computed_at=timezone.now() - dt.timedelta(hours=1))
+    cache.set(stats.CNIL_COUNTS_CACHE_KEY, stale, 600)
+    # when the periodic task runs
+    cnil_counts_refresh_task.delay()
+    # then the cached snapshot is a fresh one
+    assert cache.get(stats.CNIL_COUNTS_CACHE_KEY).computed_at > stale.computed_at
