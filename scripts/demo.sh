@@ -14,5 +14,13 @@ $PY manage.py import_leak var/demo_leak.csv --breach demo-2021 --rejects var/dem
 # the emails (var/outbox/) and the letters (var/print/, merged PDF + manifest) went.
 $PY manage.py campaign demo --breach demo-2021
 $PY manage.py demo_users
-echo "Serving on http://127.0.0.1:$PORT/admin/ (Ctrl-C to stop)"
+$PY manage.py demo_patient
+cat <<EOF
+
+Pages (server on http://127.0.0.1:$PORT, Ctrl-C to stop):
+  admin (DPO, opérateur)        http://127.0.0.1:$PORT/admin/
+  tableau de bord DPO           http://127.0.0.1:$PORT/tableau-de-bord/
+  tableau de bord liaison CNIL  http://127.0.0.1:$PORT/cnil/
+  page de statut (patients)     http://127.0.0.1:$PORT/verifier/   (English: /check/)
+EOF
 exec $PY manage.py runserver "127.0.0.1:$PORT"
