@@ -10,6 +10,7 @@ $PY manage.py generate_leak var/demo_leak.csv --rows "$ROWS" --labs 5 --seed 202
 $PY manage.py create_breach demo-2021 --title "Fuite de données d'un éditeur de logiciel de laboratoire" \
   --aware-at 2021-02-23T09:00+01:00
 $PY manage.py import_leak var/demo_leak.csv --breach demo-2021 --rejects var/demo_rejects.csv
+$PY manage.py demo_laboratories
 # Campaign: created, approved by a second person, launched on the first laboratory; prints where
 # the emails (var/outbox/) and the letters (var/print/, merged PDF + manifest) went.
 $PY manage.py campaign demo --breach demo-2021
