@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from labs.audit import audit_record
 from labs.models import Breach, Laboratory
 
 from .importer import (
@@ -67,8 +68,11 @@ def leak_import(
     mapping_path: str | Path | None = None,
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
+    actor: object | None = None,
 ) -> ImportResult:
     """Import one leaked file into `breach`; idempotent by (breach, sha256), all-or-nothing per file.
+
+    The import is written to the audit trail in the same transaction (actor None: the command line).
 
     Raises ImportInputError (nothing written) when the file or mapping cannot be used at all.
     """
@@ -100,6 +104,11 @@ def leak_import(
                 rejects_file=str(rejects),
             )
             _run(batch=batch, source=source, mapping=mapping, partial=partial, progress=progress)
+            batch.refresh_from_db()
+            audit_record(
+                actor=actor, action="import", obj=batch, breach=breach.slug, sha256=source.sha256,
+                rows_read=batch.rows_read, rows_accepted=batch.rows_accepted, rows_rejected=batch.rows_rejected,
+            )  # fmt: skip
         os.replace(partial, rejects)
     except IntegrityError:
         _unlink(partial)

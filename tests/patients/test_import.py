@@ -366,3 +366,18 @@ def test_progress_is_reported_while_reading_and_ends_at_the_file_size(tmp_path, 
     size = path.stat().st_size
     assert [read for read, _, _ in calls] == [1, 2, 3, 3]
     assert calls[-1] == (3, size, size)
+
+
+def test_an_import_is_in_the_audit_trail_once_with_its_counts(tmp_path, breach):
+    # given / when the same file is imported twice
+    from labs.audit import AuditEvent
+
+    rows = [row()]
+    first = _import(tmp_path, breach, rows)
+    _import(tmp_path, breach, rows)
+    # then one import event, naming the batch and its accounting
+    events = AuditEvent.objects.filter(action="import")
+    assert events.count() == 1
+    event = events.get()
+    assert event.object_id == str(first.batch.pk)
+    assert event.extra["rows_read"] == event.extra["rows_accepted"] + event.extra["rows_rejected"] == 1
