@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .categories import Exposure
 from .classify import classify_comment
-from .mapping import ColumnPlan
+from .mapping import CANONICAL_FIELDS, ColumnPlan
 from .normalize import (
     age_on,
     clean_text,
@@ -466,24 +466,5 @@ class RowFolder:
         return draft
 
 
-_FIELDS = (
-    "lab_code",
-    "record_id",
-    "civility",
-    "last_name",
-    "first_name",
-    "birth_name",
-    "birth_date",
-    "nir",
-    "address_line",
-    "postcode",
-    "city",
-    "email",
-    "landline_phone",
-    "mobile_phone",
-    "blood_group",
-    "prescriber_name",
-    "specimen_date",
-    "portal_password",
-    "insurer",
-)
+# The canonical fields an extended row carries, in order; comments are classified column by column instead.
+_FIELDS = tuple(name for name in CANONICAL_FIELDS if name != "comment")
