@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-3000}; PORT=${2:-8000}
 PY=.venv/bin/python
+# Letters, emails and the sample code point at this server.
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}"
 mkdir -p var
 $PY manage.py migrate --noinput -v 0
 $PY manage.py generate_leak var/demo_leak.csv --rows "$ROWS" --labs 5 --seed 2021
