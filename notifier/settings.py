@@ -126,6 +126,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    # fontTools says "FFTM NOT subset" for every font the letters embed: expected, not actionable.
+    "loggers": {"fontTools.subset": {"level": "ERROR"}},
 }
 
 # Cookies and transport security: secure in production; plain HTTP is fine for the local demo.
