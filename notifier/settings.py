@@ -33,7 +33,9 @@ PERSON_KEY_SECRET = env.str("PERSON_KEY_SECRET", default=_DEV_ONLY + "person-key
 # Secrets that must not keep their development default in production (sections below append).
 PRODUCTION_SECRETS = ["SECRET_KEY", "PERSON_KEY_SECRET"]
 DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute address of the public site, printed on letters and emails (status page).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")

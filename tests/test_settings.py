@@ -16,7 +16,11 @@ def test_embedded_shape_runs_celery_eagerly_when_no_broker_is_configured():
 def test_production_refuses_development_secrets():
     # given NOTIFIER_ENV=production and no secrets, when settings are imported, then start-up fails clearly
     result = subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='notifier.settings'; django.setup()"],
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='notifier.settings'; django.setup()",
+        ],
         env={"NOTIFIER_ENV": "production", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

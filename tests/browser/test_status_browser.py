@@ -27,8 +27,14 @@ def patient_with_letter(django_user_model):
         first_name="Jeanne",
         last_name="Le Goff",
         birth_date=dt.date(1951, 3, 27),
-        exposure_mask=int(Exposure.IDENTITY | Exposure.BIRTH_DATE | Exposure.NIR | Exposure.MEDICAL_COMMENT
-                          | Exposure.PORTAL_PASSWORD | Exposure.POSTAL_ADDRESS),  # fmt: skip
+        exposure_mask=int(
+            Exposure.IDENTITY
+            | Exposure.BIRTH_DATE
+            | Exposure.NIR
+            | Exposure.MEDICAL_COMMENT
+            | Exposure.PORTAL_PASSWORD
+            | Exposure.POSTAL_ADDRESS
+        ),  # fmt: skip
         sensitive_mask=int(Sensitive.PREGNANCY),
     )
     author = django_user_model.objects.create_user("auteur", password="x" * 16, is_staff=True)
