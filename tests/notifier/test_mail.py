@@ -1,49 +1,15 @@
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core.mail import EmailMessage, get_connection
 
 from notifier import mail
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.received: list[bytes] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        with self.lock:
-            self.received.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(settings):
-    handler = Sink()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    yield handler
-    controller.stop()
-
-
 def message(body: str = "Bonjour\n.\nligne qui commence par un point") -> EmailMessage:
     return EmailMessage("Objet", body, "from@example.org", ["to@example.org"])
-
-
-def wait_for_sink(sink: Sink, count: int) -> None:
-    for _ in range(100):
-        if len(sink.received) >= count:
-            return
-        threading.Event().wait(0.02)
 
 
 def test_a_message_is_accepted_only_after_the_commit_callback_said_yes(smtp):
@@ -54,7 +20,7 @@ def test_a_message_is_accepted_only_after_the_commit_callback_said_yes(smtp):
         mail.send_two_phase(
             connection=connection, message=message(), commit=lambda: calls.append(len(smtp.received)) or True
         )
-    wait_for_sink(smtp, 1)
+    smtp.wait(1)
     # then the commit ran while the server held nothing yet, and the dot-stuffed body arrived intact
     assert calls == [0]
     assert len(smtp.received) == 1
@@ -67,7 +33,7 @@ def test_a_refused_commit_leaves_the_server_with_nothing(smtp):
     # then a later message on a fresh connection is the only one the server keeps
     with get_connection() as connection:
         mail.send_two_phase(connection=connection, message=message("second"), commit=lambda: True)
-    wait_for_sink(smtp, 1)
+    smtp.wait(1)
     assert len(smtp.received) == 1 and b"second" in smtp.received[0]
 
 

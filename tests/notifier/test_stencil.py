@@ -1,0 +1,140 @@
+"""The notice email filled into a per-campaign stencil must read exactly like the one Django builds."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from unittest import mock
+
+import pytest
+from django.core.mail import EmailMessage, get_connection
+
+from notifier import codes, mail, services
+from notifier.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+
+def launched(make_patients, make_campaign, approver, capture, **patient_fields) -> Notification:
+    make_patients(1, **patient_fields)
+    campaign = make_campaign("email")
+    with mock.patch("notifier.services.notifications_enqueue"), capture(execute=True):
+        services.campaign_launch(campaign=campaign, by=approver)
+    return Notification.objects.select_related("campaign__laboratory", "patient").get(campaign=campaign)
+
+
+def parsed(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def texts(message: email.message.EmailMessage) -> list[tuple[str, str]]:
+    return [
+        (part.get_content_type(), part.get_content())
+        for part in message.walk()
+        if part.get_content_maintype() == "text"
+    ]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_stencil_copy_reads_exactly_like_the_message_django_builds(
+    make_patients, make_campaign, approver, django_capture_on_commit_callbacks, language
+):
+    # given a notice whose phrase is not ASCII (a value the stencil must carry as UTF-8)
+    notification = launched(make_patients, make_campaign, approver, django_capture_on_commit_callbacks)
+    Notification.objects.filter(pk=notification.pk).update(language=language)
+    notification.refresh_from_db()
+    accented = "zèbre forêt îlot"
+    django_built = services.notification_email_message(notification=notification)
+    with (
+        mock.patch("notifier.services.verification_phrase_for_ids", return_value=accented),
+        mock.patch("notifier.services.notification_email_message", side_effect=AssertionError("not the stencil")),
+    ):
+        # when
+        envelope = services.notification_envelope(notification=notification)
+    with mock.patch("notifier.services.verification_phrase_for_ids", return_value=accented):
+        reference = mail.Envelope.of(services.notification_email_message(notification=notification))
+    # then the envelope, every header but the date, and each decoded part are the same
+    assert (envelope.from_email, envelope.recipients) == (reference.from_email, reference.recipients)
+    copy, built = parsed(envelope.data), parsed(reference.data)
+    assert sorted(copy.keys()) == sorted(built.keys())
+    for header in copy:
+        if header not in ("Date", "Content-Type"):
+            assert copy[header] == built[header], header
+    assert copy.get_content_type() == built.get_content_type() == "multipart/alternative"
+    assert texts(copy) == texts(built)
+    assert len(texts(copy)) == 2 and all(accented in text for _, text in texts(copy))
+    code = codes.status_code_for_ids(campaign_id=notification.campaign_id, patient_id=notification.patient_id)
+    assert all(code in text for _, text in texts(copy))
+    assert copy["Message-ID"] == django_built.extra_headers["Message-ID"]
+    # and the date is the copy's own, in RFC 5322 form
+    assert copy["Date"].datetime is not None and envelope.data.count(b"\r\nDate: ") == 1
+
+
+def test_two_copies_differ_only_by_their_patient_values(
+    make_patients, make_campaign, approver, django_capture_on_commit_callbacks
+):
+    make_patients(2)
+    campaign = make_campaign("email")
+    with mock.patch("notifier.services.notifications_enqueue"), django_capture_on_commit_callbacks(execute=True):
+        services.campaign_launch(campaign=campaign, by=approver)
+    first, second = (services.notification_envelope(notification=row) for row in Notification.objects.order_by("pk"))
+    # then each carries its own code, reference, recipient and Message-ID, not the other's
+    for own, other in ((first, second), (second, first)):
+        own_text = texts(parsed(own.data))[0][1]
+        assert parsed(own.data)["To"] != parsed(other.data)["To"]
+        assert parsed(own.data)["Message-ID"] != parsed(other.data)["Message-ID"]
+        assert own_text != texts(parsed(other.data))[0][1]
+
+
+def test_an_address_the_stencil_cannot_carry_as_is_gets_the_django_build(
+    make_patients, make_campaign, approver, django_capture_on_commit_callbacks
+):
+    # given an internationalised address (Django encodes it; raw bytes would not be right)
+    notification = launched(
+        make_patients, make_campaign, approver, django_capture_on_commit_callbacks, email="zoé@exemple.fr"
+    )
+    # when
+    envelope = services.notification_envelope(notification=notification)
+    # then it is Django's own build, recipient encoded by Django
+    expected = mail.Envelope.of(services.notification_email_message(notification=notification))
+    assert envelope.recipients == expected.recipients
+    assert texts(parsed(envelope.data)) == texts(parsed(expected.data))
+
+
+def build_with(subject: str, body: str):
+    def build(*, values, to, message_id):
+        return EmailMessage(
+            subject.format(**values),
+            body.format(**values),
+            "from@example.org",
+            [to],
+            headers={"Message-ID": message_id},
+        )
+
+    return build
+
+
+def test_a_stencil_refuses_itself_when_a_marker_would_not_come_out_verbatim():
+    # a value in the subject (an encoded header) and a body long enough for quoted-printable
+    in_subject = mail.Stencil(build_with("Code {code}", "Votre code : {code}"), ["code"])
+    quoted_printable = mail.Stencil(build_with("Objet", "x" * 1200 + " {code}"), ["code"])
+    fits = mail.Stencil(build_with("Objet", "Votre code : {code}"), ["code"])
+    # then only the plain one is usable; the others hand every message back to Django
+    assert (in_subject.usable, quoted_printable.usable, fits.usable) == (False, False, True)
+    assert in_subject.fill({"code": "A"}, to="a@example.org", message_id="<1@example.org>") is None
+    filled = fits.fill({"code": "ABCD-1234"}, to="a@example.org", message_id="<1@example.org>")
+    assert "Votre code : ABCD-1234" in parsed(filled.data).get_content()
+    # and a value with a line break never goes in raw
+    assert fits.fill({"code": "A\r\n.\r\n"}, to="a@example.org", message_id="<1@example.org>") is None
+
+
+def test_a_stencil_copy_goes_through_the_two_phase_submission(smtp):
+    stencil = mail.Stencil(build_with("Objet", "Phrase : {phrase}\n.\nfin"), ["phrase"])
+    envelope = stencil.fill({"phrase": "zèbre forêt"}, to="to@example.org", message_id="<42@example.org>")
+    with get_connection() as connection:
+        mail.send_two_phase(connection=connection, message=envelope, commit=lambda: True)
+    smtp.wait(1)
+    (received,) = smtp.received
+    message = parsed(received)
+    assert message["Message-ID"] == "<42@example.org>"
+    assert message.get_content().replace("\r\n", "\n") == "Phrase : zèbre forêt\n.\nfin\n"
