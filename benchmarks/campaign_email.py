@@ -131,10 +131,7 @@ def main() -> None:
     parser.add_argument("--launch", type=int, default=491839, help="patients of the launch measurement (0: skip)")
     parser.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args()
-    print(
-        f"load average before: {os.getloadavg()[0]:.2f}; CAMPAIGN_DURABLE_SENT_MARK={os.environ.get('CAMPAIGN_DURABLE_SENT_MARK', 'True (default)')}",
-        flush=True,
-    )
+    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     _setup_django()
     from django.db.models import Count
     from django.utils import timezone

@@ -8,14 +8,18 @@ queued/sending and closes finished campaigns from database counts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import itertools
 import logging
+import select
 import smtplib
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
@@ -23,6 +27,7 @@ from django.db import connection as db_connection
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from psycopg import pq
 
 from letters.emails import render_notice_email
 from patients.models import Patient
@@ -488,6 +493,66 @@ def _mark_sent(notification_id: int, provider_id: str, *, from_statuses: Sequenc
     return bool(rows.update(provider_message_id=provider_id[:200], **fields))
 
 
+class _SentMark:
+    """The "sent" mark that guards the final dot, committed in the shadow of the dot on PostgreSQL.
+
+    `commit()` updates the row inside a transaction and, once the row is known to be ours, sends the
+    COMMIT without waiting for it; `send_two_phase` then writes the dot and `settle()` reads the
+    COMMIT's answer. A worker killed before the COMMIT left: the database rolls back, the server drops
+    the message, the row is sent again later, once. Killed after both writes: the database and the
+    server each finish their part. What is left is the few microseconds between the two writes,
+    instead of the whole WAL flush of a synchronous commit; and the flush overlaps the dot's round
+    trip. The commit stays durable. Other databases commit the mark before the dot, waiting for it.
+    """
+
+    def __init__(self, notification_id: int) -> None:
+        self.notification_id = notification_id
+        # Inside an outer transaction our COMMIT would end it: then commit the plain way.
+        self.pipelined = db_connection.vendor == "postgresql" and not db_connection.in_atomic_block
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if not self.pipelined:
+            yield
+            return
+        with transaction.atomic():
+            yield
+
+    def commit(self) -> bool:
+        if not _mark_sent(self.notification_id, "", from_statuses=[Status.SENDING]):
+            return False
+        if self.pipelined:
+            pgconn = db_connection.connection.pgconn
+            pgconn.send_query(b"COMMIT")
+            while pgconn.flush():
+                select.select([], [pgconn.socket], [], 5)
+        return True
+
+    def settle(self) -> None:
+        if not self.pipelined:
+            return
+        pgconn = db_connection.connection.pgconn
+        deadline = time.monotonic() + 30
+        try:
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                if time.monotonic() > deadline:
+                    raise SentMarkLost("no answer to COMMIT within 30 s")
+                select.select([pgconn.socket], [], [], 1)
+                pgconn.consume_input()
+            results = []
+            while (result := pgconn.get_result()) is not None:
+                results.append(result)
+        except psycopg.Error as error:
+            raise SentMarkLost(str(error)) from error
+        if [(result.status, result.command_status) for result in results] != [(pq.ExecStatus.COMMAND_OK, b"COMMIT")]:
+            raise SentMarkLost(f"COMMIT answered {[result.error_message for result in results]}")
+
+
+class SentMarkLost(Exception):
+    """The database did not confirm the "sent" mark, though the final dot went out."""
+
+
 def _send_failed(notification: Notification, error: Exception, *, from_status: str) -> None:
     """Record a refused or interrupted send; a transient one is re-queued (attempts capped) and re-raised."""
     outcome, reason = _classify(error)
@@ -510,11 +575,20 @@ def _send_failed(notification: Notification, error: Exception, *, from_status: s
 def _send_claimed(notification: Notification, connection: Any) -> bool | None:
     """Send a row this caller owns. True: sent and confirmed; None: sent, confirmation pending; False: not sent."""
     if mail.supports_two_phase(connection):
+        mark = _SentMark(notification.pk)
         try:
-            mail.send_two_phase(
-                connection=connection, message=notification_envelope(notification=notification),
-                commit=lambda: _mark_sent(notification.pk, "", from_statuses=[Status.SENDING]),
-            )  # fmt: skip
+            with mark.transaction():
+                mail.send_two_phase(
+                    connection=connection, message=notification_envelope(notification=notification),
+                    commit=mark.commit, settle=mark.settle,
+                )  # fmt: skip
+        except SentMarkLost as error:
+            # The dot went out but the database's answer did not come: the server probably has the
+            # message. Mark it again on a fresh connection so that it is not sent twice.
+            logger.error("notification %s: sent, but its sent mark was not confirmed: %s", notification.pk, error)
+            db_connection.close()
+            _mark_sent(notification.pk, "", from_statuses=[Status.SENDING])
+            raise TransientSendError(str(error)) from error
         except mail.CommitRefused:
             return False  # the tick took the row back meanwhile: someone else will send it, once
         except mail.ReplyLost as error:
@@ -558,11 +632,6 @@ def notifications_send(*, notification_ids: Sequence[int], connection: Any = Non
     sent, to_confirm, done = 0, [], set()
     own_connection = connection is None
     connection = connection or get_connection()
-    relaxed = not settings.CAMPAIGN_DURABLE_SENT_MARK and db_connection.vendor == "postgresql"
-    if relaxed:
-        # One statement per "sent" mark, committed without waiting for the WAL flush (see the setting).
-        with db_connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO OFF")
     try:
         for notification_id in claimed:
             outcome = _send_claimed(rows[notification_id], connection)
@@ -584,9 +653,6 @@ def notifications_send(*, notification_ids: Sequence[int], connection: Any = Non
             )
         if own_connection:
             connection.close()
-        if relaxed:
-            with db_connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
     if close_campaigns:
         for campaign_id in {row.campaign_id for row in rows.values()}:
             campaign_close_if_finished(campaign_id=campaign_id)

@@ -208,10 +208,6 @@ CAMPAIGN_EMAIL_CHUNK = env.int("CAMPAIGN_EMAIL_CHUNK", default=100)  # ids per s
 CAMPAIGN_PRINT_CHUNK = env.int("CAMPAIGN_PRINT_CHUNK", default=500)  # letters per print batch
 CAMPAIGN_STUCK_SECONDS = env.int("CAMPAIGN_STUCK_SECONDS", default=600)  # queued/sending longer → re-queued
 CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
-# True: the "sent" mark waits for the WAL flush, so even a PostgreSQL crash cannot forget it (and resend
-# the message); False: the last ~0.2 s of marks may be lost in a *database* crash (worker crashes are
-# covered either way), saving one WAL flush per message on slow disks.
-CAMPAIGN_DURABLE_SENT_MARK = env.bool("CAMPAIGN_DURABLE_SENT_MARK", default=True)
 PRINT_BATCH_DIR = VAR_DIR / "print"
 
 # --- access & audit --------------------------------------------------------------------------------

@@ -180,8 +180,8 @@ def assert_one_message_per_row(campaign: Campaign, sink: Sink, *, may_lose: int 
     expected = {services._message_id(row): row for row in rows}
     assert set(received) <= set(expected)  # nothing but our notices
     missing = sorted(set(expected) - set(received))
-    # A row can only lack its message if its worker died between committing "sent" and the final dot,
-    # and then its server confirmation (provider id) was never written: it is counted as unconfirmed.
+    # A row can only lack its message if its worker died between writing the COMMIT of "sent" and the
+    # final dot (microseconds apart), so its server confirmation (provider id) was never written.
     assert all(expected[message_id].provider_message_id == "" for message_id in missing)
     assert len(missing) <= may_lose, f"{len(missing)} messages lost"
     return missing
@@ -227,6 +227,83 @@ def test_two_concurrent_sends_of_one_notification_deliver_one_message(sink, sett
     # then one of each pair sent, and the sink got exactly one message per notification
     assert results.count(True) == 20 and results.count(False) == 20
     assert_one_message_per_row(campaign, sink)
+
+
+# --- the "sent" mark's COMMIT travels with the final dot (PostgreSQL) --------------------------------------------
+
+
+@pytest.fixture
+def smtp_to(sink, settings, monkeypatch):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    monkeypatch.setattr(services, "notifications_enqueue", lambda **kwargs: 0)
+    return sink
+
+
+def launched_ids(n: int) -> tuple[Campaign, list[int]]:
+    campaign = campaign_with_patients(n)
+    services.campaign_launch(campaign=campaign, by=campaign.approved_by)
+    return campaign, list(Notification.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True))
+
+
+def test_sent_marks_committed_beside_the_dot_leave_the_connection_clean(smtp_to):
+    from django.db import connection
+    from psycopg import pq
+
+    campaign, ids = launched_ids(30)
+    # when a chunk is sent, each mark's COMMIT written just before its dot and read just after
+    assert services.notifications_send(notification_ids=ids) == 30
+    # then the connection is idle and usable, every row sent and confirmed, one message each
+    assert connection.connection.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    assert assert_one_message_per_row(campaign, smtp_to) == []
+    assert not Notification.objects.filter(campaign=campaign, provider_message_id="").exists()
+
+
+def test_a_worker_dying_before_the_commit_left_sends_nothing_and_keeps_the_row(smtp_to, monkeypatch):
+    campaign, ids = launched_ids(1)
+    original = services._SentMark.commit
+
+    def dies_after_the_update(mark):
+        assert services._mark_sent(mark.notification_id, "", from_statuses=[S.SENDING])  # the UPDATE ran...
+        raise KeyboardInterrupt  # ...and the process stops before the COMMIT is written
+
+    monkeypatch.setattr(services._SentMark, "commit", dies_after_the_update)
+    with pytest.raises(KeyboardInterrupt):
+        services.notifications_send(notification_ids=ids)
+    time.sleep(0.3)
+    # then the server dropped the unfinished message and the database rolled the mark back (the chunk's
+    # clean-up then re-queued the row; a SIGKILL would leave it in sending, for the tick to re-queue)
+    assert sink_is_empty(smtp_to)
+    assert Notification.objects.get(pk=ids[0]).status == S.QUEUED
+    # and the next try sends it once
+    monkeypatch.setattr(services._SentMark, "commit", original)
+    assert services.notifications_send(notification_ids=ids) == 1
+    assert assert_one_message_per_row(campaign, smtp_to) == []
+
+
+def test_a_lost_answer_to_the_commit_marks_the_row_again_and_never_resends(smtp_to, monkeypatch):
+    campaign, ids = launched_ids(1)
+    original = services._SentMark.settle
+
+    def answer_lost(mark):
+        original(mark)  # the database did commit; its answer "got lost" on the way back
+        raise services.SentMarkLost("connection reset")
+
+    monkeypatch.setattr(services._SentMark, "settle", answer_lost)
+    with pytest.raises(services.TransientSendError):
+        services.notifications_send(notification_ids=ids)
+    monkeypatch.setattr(services._SentMark, "settle", original)
+    # then the row is sent, and the task's retry sends nothing more
+    assert Notification.objects.get(pk=ids[0]).status == S.SENT
+    assert services.notifications_send(notification_ids=ids) == 0
+    smtp_to_wait = time.monotonic() + 5
+    while not smtp_to.ids() and time.monotonic() < smtp_to_wait:
+        time.sleep(0.05)
+    assert len(smtp_to.ids()) == 1
+
+
+def sink_is_empty(sink: Sink) -> bool:
+    return sink.ids() == []
 
 
 # --- proof 6: no task message carries personal data ----------------------------------------------------------
