@@ -240,6 +240,23 @@ class LabScopedAdminMixin:
             return spec
         return (spec, RelatedOnlyFieldListFilter) if field.is_relation and field.many_to_one else spec
 
+    def _scoped_choices(self, model: type[models.Model], user: Any) -> models.QuerySet | None:
+        """The choices a select of `model` may offer this user: their laboratories, or rows of their
+        laboratories for a model whose admin is laboratory-scoped; None for a model with no laboratory."""
+        registered = self.admin_site._registry.get(model)
+        lab_path = getattr(registered, "lab_path", None)
+        if lab_path is None:
+            return None
+        return scope_queryset(model._default_manager.all(), user, lab_path)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Without this a DPO's add form lists every laboratory, and a posted id of another one is accepted.
+        if "queryset" not in kwargs:
+            scoped = self._scoped_choices(db_field.related_model, request.user)
+            if scoped is not None:
+                kwargs["queryset"] = scoped
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def _in_scope(self, request: HttpRequest, obj: Any) -> bool:
         return obj is None or can_access(request.user, obj, self.lab_path)
 

@@ -126,3 +126,29 @@ def test_the_audit_trail_is_shown_to_a_dpo_for_their_laboratory_and_never_to_the
     assert as_dpo.status_code == 200
     assert as_dpo.context["cl"].result_count == 1
     assert as_cnil.status_code == 403
+
+
+def test_an_add_form_offers_and_accepts_only_the_users_laboratories(client, login_verified, dpo_lab_a, lab_a, lab_b):
+    from labs.models import BreachLaboratory
+    from notifier.models import Campaign
+    from tests.factories import BreachFactory
+
+    # given a breach both laboratories are party to, and A's DPO
+    breach = BreachFactory()
+    for lab in (lab_a, lab_b):
+        BreachLaboratory.objects.create(breach=breach, laboratory=lab, aware_at=breach.aware_at)
+    login_verified(client, dpo_lab_a)
+    url = reverse("admin:notifier_campaign_add")
+    # when they open the campaign form: only A is offered
+    page = client.get(url).content.decode()
+    assert f'value="{lab_a.pk}"' in page and f'value="{lab_b.pk}"' not in page
+    # and when they post B's id anyway: refused on the field, nothing created
+    form = {"breach": breach.pk, "laboratory": lab_b.pk, "name": "Vague 1", "language": "fr",
+            "channel_policy": "post", "letter_template": "", "email_template": "breach_notice",
+            "actions-TOTAL_FORMS": 0, "actions-INITIAL_FORMS": 0}  # fmt: skip
+    response = client.post(url, form)
+    assert response.status_code == 200 and "laboratory" in response.context["adminform"].form.errors
+    assert not Campaign.objects.exists()
+    # and with their own laboratory it is created
+    assert client.post(url, {**form, "laboratory": lab_a.pk}).status_code == 302
+    assert Campaign.objects.get().laboratory == lab_a
