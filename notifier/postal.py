@@ -196,12 +196,9 @@ def returned_mail_record(*, reference: str, returned_on: dt.date, reason: str, b
 
     letters = Notification.objects.filter(reference=reference.strip(), channel=Notification.Channel.POST)
     if by is not None:
-        try:
-            from labs.access import laboratories_for
-        except ImportError:  # pragma: no cover - trees without the access module
-            laboratories_for = None
-        if laboratories_for is not None:
-            letters = letters.filter(campaign__laboratory__in=laboratories_for(by))
+        from labs.access import laboratories_for
+
+        letters = letters.filter(campaign__laboratory__in=laboratories_for(by))
     notification = letters.first()
     if notification is None:
         return "unknown"

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
@@ -29,6 +30,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from psycopg import pq
 
+from labs.audit import audit_record
 from letters.emails import render_notice_email
 from patients.models import Patient
 
@@ -39,10 +41,6 @@ from .models import Campaign, CampaignAction, DeliveryEvent, Notification
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-try:  # the global audit trail (labs/audit.py) records campaign actions too, when it is installed
-    from labs.audit import audit_record
-except ImportError:  # pragma: no cover - older trees without the audit app
-    audit_record = None
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +92,7 @@ EVENT_STATUS = {
 
 def _record(campaign: Campaign, action: str, by: AbstractBaseUser | None, **detail: Any) -> None:
     CampaignAction.objects.create(campaign=campaign, action=action, by=by, detail=detail)
-    if audit_record is not None:
-        audit_record(actor=by, action="campaign", obj=campaign, campaign_action=action, **detail)
+    audit_record(actor=by, action="campaign", obj=campaign, campaign_action=action, **detail)
 
 
 def campaign_trail(*, campaign: Campaign, action: str, by: AbstractBaseUser | None, **detail: Any) -> None:
@@ -114,19 +111,52 @@ def campaign_create(
     by: AbstractBaseUser,
     channel_policy: str = Policy.POST_AND_EMAIL,
     language: str = "fr",
+    letter_template: str = "",
+    email_template: str = "breach_notice",
 ) -> Campaign:
-    """Create a draft campaign; it needs another staff member's approval before launch."""
+    """Create a draft campaign; it needs another staff member's approval before launch.
+
+    The letter template version is pinned now (blank: the current one), so what the approver reads is
+    what gets printed, whatever wording ships later.
+    """
     if channel_policy not in Policy.values:
         raise CampaignError(f"Politique de canaux inconnue / unknown channel policy: {channel_policy!r}")
     if language not in dict(settings.LANGUAGES):
         raise CampaignError(f"Langue inconnue / unknown language: {language!r}")
+    letter_template = letter_template_check(letter_template)
+    email_template_check(email_template)
     with transaction.atomic():
         campaign = Campaign.objects.create(
             breach=breach, laboratory=laboratory, name=name, created_by=by, channel_policy=channel_policy,
-            language=language,
+            language=language, letter_template=letter_template, email_template=email_template,
         )  # fmt: skip
-        _record(campaign, "create", by, channel_policy=channel_policy)
+        _record(campaign, "create", by, channel_policy=channel_policy, letter_template=letter_template,
+                email_template=email_template)  # fmt: skip
     return campaign
+
+
+def letter_template_check(code: str) -> str:
+    """The letter template version to pin for `code` (blank: the current one); CampaignError if unknown."""
+    from letters.versions import template_version
+
+    try:
+        return template_version(code.strip() or None).code
+    except ValueError as error:
+        raise CampaignError(str(error)) from None
+
+
+def email_template_check(name: str) -> None:
+    """CampaignError unless the notice email `name` has its subject, text and HTML templates."""
+    from django.template import TemplateDoesNotExist
+    from django.template.loader import get_template
+
+    try:
+        if not name or "/" in name or "." in name:
+            raise TemplateDoesNotExist(name)
+        for suffix in ("subject.txt", "txt", "html"):
+            get_template(f"emails/{name}.{suffix}")
+    except TemplateDoesNotExist:
+        raise CampaignError(f"Modèle de courriel inconnu / unknown email template: {name!r}") from None
 
 
 def _move(campaign: Campaign, to: str, by: AbstractBaseUser | None, *, extra: dict | None = None) -> Campaign:
@@ -413,17 +443,11 @@ def notification_envelope(*, notification: Notification) -> mail.Envelope:
 def _classify(error: Exception) -> tuple[str, str]:
     """('transient' | 'bounced' | 'failed', reason) for an exception raised by the email backend."""
     reason = f"{type(error).__name__}: {error}"[:300]
-    try:
-        from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
-    except ImportError:  # pragma: no cover
-        AnymailAPIError = AnymailRecipientsRefused = ()  # noqa: N806
-    if isinstance(error, smtplib.SMTPRecipientsRefused) or (
-        AnymailRecipientsRefused and isinstance(error, AnymailRecipientsRefused)
-    ):
+    if isinstance(error, smtplib.SMTPRecipientsRefused | AnymailRecipientsRefused):
         return "bounced", reason
     if isinstance(error, smtplib.SMTPResponseException):
         return ("transient" if 400 <= error.smtp_code < 500 else "failed"), reason
-    if AnymailAPIError and isinstance(error, AnymailAPIError):
+    if isinstance(error, AnymailAPIError):
         status = getattr(error, "status_code", None)
         return ("transient" if status is None or status >= 500 or status == 429 else "failed"), reason
     if isinstance(error, OSError | smtplib.SMTPException):  # disconnects, refused connections, timeouts

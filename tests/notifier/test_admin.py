@@ -55,3 +55,20 @@ def test_the_call_centre_list_exports_unreachable_patients_with_their_phones(
     assert "Injoignable" in body and "+33299112233" in body
     assert body.count("\n") == 2  # header + the one unreachable patient
     assert CampaignAction.objects.filter(campaign=campaign, action="export_call_centre").exists()
+
+
+def test_the_add_form_refuses_an_unknown_email_template_with_a_field_error(admin_client, breach, laboratory):
+    url = reverse("admin:notifier_campaign_add")
+    form = {"breach": breach.pk, "laboratory": laboratory.pk, "name": "Vague 1", "language": "fr",
+            "channel_policy": "post", "letter_template": "", "email_template": "inexistant",
+            "actions-TOTAL_FORMS": 0, "actions-INITIAL_FORMS": 0}  # fmt: skip
+    response = admin_client.post(url, form)
+    assert response.status_code == 200
+    assert "unknown email template" in response.content.decode()
+    assert not Campaign.objects.exists()
+    # and with the real one, the campaign is created by the same service (trail, pinned letter version)
+    response = admin_client.post(url, {**form, "email_template": "breach_notice"})
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert campaign.letter_template and campaign.email_template == "breach_notice"
+    assert CampaignAction.objects.filter(campaign=campaign, action="create").exists()

@@ -66,3 +66,19 @@ def test_the_demo_subcommand_runs_the_whole_flow_once_and_says_where_things_went
     assert second["counts"]["email"] == {"sent": 3}  # the first answer predates the after-commit work
     assert len(second["letters"]) == 1 and second["letters"][0].endswith("(3 lettres)")
     assert len(mail.outbox) == 3
+
+
+def test_unknown_templates_are_refused_at_creation_and_the_letter_version_is_pinned(author, breach, laboratory):
+    from letters.versions import CURRENT_TEMPLATE_VERSION
+    from notifier.models import Campaign
+
+    base = ("create", "--breach", breach.slug, "--laboratory", laboratory.code, "--name", "Vague 1", "--by",
+            author.username)  # fmt: skip
+    with pytest.raises(CommandError, match="unknown email template"):
+        call_command("campaign", *base, "--email-template", "../../settings", stdout=StringIO())
+    with pytest.raises(CommandError, match="inconnue"):
+        call_command("campaign", *base, "--letter-template", "1999-v0", stdout=StringIO())
+    assert not Campaign.objects.exists()
+    # a blank version means today's, written down so a later wording never changes an approved letter
+    created = run(*base)
+    assert Campaign.objects.get(pk=created["id"]).letter_template == CURRENT_TEMPLATE_VERSION

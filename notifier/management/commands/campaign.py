@@ -25,6 +25,8 @@ class Command(BaseCommand):
         create.add_argument("--policy", default=Campaign.ChannelPolicy.POST_AND_EMAIL,
                             choices=Campaign.ChannelPolicy.values)  # fmt: skip
         create.add_argument("--language", default="fr", choices=["fr", "en"])
+        create.add_argument("--letter-template", default="", help="version du modèle de lettre (vide : l'actuelle)")
+        create.add_argument("--email-template", default="breach_notice", help="modèle de courriel (templates/emails/)")
         create.add_argument("--by", required=True, help="identifiant de l'auteur")
         for name, text in (("approve", "approuver (une autre personne que l'auteur)"), ("launch", "lancer"),
                            ("pause", "suspendre"), ("resume", "reprendre"), ("cancel", "annuler")):  # fmt: skip
@@ -74,7 +76,8 @@ class Command(BaseCommand):
             )
         campaign = services.campaign_create(
             breach=breach, laboratory=laboratory, name=o["name"], by=self._user(o["by"]),
-            channel_policy=o["policy"], language=o["language"],
+            channel_policy=o["policy"], language=o["language"], letter_template=o["letter_template"],
+            email_template=o["email_template"],
         )  # fmt: skip
         return selectors.campaign_summary(campaign=campaign)
 
