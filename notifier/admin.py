@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from import_export.admin import ImportMixin
 
+from labs.access import LabScopedAdminMixin
+
 from . import postal, selectors, services
 from .models import Campaign, CampaignAction, DeliveryEvent, Notification, PrintBatch
 from .resources import CallCentreResource, ReturnedMailResource
-
-try:  # laboratory scoping and the audit of reads (labs/access.py), when installed
-    from labs.access import LabScopedAdminMixin
-except ImportError:  # pragma: no cover
-
-    class LabScopedAdminMixin:  # type: ignore[no-redef]
-        lab_path: str | None = None
-        patient_data = False
 
 
 def _each(request: HttpRequest, queryset: QuerySet, service: Any, done: str, **kwargs: Any) -> None:
@@ -45,11 +40,40 @@ class CampaignActionInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The trail is part of the campaign: whoever may see the campaign sees who did what to it.
+        return self.admin_site._registry[Campaign].has_view_permission(request, obj)
+
+
+class CampaignForm(forms.ModelForm):
+    """Refuses unknown templates here, with the field's own error, rather than at send time."""
+
+    class Meta:
+        model = Campaign
+        fields = ("breach", "laboratory", "name", "language", "channel_policy", "letter_template", "email_template")
+
+    def clean_letter_template(self) -> str:
+        try:
+            return services.letter_template_check(self.cleaned_data["letter_template"])
+        except services.CampaignError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_email_template(self) -> str:
+        try:
+            services.email_template_check(self.cleaned_data["email_template"])
+        except services.CampaignError as error:
+            raise forms.ValidationError(str(error)) from None
+        return self.cleaned_data["email_template"]
+
 
 @admin.register(Campaign)
 class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
+    form = CampaignForm
     lab_path = "laboratory"
-    list_display = ("name", "laboratory", "breach", "status", "channel_policy", "created_by", "approved_by", "progress")
+    list_display = ("name", "status", "progress", "channel_policy", "laboratory", "breach", "created_by", "approved_by")
     list_filter = ("status", "channel_policy", "laboratory")
     list_select_related = ("laboratory", "breach", "created_by", "approved_by")
     search_fields = ("name",)
@@ -59,11 +83,12 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     inlines = [CampaignActionInline]
     actions = ["approve", "launch", "pause", "resume", "cancel", "export_call_centre_list"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        # Once approved, what was approved cannot change under the approver's feet.
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Once approved, what was approved cannot change under the approver's feet: a read-only page, no
+        # save buttons. The state moves only through the actions (the same services as the command).
         if obj is not None and obj.status != Campaign.Status.DRAFT:
-            return tuple(self.fields)
-        return self.readonly_fields
+            return False
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
         if change:
@@ -71,7 +96,8 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
             return
         created = services.campaign_create(
             breach=obj.breach, laboratory=obj.laboratory, name=obj.name, by=request.user,
-            channel_policy=obj.channel_policy, language=obj.language,
+            channel_policy=obj.channel_policy, language=obj.language, letter_template=obj.letter_template,
+            email_template=obj.email_template,
         )  # fmt: skip
         obj.pk = created.pk
         obj.refresh_from_db()

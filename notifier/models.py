@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from labs.models import Breach, Laboratory, TimeStampedModel
 from patients.models import Patient
@@ -31,8 +32,10 @@ class Campaign(TimeStampedModel):
         POST_THEN_EMAIL = "post_then_email", "courrier, puis courriel si retour NPAI"
         EMAIL_THEN_POST = "email_then_post", "courriel, puis courrier si rejet"
 
-    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="campaigns")
-    laboratory = models.ForeignKey(Laboratory, on_delete=models.PROTECT, related_name="campaigns")
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="campaigns", verbose_name="violation")
+    laboratory = models.ForeignKey(
+        Laboratory, on_delete=models.PROTECT, related_name="campaigns", verbose_name="laboratoire"
+    )
     name = models.CharField("nom", max_length=200)
     language = models.CharField("langue par défaut", max_length=2, choices=settings.LANGUAGES, default="fr")
     channel_policy = models.CharField(
@@ -76,10 +79,12 @@ class CampaignAction(models.Model):
     """Append-only trail of who did what to a campaign, and when."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="actions")
-    action = models.CharField(max_length=20)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    at = models.DateTimeField(auto_now_add=True)
-    detail = models.JSONField(default=dict, blank=True)
+    action = models.CharField("action", max_length=20)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="par"
+    )
+    at = models.DateTimeField("le", auto_now_add=True)
+    detail = models.JSONField("détail", default=dict, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
@@ -87,7 +92,7 @@ class CampaignAction(models.Model):
         verbose_name_plural = "actions sur les campagnes"
 
     def __str__(self) -> str:
-        return f"{self.action} par {self.by} le {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.action} par {self.by} le {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class PrintBatch(TimeStampedModel):

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.access_fixtures import PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -60,3 +65,37 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def desk(browser):
+    """A desktop-sized page: the dashboards are read at a desk (the status page is tested on a phone size)."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def log_in(live_server):
+    """The admin login as a person does it: password first, then (the device list now filled) the device and
+    the current TOTP token, computed here from the device's secret as the authenticator app would."""
+
+    def go(page, user, next_path: str) -> None:
+        device = TOTPDevice.objects.get_or_create(user=user, name="téléphone", defaults={"confirmed": True})[0]
+        page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]:not([name=otp_challenge])")
+        page.select_option("#id_otp_device", device.persistent_id)
+        page.fill("#id_password", PASSWORD)
+        device.refresh_from_db()
+        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        if totp.t() <= device.last_t:  # a second log-in within 30 s: this token is spent (no replay)
+            totp.time = time.time() + device.step  # the next one, within the device's tolerance
+        token = totp.token()
+        page.fill("#id_otp_token", f"{token:0{device.digits}d}")
+        page.click("input[type=submit]:not([name=otp_challenge])")
+        page.wait_for_url(f"{live_server.url}{next_path}")
+
+    return go

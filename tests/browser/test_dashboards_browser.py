@@ -6,14 +6,12 @@ import datetime as dt
 
 import pytest
 from django.core.cache import cache
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from labs import access
 from labs.models import BreachLaboratory, CnilFiling
 from notifier import stats
 from notifier.models import Campaign, Notification
-from tests.access_fixtures import PASSWORD, make_staff
+from tests.access_fixtures import make_staff
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,15 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 S = Notification.Status
 AWARE = dt.datetime(2026, 3, 2, 7, 30, tzinfo=dt.UTC)
 SURNAME = "Quéméneur-Test"
-
-
-@pytest.fixture
-def desk(browser):
-    """A desktop-sized page: the dashboards are read at a desk (the status page is tested on a phone size)."""
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def _campaign(breach, laboratory, author, patients, *, start_hour, returned_every, delivered_every):
@@ -102,27 +91,13 @@ def dashboards_world(django_user_model):
     return {"dpo": dpo, "liaison": liaison}
 
 
-def _log_in(page, live_server, user, next_path):
-    """The admin login as a person does it: password first, then (the device list now filled) the device and
-    the current TOTP token, computed here from the device's secret as the authenticator app would."""
-    device = TOTPDevice.objects.create(user=user, name="téléphone", confirmed=True)
-    page.goto(f"{live_server.url}/admin/login/?next={next_path}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]:not([name=otp_challenge])")
-    page.select_option("#id_otp_device", device.persistent_id)
-    page.fill("#id_password", PASSWORD)
-    token = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
-    page.fill("#id_otp_token", f"{token:0{device.digits}d}")
-    page.click("input[type=submit]:not([name=otp_challenge])")
-    page.wait_for_url(f"{live_server.url}{next_path}")
-
-
-def test_a_dpo_logs_in_with_totp_and_sees_their_laboratorys_dashboard(live_server, desk, screenshot, dashboards_world):
+def test_a_dpo_logs_in_with_totp_and_sees_their_laboratorys_dashboard(
+    live_server, desk, screenshot, dashboards_world, log_in
+):
     # given the DPO of the Remparts laboratory
     dpo = dashboards_world["dpo"]
     # when they log in through the admin with their second factor and open the dashboard
-    _log_in(desk, live_server, dpo, "/tableau-de-bord/")
+    log_in(desk, dpo, "/tableau-de-bord/")
     screenshot(desk, "dashboard-dpo")
     # then they see their laboratory's campaign, its charts and downloads, and nothing of the others
     body = desk.inner_text("main")
@@ -138,12 +113,12 @@ def test_a_dpo_logs_in_with_totp_and_sees_their_laboratorys_dashboard(live_serve
 
 
 def test_the_cnil_liaison_logs_in_and_sees_masked_aggregates_without_names(
-    live_server, desk, screenshot, dashboards_world
+    live_server, desk, screenshot, dashboards_world, log_in
 ):
     # given the CNIL liaison
     liaison = dashboards_world["liaison"]
     # when they log in and open their dashboard
-    _log_in(desk, live_server, liaison, "/cnil/")
+    log_in(desk, liaison, "/cnil/")
     screenshot(desk, "dashboard-cnil")
     # then every laboratory is listed, small counts masked, no patient name anywhere
     body = desk.inner_text("main")
