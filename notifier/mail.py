@@ -48,6 +48,10 @@ class ReplyLost(Exception):
     """The connection broke after the final dot: the server probably kept the message (row stays sent)."""
 
 
+class DotNotSent(smtplib.SMTPServerDisconnected):
+    """Writing the final dot failed: the server cannot have kept the message (the row must be sent again)."""
+
+
 def supports_two_phase(connection: Any) -> bool:
     return isinstance(connection, SMTPBackend)
 
@@ -194,11 +198,12 @@ def send_two_phase(
         raise CommitRefused("row no longer in sending")
     try:
         smtp.send(b".\r\n")
-    except OSError as error:
+    except (OSError, smtplib.SMTPServerDisconnected) as error:
+        # A failed write delivered nothing: the server holds an unfinished message it will drop.
         _abort(connection)
         if settle is not None:
             settle()
-        raise ReplyLost(str(error)) from error
+        raise DotNotSent(str(error)) from error
     if settle is not None:
         try:
             settle()

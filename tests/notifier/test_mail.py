@@ -45,3 +45,18 @@ def test_a_crash_in_the_commit_callback_sends_nothing(smtp):
         mail.send_two_phase(connection=connection, message=message(), commit=boom)
     threading.Event().wait(0.3)
     assert smtp.received == []
+
+
+def test_a_dot_that_could_not_be_written_says_the_server_has_nothing(smtp):
+    import socket
+
+    with get_connection() as connection:
+
+        def commit_then_the_line_drops() -> bool:
+            connection.connection.sock.shutdown(socket.SHUT_WR)  # the next write fails, as on a dead link
+            return True
+
+        with pytest.raises(mail.DotNotSent):
+            mail.send_two_phase(connection=connection, message=message(), commit=commit_then_the_line_drops)
+    threading.Event().wait(0.3)
+    assert smtp.received == []

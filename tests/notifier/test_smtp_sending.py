@@ -1,4 +1,4 @@
-"""The notice email filled into a per-campaign stencil must read exactly like the one Django builds."""
+"""Notices over SMTP: stencil copies read like Django's build; a lost final dot re-queues; marks carry confirmations."""
 
 from __future__ import annotations
 
@@ -138,3 +138,60 @@ def test_a_stencil_copy_goes_through_the_two_phase_submission(smtp):
     message = parsed(received)
     assert message["Message-ID"] == "<42@example.org>"
     assert message.get_content().replace("\r\n", "\n") == "Phrase : zèbre forêt\n.\nfin\n"
+
+
+def test_a_dot_that_could_not_be_written_puts_the_row_back_and_the_retry_sends_it_once(
+    smtp, make_patients, make_campaign, approver, django_capture_on_commit_callbacks, monkeypatch
+):
+    import smtplib
+
+    from notifier.models import Notification
+
+    notification = launched(make_patients, make_campaign, approver, django_capture_on_commit_callbacks)
+    original_send = smtplib.SMTP.send
+    failures = []
+
+    def send(self, data):
+        if data == b".\r\n" and not failures:
+            failures.append(data)
+            raise BrokenPipeError("connection reset")
+        return original_send(self, data)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", send)
+    # when the final dot cannot be written (after the row was marked sent)
+    with pytest.raises(services.TransientSendError):
+        services.notifications_send(notification_ids=[notification.pk])
+    # then the row is queued again, not left "sent" for a message the server never got
+    notification.refresh_from_db()
+    assert (notification.status, failures) == (Notification.Status.QUEUED, [b".\r\n"])
+    assert "DotNotSent" in notification.last_error
+    # and the retry sends it, once, confirmed
+    assert services.notifications_send(notification_ids=[notification.pk]) == 1
+    smtp.wait(1)
+    notification.refresh_from_db()
+    assert len(smtp.received) == 1 and notification.status == Notification.Status.SENT
+    assert notification.provider_message_id == services._message_id(notification)
+
+
+def test_each_mark_carries_the_confirmation_of_the_message_before_it(
+    smtp, make_patients, make_campaign, approver, django_capture_on_commit_callbacks, monkeypatch
+):
+    from notifier.models import Notification
+
+    make_patients(3)
+    campaign = make_campaign("email")
+    with mock.patch("notifier.services.notifications_enqueue"), django_capture_on_commit_callbacks(execute=True):
+        services.campaign_launch(campaign=campaign, by=approver)
+    ids = list(Notification.objects.order_by("pk").values_list("pk", flat=True))
+    seen: list[tuple[int, list[int]]] = []
+    original = services._SentMark.commit
+
+    def commit(mark):
+        seen.append((mark.notification_id, mark.confirm))
+        return original(mark)
+
+    monkeypatch.setattr(services._SentMark, "commit", commit)
+    assert services.notifications_send(notification_ids=ids) == 3
+    # then the second mark confirmed the first, the third the second, and the chunk's end the third
+    assert seen == [(ids[0], []), (ids[1], [ids[0]]), (ids[2], [ids[1]])]
+    assert not Notification.objects.filter(provider_message_id="").exists()
