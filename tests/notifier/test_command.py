@@ -82,3 +82,25 @@ def test_unknown_templates_are_refused_at_creation_and_the_letter_version_is_pin
     # a blank version means today's, written down so a later wording never changes an approved letter
     created = run(*base)
     assert Campaign.objects.get(pk=created["id"]).letter_template == CURRENT_TEMPLATE_VERSION
+
+
+def test_status_says_in_words_when_sent_emails_lack_the_servers_confirmation(
+    make_patients, author, approver, breach, laboratory, django_capture_on_commit_callbacks
+):
+    from notifier.models import Notification
+
+    make_patients(2)
+    created = run("create", "--breach", breach.slug, "--laboratory", laboratory.code, "--name", "Vague 1",
+                  "--policy", "email", "--by", author.username)  # fmt: skip
+    run("approve", str(created["id"]), "--by", approver.username)
+    with django_capture_on_commit_callbacks(execute=True):
+        run("launch", str(created["id"]), "--by", approver.username)
+    human = StringIO()
+    call_command("campaign", "status", str(created["id"]), stdout=human)
+    assert "unconfirmed" not in human.getvalue()
+    # given one sent row whose server reply was never recorded (its worker died mid-send)
+    Notification.objects.filter(pk=Notification.objects.first().pk).update(provider_message_id="")
+    human = StringIO()
+    call_command("campaign", "status", str(created["id"]), stdout=human)
+    assert "sent, unconfirmed : 1" in human.getvalue()
+    assert run("status", str(created["id"]))["sent_unconfirmed"] == 1

@@ -150,6 +150,11 @@ class Command(BaseCommand):
         for channel, by_status in result["counts"].items():
             lines.append(f"  {channel:6} " + ", ".join(f"{s} {n}" for s, n in by_status.items()))
         lines.append(f"  injoignables (liste centre d'appels) : {result['unreachable_patients']}")
+        if result.get("sent_unconfirmed"):
+            lines.append(
+                f"  courriels sans accusé du serveur / sent, unconfirmed : {result['sent_unconfirmed']} "
+                "(un worker arrêté en plein envoi : très probablement reçus / a worker died mid-send: most likely delivered)"
+            )
         if "emails_dir" in result:
             lines.append(f"  courriels : {result['emails_dir']}")
             lines.extend(f"  lettres : {line}" for line in result["letters"])
