@@ -83,6 +83,9 @@ EVENT_STATUS = {
     "failed": Status.FAILED,
     "returned": Status.RETURNED,
     "sent": Status.SENT,
+    # The ESP has the message: a row its worker left in `sending` (killed between the API call and
+    # the mark) moves on here, before the tick would re-queue it and send it twice.
+    "queued": Status.SENT,
     "handed_over": Status.SENT,
 }
 

@@ -96,3 +96,23 @@ def test_the_webhook_answers_without_applying_inline(client, settings, sent_emai
     assert not event.applied
     sent_email.refresh_from_db()
     assert sent_email.status == S.SENT
+
+
+def test_the_esp_saying_it_has_the_message_settles_a_row_its_worker_left_in_sending(
+    client, settings, sent_email, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    # given a worker that died after the ESP's API accepted the message, before marking the row sent
+    Notification.objects.filter(pk=sent_email.pk).update(status=S.SENDING, sending_at=timezone.now())
+    sent_before = len(mail.outbox)
+    # when the ESP's "injection" (anymail: queued) event arrives
+    post(client, settings, [esp_event(sent_email, "injection", "ev-q")], django_capture_on_commit_callbacks)
+    # then the row is sent, and the tick, long after, neither re-queues nor re-sends it
+    sent_email.refresh_from_db()
+    assert sent_email.status == S.SENT
+    later = timezone.now() + timezone.timedelta(hours=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.campaigns_tick(now=later)
+    sent_email.refresh_from_db()
+    assert sent_email.status == S.SENT and len(mail.outbox) == sent_before
