@@ -65,6 +65,10 @@ def test_the_demo_subcommand_runs_the_whole_flow_once_and_says_where_things_went
     assert first["id"] == second["id"] == campaign.pk
     assert second["counts"]["email"] == {"sent": 3}  # the first answer predates the after-commit work
     assert len(second["letters"]) == 1 and second["letters"][0].endswith("(3 lettres)")
+    # and the printed command hands the letters over: then they count as sent
+    (hand_over,) = second["hand_over"]
+    call_command(*hand_over.split()[1:], stdout=StringIO())
+    assert run("demo", "--breach", breach.slug)["counts"]["post"] == {"sent": 3}
     assert len(mail.outbox) == 3
 
 

@@ -139,6 +139,12 @@ class Command(BaseCommand):
             if "filebased" in settings.EMAIL_BACKEND
             else settings.EMAIL_BACKEND,
             "letters": [f"{b.pdf_path} ({b.letter_count} lettres)" for b in batches],
+            # Letters count as sent once their batch is handed to the printer or La Poste.
+            "hand_over": [
+                f"manage.py campaign handover {b.pk} --by {approver.username}"
+                for b in batches
+                if b.handed_over_at is None
+            ],
         }
 
     def _human(self, action: str, result: dict[str, Any]) -> str:
@@ -158,4 +164,5 @@ class Command(BaseCommand):
         if "emails_dir" in result:
             lines.append(f"  courriels : {result['emails_dir']}")
             lines.extend(f"  lettres : {line}" for line in result["letters"])
+            lines.extend(f"  remise à l'imprimeur / hand over : {line}" for line in result.get("hand_over", []))
         return "\n".join(lines)
