@@ -5,7 +5,7 @@
 1. reference: a plain Django `send_messages` loop over ONE reused SMTP connection, of the same
    notice emails (rendered beforehand), to the sink — what a single process can push;
 2. measured: a 50,000-patient email campaign launched with `campaign_launch`, sent by a real
-   `celery -A notifier worker --pool=prefork --concurrency=2` through Redis, end to end (launch commit →
+   `celery -A config worker --pool=prefork --concurrency=2` through Redis, end to end (launch commit →
    campaign completed, read from the database), each message claimed in the database and submitted
    in two phases (notifier/mail.py);
 3. launch: creating the notifications (and status-code digests) of a 491,839-patient campaign.
@@ -56,7 +56,7 @@ def _sink(port: int, counter, ready) -> None:  # runs in its own process
 
 def _setup_django() -> None:
     os.environ.update({"DATABASE_URL": DATABASE_URL, "CELERY_BROKER_URL": BROKER_URL, "DB_CONN_MAX_AGE": "60"})
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifier.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     import psycopg
 
@@ -137,7 +137,7 @@ def main() -> None:
     from django.utils import timezone
 
     from notifier import services
-    from notifier.celery import app
+    from config.celery import app
     from notifier.models import Campaign, Notification
 
     port = _free_port()
@@ -153,7 +153,7 @@ def main() -> None:
     env = {**os.environ, "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
            "EMAIL_PORT": str(port), "CAMPAIGN_EMAIL_CHUNK": "100"}  # fmt: skip
     worker = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "notifier", "worker", "--pool=prefork",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
          f"--concurrency={args.concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat",
          "-l", "warning"],
         cwd=ROOT, env=env, start_new_session=True,

@@ -29,7 +29,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifier.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 BREACH_SLUG = "bench-cnil-dashboard"
 AWARE = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)

@@ -39,7 +39,7 @@ CSRF = "benchcsrftoken0123456789abcdefAB"  # 32 chars: Django accepts an unmaske
 def _setup_django() -> None:
     os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ["CACHE_URL"] = CACHE_URL
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifier.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -215,7 +215,7 @@ def main() -> None:
         "LOG_LEVEL": "ERROR",
     }
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "notifier.wsgi", "--workers", "2", "--worker-class", "gthread",
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--worker-class", "gthread",
          "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip

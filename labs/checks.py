@@ -18,7 +18,7 @@ def check_admin_protection(app_configs=None, **kwargs) -> list[checks.CheckMessa
         errors.append(
             checks.Error(
                 "L'admin n'exige pas de second facteur (admin.site n'est pas un OTPAdminSite).",
-                hint="INSTALLED_APPS doit contenir 'labs.admin_apps.NotifierAdminConfig' au lieu de 'django.contrib.admin'.",
+                hint="INSTALLED_APPS doit contenir 'config.admin_apps.NotifierAdminConfig' au lieu de 'django.contrib.admin'.",
                 id="labs.E001",
             )
         )

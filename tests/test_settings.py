@@ -19,7 +19,7 @@ def test_production_refuses_development_secrets():
         [
             sys.executable,
             "-c",
-            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='notifier.settings'; django.setup()",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()",
         ],
         env={"NOTIFIER_ENV": "production", "PATH": "/usr/bin:/bin"},
         capture_output=True,

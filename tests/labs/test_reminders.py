@@ -83,7 +83,7 @@ def test_no_reminder_once_the_case_file_is_filed_or_decided_not_to_notify(lab_a,
 
 def test_the_beat_schedule_names_registered_labs_tasks(settings):
     # given the beat schedule, when its labs entries are resolved, then each names a registered task
-    from notifier.celery import app
+    from config.celery import app
 
     names = {entry["task"] for key, entry in settings.CELERY_BEAT_SCHEDULE.items() if key.startswith("labs-")}
     assert names == {"labs.tasks.deadline_reminders_send_task", "labs.tasks.audit_purge_task"}

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from notifier import services
-from notifier.celery import app as celery_app
+from config.celery import app as celery_app
 from notifier.models import Campaign, Notification
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
@@ -99,7 +99,7 @@ def child_env(sink: Sink, broker_url: str, **extra: str) -> dict[str, str]:
 
 
 class Worker:
-    """A real `celery -A notifier worker --pool=prefork --concurrency=2` (with embedded beat) in its own group."""
+    """A real `celery -A config worker --pool=prefork --concurrency=2` (with embedded beat) in its own group."""
 
     def __init__(self, env: dict[str, str], tmp_path: Path) -> None:
         self.env = env
@@ -111,7 +111,7 @@ class Worker:
         self.starts += 1
         log = open(self.tmp_path / f"worker-{self.starts}.log", "wb")  # noqa: SIM115 (closed with the process)
         self.proc = subprocess.Popen(  # noqa: S603
-            [PYTHON, "-m", "celery", "-A", "notifier", "worker", "--pool=prefork", "--concurrency=2", "-B",
+            [PYTHON, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=2", "-B",
              "-s", str(self.tmp_path / f"beat-{self.starts}"), "--without-gossip", "--without-mingle",
              "--without-heartbeat", "-l", "warning", "-n", f"campaign-test-{os.getpid()}-{self.starts}@%h"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -31,3 +31,4 @@ class NotifierAdminSite(OTPAdminSite):
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
+
