@@ -136,8 +136,8 @@ def main() -> None:
     from django.db.models import Count
     from django.utils import timezone
 
-    from notifier import services
     from config.celery import app
+    from notifier import services
     from notifier.models import Campaign, Notification
 
     port = _free_port()

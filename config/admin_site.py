@@ -31,4 +31,3 @@ class NotifierAdminSite(OTPAdminSite):
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
-

@@ -26,8 +26,8 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from notifier import services
 from config.celery import app as celery_app
+from notifier import services
 from notifier.models import Campaign, Notification
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
