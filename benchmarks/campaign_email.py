@@ -98,21 +98,21 @@ def _population(n: int, code: str, *, with_email: bool):
 
 
 def _campaign(breach, lab, author, approver, policy: str):
-    from notifier import services
+    from notifier import campaigns
 
-    campaign = services.campaign_create(breach=breach, laboratory=lab, name="Mesure", by=author, channel_policy=policy)
-    return services.campaign_approve(campaign=campaign, by=approver)
+    campaign = campaigns.campaign_create(breach=breach, laboratory=lab, name="Mesure", by=author, channel_policy=policy)
+    return campaigns.campaign_approve(campaign=campaign, by=approver)
 
 
 def _reference(n: int, port: int, counter) -> float:
     """Plain send_messages over one reused SMTP connection, messages rendered before the clock starts."""
     from django.core.mail import get_connection
 
-    from notifier import services
+    from notifier import notice_email
     from notifier.models import Notification
 
     rows = list(Notification.objects.select_related("campaign__laboratory", "patient").order_by("pk")[:n])
-    messages = [services.notification_email_message(notification=row) for row in rows]
+    messages = [notice_email.notice_email_message(notification=row) for row in rows]
     connection = get_connection("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=port)
     start_count = counter.value
     started = time.perf_counter()
@@ -137,7 +137,7 @@ def main() -> None:
     from django.utils import timezone
 
     from config.celery import app
-    from notifier import services
+    from notifier import launch
     from notifier.models import Campaign, Notification
 
     port = _free_port()
@@ -162,7 +162,7 @@ def main() -> None:
         time.sleep(8)  # let the worker start before the clock runs
         before = counter.value
         started = time.perf_counter()
-        services.campaign_launch(campaign=campaign, by=approver)
+        launch.campaign_launch(campaign=campaign, by=approver)
         launched = time.perf_counter() - started
         while Campaign.objects.get(pk=campaign.pk).status != Campaign.Status.COMPLETED:
             time.sleep(0.5)
@@ -191,9 +191,9 @@ def main() -> None:
 
         # The clock covers creating every notification and digest; dispatch (enqueueing the email chunks and
         # print batches, after commit) is timed apart.
-        with mock.patch.object(services, "campaign_dispatch"):
+        with mock.patch.object(launch, "campaign_dispatch"):
             started = time.perf_counter()
-            counts = services.campaign_launch(campaign=campaign, by=approver)
+            counts = launch.campaign_launch(campaign=campaign, by=approver)
             launch_s = time.perf_counter() - started
         print(f"launch of {counts['patients']:,} patients: {launch_s:.1f} s ({counts}) (target ≤ 60 s)", flush=True)
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED, updated_at=timezone.now())

@@ -8,12 +8,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportMixin
 
 from labs.access import LabScopedAdminMixin
 
-from . import postal, selectors, services
-from .models import Campaign, CampaignAction, DeliveryEvent, Notification, PrintBatch
+from . import campaigns, launch, postal, selectors
+from .models import Campaign, DeliveryEvent, Notification, PrintBatch
 from .resources import CallCentreResource, ReturnedMailResource
 
 
@@ -25,7 +27,7 @@ def _each(request: HttpRequest, queryset: QuerySet, service: Any, done: str, **k
         try:
             service(by=request.user, **{arg: obj}, **kwargs)
             ok += 1
-        except services.CampaignError as error:
+        except campaigns.CampaignError as error:
             messages.error(request, f"{obj}: {error}")
     if ok:
         messages.success(request, f"{ok} {done}")
@@ -38,23 +40,6 @@ def _summary(campaign: Campaign) -> dict[str, Any]:
     return campaign._admin_summary
 
 
-class CampaignActionInline(admin.TabularInline):
-    model = CampaignAction
-    extra = 0
-    can_delete = False
-    readonly_fields = ("action", "by", "at", "detail")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The trail is part of the campaign: whoever may see the campaign sees who did what to it.
-        return self.admin_site._registry[Campaign].has_view_permission(request, obj)
-
-
 class CampaignForm(forms.ModelForm):
     """Refuses unknown templates here, with the field's own error, rather than at send time."""
 
@@ -64,14 +49,14 @@ class CampaignForm(forms.ModelForm):
 
     def clean_letter_template(self) -> str:
         try:
-            return services.letter_template_check(self.cleaned_data["letter_template"])
-        except services.CampaignError as error:
+            return campaigns.letter_template_check(self.cleaned_data["letter_template"])
+        except campaigns.CampaignError as error:
             raise forms.ValidationError(str(error)) from None
 
     def clean_email_template(self) -> str:
         try:
-            services.email_template_check(self.cleaned_data["email_template"])
-        except services.CampaignError as error:
+            campaigns.email_template_check(self.cleaned_data["email_template"])
+        except campaigns.CampaignError as error:
             raise forms.ValidationError(str(error)) from None
         return self.cleaned_data["email_template"]
 
@@ -86,10 +71,9 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("name",)
     fields = ("breach", "laboratory", "name", "language", "channel_policy", "letter_template", "email_template",
               "status", "progress", "sent_unconfirmed", "created_by", "approved_by", "approved_at", "launched_at",
-              "completed_at")  # fmt: skip
+              "completed_at", "trail")  # fmt: skip
     readonly_fields = ("status", "progress", "sent_unconfirmed", "created_by", "approved_by", "approved_at",
-                       "launched_at", "completed_at")  # fmt: skip
-    inlines = [CampaignActionInline]
+                       "launched_at", "completed_at", "trail")  # fmt: skip
     actions = ["approve", "launch", "pause", "resume", "cancel", "export_call_centre_list"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -99,11 +83,30 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    @admin.display(description="historique")
+    def trail(self, obj: Campaign) -> str:
+        """Who did what to the campaign, from the audit trail (the one record of each action)."""
+        if obj is None or obj.pk is None:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (f"{timezone.localtime(event.at):%d/%m/%Y %H:%M}", event.extra.get("campaign_action", ""),
+                 event.actor_username or "système", event.role)
+                for event in campaigns.campaign_trail_events(obj)
+            ),
+        )  # fmt: skip
+        return format_html(
+            "<table><thead><tr><th>le</th><th>action</th><th>par</th><th>rôle</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        created = services.campaign_create(
+        created = campaigns.campaign_create(
             breach=obj.breach, laboratory=obj.laboratory, name=obj.name, by=request.user,
             channel_policy=obj.channel_policy, language=obj.language, letter_template=obj.letter_template,
             email_template=obj.email_template,
@@ -128,23 +131,23 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Approuver (quatre yeux) / approve")
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _each(request, queryset, services.campaign_approve, "campagne(s) approuvée(s)")
+        _each(request, queryset, campaigns.campaign_approve, "campagne(s) approuvée(s)")
 
     @admin.action(description="Lancer / launch")
     def launch(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _each(request, queryset, services.campaign_launch, "campagne(s) lancée(s)")
+        _each(request, queryset, launch.campaign_launch, "campagne(s) lancée(s)")
 
     @admin.action(description="Suspendre / pause")
     def pause(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _each(request, queryset, services.campaign_pause, "campagne(s) suspendue(s)")
+        _each(request, queryset, campaigns.campaign_pause, "campagne(s) suspendue(s)")
 
     @admin.action(description="Reprendre / resume")
     def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _each(request, queryset, services.campaign_resume, "campagne(s) reprise(s)")
+        _each(request, queryset, campaigns.campaign_resume, "campagne(s) reprise(s)")
 
     @admin.action(description="Annuler / cancel")
     def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _each(request, queryset, services.campaign_cancel, "campagne(s) annulée(s)")
+        _each(request, queryset, campaigns.campaign_cancel, "campagne(s) annulée(s)")
 
     @admin.action(description="Exporter la liste du centre d'appels (CSV) / call-centre list")
     def export_call_centre_list(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
@@ -152,7 +155,7 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
         for campaign in queryset:
             patients = selectors.unreachable_patients(campaign=campaign)
             rows.append(CallCentreResource().export(queryset=patients).csv)
-            services.campaign_trail(campaign=campaign, action="export_call_centre", by=request.user,
+            campaigns.campaign_trail(campaign=campaign, action="export_call_centre", by=request.user,
                                     patients=patients.count())  # fmt: skip
         response = HttpResponse("".join(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="centre-appels.csv"'

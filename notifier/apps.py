@@ -7,4 +7,6 @@ class NotifierConfig(AppConfig):
     verbose_name = "Campagnes de notification"
 
     def ready(self) -> None:
-        from . import webhooks  # noqa: F401  (connects the anymail tracking receiver)
+        # Registration, Django's way: the tasks join the Celery registry that notifier/queue.py looks
+        # them up in, and the webhooks module connects anymail's tracking receiver.
+        from . import tasks, webhooks  # noqa: F401

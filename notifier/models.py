@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from labs.models import Breach, Laboratory, TimeStampedModel
 from patients.models import Patient
@@ -73,26 +72,6 @@ class Campaign(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_status_display()})"
-
-
-class CampaignAction(models.Model):
-    """Append-only trail of who did what to a campaign, and when."""
-
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="actions")
-    action = models.CharField("action", max_length=20)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="par"
-    )
-    at = models.DateTimeField("le", auto_now_add=True)
-    detail = models.JSONField("détail", default=dict, blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-        verbose_name = "action sur une campagne"
-        verbose_name_plural = "actions sur les campagnes"
-
-    def __str__(self) -> str:
-        return f"{self.action} par {self.by} le {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class PrintBatch(TimeStampedModel):
@@ -185,6 +164,11 @@ class Notification(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.get_channel_display()}, {self.get_status_display()})"
+
+    @staticmethod
+    def reference_for(*, campaign_id: int, patient_id: int, channel: str) -> str:
+        """The printed, non-secret reference of a notification (returned-mail files quote it)."""
+        return f"N{campaign_id}-{patient_id}-{'C' if channel == Notification.Channel.POST else 'E'}"
 
 
 class DeliveryEvent(models.Model):

@@ -17,7 +17,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from labs.access import laboratories_for
+from letters.content import LetterData, letter_data_for
+from letters.printing import build_print_batch
+
+from . import queue
+from .campaigns import CampaignError, campaign_close_if_finished, campaign_trail
 from .codes import status_code_for_ids, verification_phrase_for_ids
+from .events import delivery_event_apply, delivery_event_record
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
 
 if TYPE_CHECKING:
@@ -32,8 +39,6 @@ def print_batches_enqueue(*, campaign: Campaign) -> int:
     Re-runnable: only letters without a batch are taken (rows locked, SKIP LOCKED), so two callers never
     put one letter in two batches. Returns the number of batches created.
     """
-    from .tasks import print_batch_build_task
-
     created = 0
     while True:
         with transaction.atomic():
@@ -55,7 +60,7 @@ def print_batches_enqueue(*, campaign: Campaign) -> int:
                 print_batch=batch, status=Status.QUEUED, queued_at=now, updated_at=now
             )
             batch_id = batch.pk
-            transaction.on_commit(lambda batch_id=batch_id: print_batch_build_task.delay(batch_id))
+            transaction.on_commit(lambda batch_id=batch_id: queue.print_batch_build_enqueue(batch_id=batch_id))
             created += 1
 
 
@@ -66,11 +71,11 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def letter_data_for_notification(*, notification: Notification, campaign: Campaign, language: str | None = None):
+def letter_data_for_notification(
+    *, notification: Notification, campaign: Campaign, language: str | None = None
+) -> LetterData:
     """The letter of one notification: the same content in its print batch, on the status page and in any
     reprint (code and phrase derived, template version pinned by the campaign, dated the day of launch)."""
-    from letters.content import letter_data_for
-
     ids = {"campaign_id": notification.campaign_id, "patient_id": notification.patient_id}
     return letter_data_for(
         patient=notification.patient,
@@ -85,8 +90,6 @@ def letter_data_for_notification(*, notification: Notification, campaign: Campai
 
 def print_batch_build(*, batch_id: int) -> bool:
     """Render one print batch (merged PDF + manifest) once; a built batch is left as it is."""
-    from letters.printing import build_print_batch
-
     batch = PrintBatch.objects.select_related("campaign").get(pk=batch_id)
     if batch.built_at is not None:
         return False
@@ -125,22 +128,18 @@ def print_batch_build(*, batch_id: int) -> bool:
 
 def print_batches_rebuild_stuck(*, campaign: Campaign, older_than: dt.datetime) -> int:
     """Re-enqueue batches whose rendering never finished (a lost task or a killed worker)."""
-    from .tasks import print_batch_build_task
-
     stuck = list(
         PrintBatch.objects.filter(campaign=campaign, built_at=None, created_at__lt=older_than).values_list(
             "pk", flat=True
         )
     )
     for batch_id in stuck:
-        print_batch_build_task.delay(batch_id)
+        queue.print_batch_build_enqueue(batch_id=batch_id)
     return len(stuck)
 
 
 def print_batch_hand_over(*, batch: PrintBatch, by: AbstractBaseUser | None) -> int:
     """Mark a built batch handed over once: its letters become `sent`. Returns how many rows moved."""
-    from .services import CampaignError, _record, campaign_close_if_finished
-
     now = timezone.now()
     with transaction.atomic():
         moved = PrintBatch.objects.filter(pk=batch.pk, handed_over_at__isnull=True, built_at__isnull=False).update(
@@ -171,7 +170,7 @@ def print_batch_hand_over(*, batch: PrintBatch, by: AbstractBaseUser | None) -> 
             ignore_conflicts=True,
         )
         sent = Notification.objects.filter(pk__in=ids).update(status=Status.SENT, sent_at=now, updated_at=now)
-        _record(batch.campaign, "handover", by, batch=batch.pk, letters=sent)
+        campaign_trail(batch.campaign, "handover", by, batch=batch.pk, letters=sent)
         campaign_close_if_finished(campaign_id=batch.campaign_id)
     return sent
 
@@ -192,12 +191,8 @@ def returned_mail_record(*, reference: str, returned_on: dt.date, reason: str, b
     The event id is the reference: the same letter returned twice (or a re-imported file) applies once.
     With `by`, only letters of that person's laboratories are found (another lab's reference is 'unknown').
     """
-    from .services import delivery_event_apply, delivery_event_record
-
     letters = Notification.objects.filter(reference=reference.strip(), channel=Notification.Channel.POST)
     if by is not None:
-        from labs.access import laboratories_for
-
         letters = letters.filter(campaign__laboratory__in=laboratories_for(by))
     notification = letters.first()
     if notification is None:

@@ -25,9 +25,9 @@ from patients.models import Patient
 
 from . import ratelimit
 from .codes import status_code_digest
+from .events import delivery_event_record
 from .models import Campaign, DeliveryEvent, Notification
 from .postal import letter_data_for_notification
-from .services import delivery_event_record
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from . import queue
+from .events import delivery_event_record
 from .models import DeliveryEvent, Notification
-from .services import delivery_event_record
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,6 @@ def _event_key(esp_name: str, event: Any) -> str:
 @receiver(tracking, dispatch_uid="notifier.webhooks.tracking_received")
 def tracking_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
     """Record one provider event (once) and apply it in a task after commit."""
-    from .tasks import delivery_event_apply_task
-
     notification = _notification_for(event)
     if notification is None:
         logger.info("tracking event %s for an unknown message ignored", event.event_type)
@@ -62,4 +61,4 @@ def tracking_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> 
     )
     if recorded is not None:
         event_pk = recorded.pk
-        transaction.on_commit(lambda: delivery_event_apply_task.delay(event_pk))
+        transaction.on_commit(lambda: queue.delivery_event_apply_enqueue(event_id=event_pk))

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.core.cache import caches
 
-from notifier import services
+from notifier import campaigns, launch
 from notifier.codes import status_code_for
 from notifier.models import DeliveryEvent
 from patients.categories import Exposure, Sensitive
@@ -39,9 +39,9 @@ def patient_with_letter(django_user_model):
     )
     author = django_user_model.objects.create_user("auteur", password="x" * 16, is_staff=True)
     approver = django_user_model.objects.create_user("approbateur", password="x" * 16, is_staff=True)
-    campaign = services.campaign_create(breach=breach, laboratory=laboratory, name="Information", by=author)
-    services.campaign_approve(campaign=campaign, by=approver)
-    services.campaign_launch(campaign=campaign, by=author)
+    campaign = campaigns.campaign_create(breach=breach, laboratory=laboratory, name="Information", by=author)
+    campaigns.campaign_approve(campaign=campaign, by=approver)
+    launch.campaign_launch(campaign=campaign, by=author)
     return campaign, patient
 
 

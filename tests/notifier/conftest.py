@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 
-from notifier import services
+from notifier import campaigns
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
 
@@ -50,12 +50,12 @@ def make_patients(breach, laboratory):
 @pytest.fixture
 def make_campaign(breach, laboratory, author, approver):
     def make(policy: str = "post_and_email", *, approve: bool = True, **kwargs):
-        campaign = services.campaign_create(
+        campaign = campaigns.campaign_create(
             breach=breach, laboratory=laboratory, name="Information des patients", by=author,
             channel_policy=policy, **kwargs,
         )  # fmt: skip
         if approve:
-            campaign = services.campaign_approve(campaign=campaign, by=approver)
+            campaign = campaigns.campaign_approve(campaign=campaign, by=approver)
         return campaign
 
     return make

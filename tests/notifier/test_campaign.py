@@ -8,24 +8,24 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from notifier import codes, selectors, services
-from notifier.models import Campaign, CampaignAction, Notification
+from notifier import campaigns, codes, launch, selectors, sending
+from notifier.models import Campaign, Notification
 
 pytestmark = pytest.mark.django_db
 S = Notification.Status
 
 
-def launch(campaign, by, capture):
+def launched(campaign, by, capture):
     with capture(execute=True):
-        return services.campaign_launch(campaign=campaign, by=by)
+        return launch.campaign_launch(campaign=campaign, by=by)
 
 
 def test_the_creator_cannot_approve_their_own_campaign(make_campaign, author):
     # given a draft created by alice
     campaign = make_campaign(approve=False)
     # when alice tries to approve it, then it is refused and stays a draft
-    with pytest.raises(services.CampaignError, match="quatre yeux|Quatre yeux"):
-        services.campaign_approve(campaign=campaign, by=author)
+    with pytest.raises(campaigns.CampaignError, match="quatre yeux|Quatre yeux"):
+        campaigns.campaign_approve(campaign=campaign, by=author)
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
 
 
@@ -33,14 +33,14 @@ def test_a_second_staff_member_approves_and_the_trail_says_who(make_campaign, ap
     campaign = make_campaign()
     assert campaign.status == Campaign.Status.APPROVED
     assert campaign.approved_by == approver
-    trail = list(CampaignAction.objects.filter(campaign=campaign).values_list("action", "by__username"))
+    trail = [(e.extra["campaign_action"], e.actor_username) for e in campaigns.campaign_trail_events(campaign)]
     assert trail == [("create", author.username), ("approve", approver.username)]
 
 
 def test_a_draft_cannot_be_launched(make_campaign, approver, django_capture_on_commit_callbacks):
     campaign = make_campaign(approve=False)
-    with pytest.raises(services.CampaignError):
-        launch(campaign, approver, django_capture_on_commit_callbacks)
+    with pytest.raises(campaigns.CampaignError):
+        launched(campaign, approver, django_capture_on_commit_callbacks)
     assert not Notification.objects.exists()
 
 
@@ -53,7 +53,7 @@ def test_launch_creates_one_row_per_patient_and_usable_channel(
     make_patients(1, email="", address_line="")
     campaign = make_campaign("post_and_email")
     # when
-    counts = launch(campaign, approver, django_capture_on_commit_callbacks)
+    counts = launched(campaign, approver, django_capture_on_commit_callbacks)
     # then
     assert counts == {"patients": 5, "post": 4, "email": 3, "unreachable": 1}
     by = selectors.campaign_counts(campaign=campaign)
@@ -76,7 +76,7 @@ def test_each_channel_policy_picks_its_primary_channel(
 ):
     make_patients(2)
     make_patients(1, email="", address_line="")
-    counts = launch(make_campaign(policy), approver, django_capture_on_commit_callbacks)
+    counts = launched(make_campaign(policy), approver, django_capture_on_commit_callbacks)
     assert {k: counts[k] for k in expected} == expected
 
 
@@ -85,9 +85,9 @@ def test_launching_twice_is_refused_and_creates_nothing_twice(
 ):
     make_patients(4)
     campaign = make_campaign()
-    launch(campaign, approver, django_capture_on_commit_callbacks)
-    with pytest.raises(services.CampaignError):
-        launch(campaign, approver, django_capture_on_commit_callbacks)
+    launched(campaign, approver, django_capture_on_commit_callbacks)
+    with pytest.raises(campaigns.CampaignError):
+        launched(campaign, approver, django_capture_on_commit_callbacks)
     assert Notification.objects.filter(campaign=campaign).count() == 8
     assert len(mail.outbox) == 4
 
@@ -99,7 +99,7 @@ def test_the_email_is_neutral_and_carries_the_code_only_in_its_body(
     (patient,) = make_patients(1, sensitive_mask=2, first_name="Zoé", last_name="Quintal")
     campaign = make_campaign("email")
     # when
-    launch(campaign, approver, django_capture_on_commit_callbacks)
+    launched(campaign, approver, django_capture_on_commit_callbacks)
     # then
     (message,) = mail.outbox
     code = codes.status_code_for(campaign=campaign, patient=patient)
@@ -122,12 +122,12 @@ def test_sending_one_notification_twice_sends_one_message(
 ):
     make_patients(1)
     campaign = make_campaign("email")
-    with mock.patch("notifier.services.notifications_enqueue"):
-        launch(campaign, approver, django_capture_on_commit_callbacks)
+    with mock.patch("notifier.queue.emails_send_enqueue"):
+        launched(campaign, approver, django_capture_on_commit_callbacks)
     notification = Notification.objects.get(campaign=campaign)
     # when
-    first = services.notification_send(notification_id=notification.pk)
-    second = services.notification_send(notification_id=notification.pk)
+    first = sending.notification_send(notification_id=notification.pk)
+    second = sending.notification_send(notification_id=notification.pk)
     # then
     assert (first, second) == (True, False)
     assert len(mail.outbox) == 1
@@ -140,16 +140,16 @@ def test_a_paused_campaign_claims_nothing_until_resumed(
 ):
     make_patients(3)
     campaign = make_campaign("email")
-    with mock.patch("notifier.services.notifications_enqueue"):
-        launch(campaign, approver, django_capture_on_commit_callbacks)
-    services.campaign_pause(campaign=campaign, by=approver)
+    with mock.patch("notifier.queue.emails_send_enqueue"):
+        launched(campaign, approver, django_capture_on_commit_callbacks)
+    campaigns.campaign_pause(campaign=campaign, by=approver)
     ids = list(Notification.objects.values_list("pk", flat=True))
     # when a send task runs while paused
-    assert services.notifications_send(notification_ids=ids) == 0
+    assert sending.notifications_send(notification_ids=ids) == 0
     assert len(mail.outbox) == 0
     # then resuming sends everything once and completes the campaign
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_resume(campaign=campaign, by=approver)
+        campaigns.campaign_resume(campaign=campaign, by=approver)
     assert len(mail.outbox) == 3
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED
 
@@ -159,8 +159,8 @@ def test_cancel_stops_what_is_not_sent_and_keeps_what_is(
 ):
     make_patients(2)
     campaign = make_campaign("post_and_email")
-    launch(campaign, approver, django_capture_on_commit_callbacks)
-    services.campaign_cancel(campaign=campaign, by=approver)
+    launched(campaign, approver, django_capture_on_commit_callbacks)
+    campaigns.campaign_cancel(campaign=campaign, by=approver)
     assert selectors.campaign_counts(campaign=campaign) == {"email": {"sent": 2}, "post": {"cancelled": 2}}
 
 
@@ -169,16 +169,16 @@ def test_a_provider_outage_keeps_rows_queued_and_a_later_retry_sends_once(
 ):
     make_patients(2)
     campaign = make_campaign("email")
-    with mock.patch("notifier.services.notifications_enqueue"):
-        launch(campaign, approver, django_capture_on_commit_callbacks)
+    with mock.patch("notifier.queue.emails_send_enqueue"):
+        launched(campaign, approver, django_capture_on_commit_callbacks)
     ids = list(Notification.objects.order_by("pk").values_list("pk", flat=True))
     # when the SMTP server drops the connection
     outage = mock.patch("django.core.mail.EmailMessage.send", side_effect=smtplib.SMTPServerDisconnected("gone"))
-    with outage, pytest.raises(services.TransientSendError):
-        services.notifications_send(notification_ids=ids)
+    with outage, pytest.raises(sending.TransientSendError):
+        sending.notifications_send(notification_ids=ids)
     # then nothing is lost: the row is queued again with its attempt counted
     assert list(Notification.objects.order_by("pk").values_list("status", "attempts")) == [(S.QUEUED, 1), (S.QUEUED, 0)]
-    assert services.notifications_send(notification_ids=ids) == 2
+    assert sending.notifications_send(notification_ids=ids) == 2
     assert len(mail.outbox) == 2
 
 
@@ -189,7 +189,7 @@ def test_a_refused_recipient_is_bounced_and_falls_back_to_post(
     campaign = make_campaign("email_then_post")
     refused = smtplib.SMTPRecipientsRefused({patient.email: (550, b"no such user")})
     with mock.patch("django.core.mail.EmailMessage.send", side_effect=refused):
-        launch(campaign, approver, django_capture_on_commit_callbacks)
+        launched(campaign, approver, django_capture_on_commit_callbacks)
     assert selectors.campaign_counts(campaign=campaign) == {"email": {"bounced": 1}, "post": {"queued": 1}}
     assert Notification.objects.get(channel="post").is_fallback
 
@@ -199,13 +199,13 @@ def test_the_tick_requeues_a_row_left_sending_by_a_dead_worker_and_completes_the
 ):
     make_patients(1)
     campaign = make_campaign("email")
-    with mock.patch("notifier.services.notifications_enqueue"):
-        launch(campaign, approver, django_capture_on_commit_callbacks)
+    with mock.patch("notifier.queue.emails_send_enqueue"):
+        launched(campaign, approver, django_capture_on_commit_callbacks)
     # given a worker died after claiming the row
     long_ago = timezone.now() - dt.timedelta(hours=1)
     Notification.objects.update(status=S.SENDING, sending_at=long_ago, attempts=1)
     # when the periodic task runs
-    result = services.campaigns_tick()
+    result = launch.campaigns_tick()
     # then the row is sent once and the campaign completes from database counts
     assert result["requeued"] == 1
     assert len(mail.outbox) == 1
@@ -217,11 +217,11 @@ def test_a_row_interrupted_too_often_ends_failed(
 ):
     make_patients(1)
     campaign = make_campaign("email")
-    with mock.patch("notifier.services.notifications_enqueue"):
-        launch(campaign, approver, django_capture_on_commit_callbacks)
+    with mock.patch("notifier.queue.emails_send_enqueue"):
+        launched(campaign, approver, django_capture_on_commit_callbacks)
     Notification.objects.update(
         status=S.SENDING, sending_at=timezone.now() - dt.timedelta(hours=1), attempts=settings.CAMPAIGN_MAX_ATTEMPTS
     )
-    assert services.campaigns_tick()["failed"] == 1
+    assert launch.campaigns_tick()["failed"] == 1
     assert Notification.objects.get().status == S.FAILED
     assert len(mail.outbox) == 0

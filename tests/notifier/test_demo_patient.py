@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from notifier import services
+from notifier import launch
 from notifier.codes import status_code_digest
 from notifier.models import Notification
 
@@ -17,7 +17,7 @@ def test_demo_patient_prints_a_code_that_the_status_page_accepts(make_patients, 
     # given a launched campaign with a patient who has a health comment
     patient = make_patients(1, birth_date=dt.date(1962, 8, 9), sensitive_mask=1)[0]
     campaign = make_campaign("post")
-    services.campaign_launch(campaign=campaign, by=campaign.created_by)
+    launch.campaign_launch(campaign=campaign, by=campaign.created_by)
     # when
     out = StringIO()
     call_command("demo_patient", json=True, stdout=out)

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from config.celery import app as celery_app
-from notifier import services
+from notifier import campaigns, launch, notice_email, queue, sending
 from notifier.models import Campaign, Notification
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
@@ -153,8 +153,8 @@ def campaign_with_patients(n: int, policy: str = "email") -> Campaign:
     approver = user_model.objects.create_user("bob", password="x" * 16, is_staff=True)
     breach, lab = BreachFactory(slug="fuite-int"), LaboratoryFactory(code="LABI")
     PatientFactory.create_batch(n, breach=breach, laboratory=lab)
-    campaign = services.campaign_create(breach=breach, laboratory=lab, name="Preuve", by=author, channel_policy=policy)
-    return services.campaign_approve(campaign=campaign, by=approver)
+    campaign = campaigns.campaign_create(breach=breach, laboratory=lab, name="Preuve", by=author, channel_policy=policy)
+    return campaigns.campaign_approve(campaign=campaign, by=approver)
 
 
 def wait_for(predicate, *, timeout: float, what: str, step: float = 0.5) -> None:
@@ -177,7 +177,7 @@ def assert_one_message_per_row(campaign: Campaign, sink: Sink, *, may_lose: int 
     received = Counter(sink.ids())
     doubled = {message_id: n for message_id, n in received.items() if n > 1}
     assert not doubled, f"{len(doubled)} messages received more than once"
-    expected = {services._message_id(row): row for row in rows}
+    expected = {notice_email.message_id_for(row): row for row in rows}
     assert set(received) <= set(expected)  # nothing but our notices
     missing = sorted(set(expected) - set(received))
     # A row can only lack its message if its worker died between writing the COMMIT of "sent" and the
@@ -202,8 +202,8 @@ def test_two_concurrent_sends_of_one_notification_deliver_one_message(sink, sett
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
     campaign = campaign_with_patients(20)
-    monkeypatch.setattr(services, "notifications_enqueue", lambda **kwargs: 0)
-    services.campaign_launch(campaign=campaign, by=campaign.approved_by)
+    monkeypatch.setattr(queue, "emails_send_enqueue", lambda **kwargs: 0)
+    launch.campaign_launch(campaign=campaign, by=campaign.approved_by)
     ids = list(Notification.objects.filter(campaign=campaign).values_list("pk", flat=True))
     results: list[bool] = []
 
@@ -212,7 +212,7 @@ def test_two_concurrent_sends_of_one_notification_deliver_one_message(sink, sett
 
         barrier.wait()
         try:
-            results.append(services.notification_send(notification_id=notification_id))
+            results.append(sending.notification_send(notification_id=notification_id))
         finally:
             connection.close()
 
@@ -236,13 +236,13 @@ def test_two_concurrent_sends_of_one_notification_deliver_one_message(sink, sett
 def smtp_to(sink, settings, monkeypatch):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
-    monkeypatch.setattr(services, "notifications_enqueue", lambda **kwargs: 0)
+    monkeypatch.setattr(queue, "emails_send_enqueue", lambda **kwargs: 0)
     return sink
 
 
 def launched_ids(n: int) -> tuple[Campaign, list[int]]:
     campaign = campaign_with_patients(n)
-    services.campaign_launch(campaign=campaign, by=campaign.approved_by)
+    launch.campaign_launch(campaign=campaign, by=campaign.approved_by)
     return campaign, list(Notification.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True))
 
 
@@ -252,52 +252,52 @@ def test_sent_marks_committed_beside_the_dot_leave_the_connection_clean(smtp_to)
 
     campaign, ids = launched_ids(30)
     # when a chunk is sent, each mark's COMMIT written just before its dot and read just after
-    assert services.notifications_send(notification_ids=ids) == 30
+    assert sending.notifications_send(notification_ids=ids) == 30
     # then the connection is idle and usable, every row sent and confirmed, one message each
     assert connection.connection.pgconn.transaction_status == pq.TransactionStatus.IDLE
     assert assert_one_message_per_row(campaign, smtp_to) == []
     # (each mark confirmed the message before it, in SQL: the same Message-ID the message carried)
     for row in Notification.objects.filter(campaign=campaign):
-        assert row.provider_message_id == services._message_id(row)
+        assert row.provider_message_id == notice_email.message_id_for(row)
 
 
 def test_a_worker_dying_before_the_commit_left_sends_nothing_and_keeps_the_row(smtp_to, monkeypatch):
     campaign, ids = launched_ids(1)
-    original = services._SentMark.commit
+    original = sending.SentMark.commit
 
     def dies_after_the_update(mark):
-        assert services._mark_sent(mark.notification_id, "", from_statuses=[S.SENDING])  # the UPDATE ran...
+        assert sending._mark_sent(mark.notification_id, "", from_statuses=[S.SENDING])  # the UPDATE ran...
         raise KeyboardInterrupt  # ...and the process stops before the COMMIT is written
 
-    monkeypatch.setattr(services._SentMark, "commit", dies_after_the_update)
+    monkeypatch.setattr(sending.SentMark, "commit", dies_after_the_update)
     with pytest.raises(KeyboardInterrupt):
-        services.notifications_send(notification_ids=ids)
+        sending.notifications_send(notification_ids=ids)
     time.sleep(0.3)
     # then the server dropped the unfinished message and the database rolled the mark back (the chunk's
     # clean-up then re-queued the row; a SIGKILL would leave it in sending, for the tick to re-queue)
     assert sink_is_empty(smtp_to)
     assert Notification.objects.get(pk=ids[0]).status == S.QUEUED
     # and the next try sends it once
-    monkeypatch.setattr(services._SentMark, "commit", original)
-    assert services.notifications_send(notification_ids=ids) == 1
+    monkeypatch.setattr(sending.SentMark, "commit", original)
+    assert sending.notifications_send(notification_ids=ids) == 1
     assert assert_one_message_per_row(campaign, smtp_to) == []
 
 
 def test_a_lost_answer_to_the_commit_marks_the_row_again_and_never_resends(smtp_to, monkeypatch):
     campaign, ids = launched_ids(1)
-    original = services._SentMark.settle
+    original = sending.SentMark.settle
 
     def answer_lost(mark):
         original(mark)  # the database did commit; its answer "got lost" on the way back
-        raise services.SentMarkLost("connection reset")
+        raise sending.SentMarkLost("connection reset")
 
-    monkeypatch.setattr(services._SentMark, "settle", answer_lost)
-    with pytest.raises(services.TransientSendError):
-        services.notifications_send(notification_ids=ids)
-    monkeypatch.setattr(services._SentMark, "settle", original)
+    monkeypatch.setattr(sending.SentMark, "settle", answer_lost)
+    with pytest.raises(sending.TransientSendError):
+        sending.notifications_send(notification_ids=ids)
+    monkeypatch.setattr(sending.SentMark, "settle", original)
     # then the row is sent, and the task's retry sends nothing more
     assert Notification.objects.get(pk=ids[0]).status == S.SENT
-    assert services.notifications_send(notification_ids=ids) == 0
+    assert sending.notifications_send(notification_ids=ids) == 0
     smtp_to_wait = time.monotonic() + 5
     while not smtp_to.ids() and time.monotonic() < smtp_to_wait:
         time.sleep(0.05)
@@ -314,7 +314,7 @@ def sink_is_empty(sink: Sink) -> bool:
 def test_no_task_message_carries_personal_data(purged_broker, settings):
     # given a launched campaign whose tasks sit in the broker (no worker running)
     campaign = campaign_with_patients(30, policy="email")
-    services.campaign_launch(campaign=campaign, by=campaign.approved_by)
+    launch.campaign_launch(campaign=campaign, by=campaign.approved_by)
     client = redis.Redis.from_url(purged_broker)
     raw_messages = client.lrange("celery", 0, -1)
     # then every message is a task taking lists of ids, and no personal value appears anywhere in it
@@ -323,7 +323,7 @@ def test_no_task_message_carries_personal_data(purged_broker, settings):
     for notification in Notification.objects.select_related("patient"):
         patient = notification.patient
         personal |= {patient.email, patient.last_name, patient.first_name, patient.address_line, notification.reference}
-        personal.add(services.status_code_for_ids(campaign_id=campaign.pk, patient_id=patient.pk))
+        personal.add(notice_email.status_code_for_ids(campaign_id=campaign.pk, patient_id=patient.pk))
     for raw in raw_messages:
         envelope = json.loads(raw)
         body = json.loads(base64.b64decode(envelope["body"]))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import tablib
 
-from notifier import postal, selectors, services
+from notifier import launch, postal, selectors
 from notifier.models import Campaign, Notification, PrintBatch
 from notifier.resources import ReturnedMailResource
 
@@ -20,7 +20,7 @@ def launched_post(make_patients, make_campaign, approver, django_capture_on_comm
     make_patients(3)
     campaign = make_campaign("post_then_email")
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_launch(campaign=campaign, by=approver)
+        launch.campaign_launch(campaign=campaign, by=approver)
     return Campaign.objects.get(pk=campaign.pk)
 
 
@@ -86,7 +86,7 @@ def test_the_call_centre_list_holds_patients_reached_on_no_channel(
     (lost,) = make_patients(1, email="", address_line="", landline_phone="+33299112233")
     campaign = make_campaign("post_and_email")
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_launch(campaign=campaign, by=approver)
+        launch.campaign_launch(campaign=campaign, by=approver)
     assert list(selectors.unreachable_patients(campaign=campaign)) == [lost]
 
 

@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 from django.core.mail import EmailMessage, get_connection
 
-from notifier import codes, mail, services
+from notifier import codes, launch, notice_email, sending
 from notifier.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 def launched(make_patients, make_campaign, approver, capture, **patient_fields) -> Notification:
     make_patients(1, **patient_fields)
     campaign = make_campaign("email")
-    with mock.patch("notifier.services.notifications_enqueue"), capture(execute=True):
-        services.campaign_launch(campaign=campaign, by=approver)
+    with mock.patch("notifier.queue.emails_send_enqueue"), capture(execute=True):
+        launch.campaign_launch(campaign=campaign, by=approver)
     return Notification.objects.select_related("campaign__laboratory", "patient").get(campaign=campaign)
 
 
@@ -44,15 +44,15 @@ def test_a_stencil_copy_reads_exactly_like_the_message_django_builds(
     Notification.objects.filter(pk=notification.pk).update(language=language)
     notification.refresh_from_db()
     accented = "zèbre forêt îlot"
-    django_built = services.notification_email_message(notification=notification)
+    django_built = notice_email.notice_email_message(notification=notification)
     with (
-        mock.patch("notifier.services.verification_phrase_for_ids", return_value=accented),
-        mock.patch("notifier.services.notification_email_message", side_effect=AssertionError("not the stencil")),
+        mock.patch("notifier.notice_email.verification_phrase_for_ids", return_value=accented),
+        mock.patch("notifier.notice_email.notice_email_message", side_effect=AssertionError("not the stencil")),
     ):
         # when
-        envelope = services.notification_envelope(notification=notification)
-    with mock.patch("notifier.services.verification_phrase_for_ids", return_value=accented):
-        reference = mail.Envelope.of(services.notification_email_message(notification=notification))
+        envelope = notice_email.notice_envelope(notification=notification)
+    with mock.patch("notifier.notice_email.verification_phrase_for_ids", return_value=accented):
+        reference = notice_email.Envelope.of(notice_email.notice_email_message(notification=notification))
     # then the envelope, every header but the date, and each decoded part are the same
     assert (envelope.from_email, envelope.recipients) == (reference.from_email, reference.recipients)
     copy, built = parsed(envelope.data), parsed(reference.data)
@@ -75,9 +75,9 @@ def test_two_copies_differ_only_by_their_patient_values(
 ):
     make_patients(2)
     campaign = make_campaign("email")
-    with mock.patch("notifier.services.notifications_enqueue"), django_capture_on_commit_callbacks(execute=True):
-        services.campaign_launch(campaign=campaign, by=approver)
-    first, second = (services.notification_envelope(notification=row) for row in Notification.objects.order_by("pk"))
+    with mock.patch("notifier.queue.emails_send_enqueue"), django_capture_on_commit_callbacks(execute=True):
+        launch.campaign_launch(campaign=campaign, by=approver)
+    first, second = (notice_email.notice_envelope(notification=row) for row in Notification.objects.order_by("pk"))
     # then each carries its own code, reference, recipient and Message-ID, not the other's
     for own, other in ((first, second), (second, first)):
         own_text = texts(parsed(own.data))[0][1]
@@ -94,9 +94,9 @@ def test_an_address_the_stencil_cannot_carry_as_is_gets_the_django_build(
         make_patients, make_campaign, approver, django_capture_on_commit_callbacks, email="zoé@exemple.fr"
     )
     # when
-    envelope = services.notification_envelope(notification=notification)
+    envelope = notice_email.notice_envelope(notification=notification)
     # then it is Django's own build, recipient encoded by Django
-    expected = mail.Envelope.of(services.notification_email_message(notification=notification))
+    expected = notice_email.Envelope.of(notice_email.notice_email_message(notification=notification))
     assert envelope.recipients == expected.recipients
     assert texts(parsed(envelope.data)) == texts(parsed(expected.data))
 
@@ -116,9 +116,9 @@ def build_with(subject: str, body: str):
 
 def test_a_stencil_refuses_itself_when_a_marker_would_not_come_out_verbatim():
     # a value in the subject (an encoded header) and a body long enough for quoted-printable
-    in_subject = mail.Stencil(build_with("Code {code}", "Votre code : {code}"), ["code"])
-    quoted_printable = mail.Stencil(build_with("Objet", "x" * 1200 + " {code}"), ["code"])
-    fits = mail.Stencil(build_with("Objet", "Votre code : {code}"), ["code"])
+    in_subject = notice_email.MessageTemplate(build_with("Code {code}", "Votre code : {code}"), ["code"])
+    quoted_printable = notice_email.MessageTemplate(build_with("Objet", "x" * 1200 + " {code}"), ["code"])
+    fits = notice_email.MessageTemplate(build_with("Objet", "Votre code : {code}"), ["code"])
     # then only the plain one is usable; the others hand every message back to Django
     assert (in_subject.usable, quoted_printable.usable, fits.usable) == (False, False, True)
     assert in_subject.fill({"code": "A"}, to="a@example.org", message_id="<1@example.org>") is None
@@ -129,10 +129,10 @@ def test_a_stencil_refuses_itself_when_a_marker_would_not_come_out_verbatim():
 
 
 def test_a_stencil_copy_goes_through_the_two_phase_submission(smtp):
-    stencil = mail.Stencil(build_with("Objet", "Phrase : {phrase}\n.\nfin"), ["phrase"])
+    stencil = notice_email.MessageTemplate(build_with("Objet", "Phrase : {phrase}\n.\nfin"), ["phrase"])
     envelope = stencil.fill({"phrase": "zèbre forêt"}, to="to@example.org", message_id="<42@example.org>")
     with get_connection() as connection:
-        mail.send_two_phase(connection=connection, message=envelope, commit=lambda: True)
+        sending.send_two_phase(connection=connection, message=envelope, commit=lambda: True)
     smtp.wait(1)
     (received,) = smtp.received
     message = parsed(received)
@@ -159,18 +159,18 @@ def test_a_dot_that_could_not_be_written_puts_the_row_back_and_the_retry_sends_i
 
     monkeypatch.setattr(smtplib.SMTP, "send", send)
     # when the final dot cannot be written (after the row was marked sent)
-    with pytest.raises(services.TransientSendError):
-        services.notifications_send(notification_ids=[notification.pk])
+    with pytest.raises(sending.TransientSendError):
+        sending.notifications_send(notification_ids=[notification.pk])
     # then the row is queued again, not left "sent" for a message the server never got
     notification.refresh_from_db()
     assert (notification.status, failures) == (Notification.Status.QUEUED, [b".\r\n"])
     assert "DotNotSent" in notification.last_error
     # and the retry sends it, once, confirmed
-    assert services.notifications_send(notification_ids=[notification.pk]) == 1
+    assert sending.notifications_send(notification_ids=[notification.pk]) == 1
     smtp.wait(1)
     notification.refresh_from_db()
     assert len(smtp.received) == 1 and notification.status == Notification.Status.SENT
-    assert notification.provider_message_id == services._message_id(notification)
+    assert notification.provider_message_id == notice_email.message_id_for(notification)
 
 
 def test_each_mark_carries_the_confirmation_of_the_message_before_it(
@@ -180,18 +180,18 @@ def test_each_mark_carries_the_confirmation_of_the_message_before_it(
 
     make_patients(3)
     campaign = make_campaign("email")
-    with mock.patch("notifier.services.notifications_enqueue"), django_capture_on_commit_callbacks(execute=True):
-        services.campaign_launch(campaign=campaign, by=approver)
+    with mock.patch("notifier.queue.emails_send_enqueue"), django_capture_on_commit_callbacks(execute=True):
+        launch.campaign_launch(campaign=campaign, by=approver)
     ids = list(Notification.objects.order_by("pk").values_list("pk", flat=True))
     seen: list[tuple[int, list[int]]] = []
-    original = services._SentMark.commit
+    original = sending.SentMark.commit
 
     def commit(mark):
         seen.append((mark.notification_id, mark.confirm))
         return original(mark)
 
-    monkeypatch.setattr(services._SentMark, "commit", commit)
-    assert services.notifications_send(notification_ids=ids) == 3
+    monkeypatch.setattr(sending.SentMark, "commit", commit)
+    assert sending.notifications_send(notification_ids=ids) == 3
     # then the second mark confirmed the first, the third the second, and the chunk's end the third
     assert seen == [(ids[0], []), (ids[1], [ids[0]]), (ids[2], [ids[1]])]
     assert not Notification.objects.filter(provider_message_id="").exists()

@@ -10,7 +10,7 @@ from django.core.cache import caches
 from django.urls import reverse
 
 from labs.audit import AuditEvent
-from notifier import services
+from notifier import launch
 from notifier.codes import status_code_for
 from notifier.models import Campaign, DeliveryEvent
 from patients.categories import Exposure, Sensitive
@@ -36,7 +36,7 @@ def launched(make_patients, make_campaign, django_capture_on_commit_callbacks):
     other = make_patients(1, birth_date=dt.date(1985, 1, 2))[0]
     campaign = make_campaign("post_and_email")
     with django_capture_on_commit_callbacks(execute=False):
-        services.campaign_launch(campaign=campaign, by=campaign.created_by)
+        launch.campaign_launch(campaign=campaign, by=campaign.created_by)
     return campaign, patient, other
 
 
@@ -213,7 +213,7 @@ def test_the_status_page_letter_reads_exactly_like_the_printed_one(
     patient = make_patients(1, birth_date=BIRTH, email="")[0]
     campaign = make_campaign("post")
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_launch(campaign=campaign, by=campaign.created_by)
+        launch.campaign_launch(campaign=campaign, by=campaign.created_by)
     batch = PrintBatch.objects.get(campaign=campaign)
     # when the patient downloads their letter from the status page
     _post(client, status_code_for(campaign=campaign, patient=patient))

@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from notifier import services
+from notifier import launch
 from notifier.models import DeliveryEvent, Notification
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def sent_email(make_patients, make_campaign, approver, django_capture_on_commit_
     make_patients(2)
     campaign = make_campaign("email_then_post")
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_launch(campaign=campaign, by=approver)
+        launch.campaign_launch(campaign=campaign, by=approver)
     return Notification.objects.filter(campaign=campaign).order_by("pk").first()
 
 
@@ -113,6 +113,6 @@ def test_the_esp_saying_it_has_the_message_settles_a_row_its_worker_left_in_send
     assert sent_email.status == S.SENT
     later = timezone.now() + timezone.timedelta(hours=2)
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaigns_tick(now=later)
+        launch.campaigns_tick(now=later)
     sent_email.refresh_from_db()
     assert sent_email.status == S.SENT and len(mail.outbox) == sent_before

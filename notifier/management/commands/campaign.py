@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labs.models import Breach, Laboratory
-from notifier import postal, selectors, services
+from notifier import campaigns, launch, postal, selectors
 from notifier.models import Campaign, PrintBatch
 
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
             result = getattr(self, f"_{action}")(options)
-        except services.CampaignError as error:
+        except campaigns.CampaignError as error:
             raise CommandError(str(error)) from error
         if options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False, sort_keys=True, default=str))
@@ -74,7 +74,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Violation ou laboratoire inconnu / unknown breach or laboratory: {o['breach']}, {o['laboratory']}"
             )
-        campaign = services.campaign_create(
+        campaign = campaigns.campaign_create(
             breach=breach, laboratory=laboratory, name=o["name"], by=self._user(o["by"]),
             channel_policy=o["policy"], language=o["language"], letter_template=o["letter_template"],
             email_template=o["email_template"],
@@ -82,24 +82,24 @@ class Command(BaseCommand):
         return selectors.campaign_summary(campaign=campaign)
 
     def _approve(self, o: dict[str, Any]) -> dict[str, Any]:
-        campaign = services.campaign_approve(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
+        campaign = campaigns.campaign_approve(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
         return selectors.campaign_summary(campaign=campaign)
 
     def _launch(self, o: dict[str, Any]) -> dict[str, Any]:
         campaign = self._campaign(o["campaign"])
-        counts = services.campaign_launch(campaign=campaign, by=self._user(o["by"]))
+        counts = launch.campaign_launch(campaign=campaign, by=self._user(o["by"]))
         return {**selectors.campaign_summary(campaign=Campaign.objects.get(pk=campaign.pk)), "launched": counts}
 
     def _pause(self, o: dict[str, Any]) -> dict[str, Any]:
-        campaign = services.campaign_pause(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
+        campaign = campaigns.campaign_pause(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
         return selectors.campaign_summary(campaign=campaign)
 
     def _resume(self, o: dict[str, Any]) -> dict[str, Any]:
-        campaign = services.campaign_resume(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
+        campaign = campaigns.campaign_resume(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
         return selectors.campaign_summary(campaign=campaign)
 
     def _cancel(self, o: dict[str, Any]) -> dict[str, Any]:
-        campaign = services.campaign_cancel(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
+        campaign = campaigns.campaign_cancel(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
         return selectors.campaign_summary(campaign=campaign)
 
     def _status(self, o: dict[str, Any]) -> dict[str, Any]:
@@ -127,10 +127,10 @@ class Command(BaseCommand):
             breach=breach, laboratory=laboratory, name="Campagne de démonstration"
         ).first()
         if campaign is None:
-            campaign = services.campaign_create(breach=breach, laboratory=laboratory, by=author,
+            campaign = campaigns.campaign_create(breach=breach, laboratory=laboratory, by=author,
                                                 name="Campagne de démonstration")  # fmt: skip
-            campaign = services.campaign_approve(campaign=campaign, by=approver)
-            services.campaign_launch(campaign=campaign, by=approver)
+            campaign = campaigns.campaign_approve(campaign=campaign, by=approver)
+            launch.campaign_launch(campaign=campaign, by=approver)
         campaign.refresh_from_db()
         batches = list(PrintBatch.objects.filter(campaign=campaign).exclude(pdf_path=""))
         return {
