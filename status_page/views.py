@@ -19,10 +19,10 @@ from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
 from letters.wording import exposure_labels
+from notifier.models import Notification
 from patients.categories import Exposure, Sensitive
 
-from . import status
-from .models import Notification
+from . import services
 
 SESSION_KEY = "status_notice"
 
@@ -120,12 +120,12 @@ def _url(name: str, lang: str) -> str:
     return reverse(f"status:{name}_{lang}")
 
 
-def _notice_from_session(request: HttpRequest) -> status.Notice | None:
+def _notice_from_session(request: HttpRequest) -> services.Notice | None:
     data = request.session.get(SESSION_KEY)
     if not isinstance(data, dict):
         return None
     try:
-        return status.Notice(campaign_id=int(data["campaign_id"]), patient_id=int(data["patient_id"]))
+        return services.Notice(campaign_id=int(data["campaign_id"]), patient_id=int(data["patient_id"]))
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -138,7 +138,7 @@ def check(request: HttpRequest, lang: str) -> HttpResponse:
     if request.method == "POST":
         code = request.POST.get("code", "")[:64]
         birth_date = form.birth_date() if form.is_valid() else None
-        notice = status.status_check(code=code, birth_date=birth_date, client_ip=_client_ip(request))
+        notice = services.notice_verify(code=code, birth_date=birth_date, client_ip=_client_ip(request))
         if notice is not None:
             request.session.cycle_key()
             request.session[SESSION_KEY] = {"campaign_id": notice.campaign_id, "patient_id": notice.patient_id}
@@ -153,7 +153,7 @@ def check(request: HttpRequest, lang: str) -> HttpResponse:
     )
 
 
-def _require_notice(request: HttpRequest, lang: str) -> status.Notice | None:
+def _require_notice(request: HttpRequest, lang: str) -> services.Notice | None:
     notice = _notice_from_session(request)
     if notice is not None:
         request.session.set_expiry(settings.STATUS_SESSION_IDLE_SECONDS)  # idle expiry slides with use
@@ -166,7 +166,7 @@ def notice_page(request: HttpRequest, lang: str) -> HttpResponse:
     notice = _require_notice(request, lang)
     if notice is None:
         return redirect(_url("check", lang))
-    view = status.notice_load(notice=notice, request=request)
+    view = services.notice_load(notice=notice, request=request)
     patient = view.patient
     exposed = [label for label in exposure_labels(patient.exposure_mask, lang, minor=patient.is_minor)]
     sensitive = [SENSITIVE_LABELS[lang][flag] for flag in Sensitive if patient.sensitive_mask & flag]
@@ -200,7 +200,7 @@ def letter_pdf(request: HttpRequest, lang: str) -> HttpResponse:
     notice = _require_notice(request, lang)
     if notice is None:
         raise Http404
-    pdf = status.notice_letter_pdf(notice=notice, language=lang, request=request)
+    pdf = services.notice_letter_pdf(notice=notice, language=lang, request=request)
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = "lettre-information.pdf" if lang == "fr" else "information-letter.pdf"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -213,7 +213,7 @@ def acknowledge(request: HttpRequest, lang: str) -> HttpResponse:
     notice = _require_notice(request, lang)
     if notice is None:
         return redirect(_url("check", lang))
-    status.notice_acknowledge(notice=notice)
+    services.notice_acknowledge(notice=notice)
     return redirect(_url("notice", lang) + "?lu=1")
 
 
