@@ -7,10 +7,8 @@ this"). Every failure renders the same form with the same message, status and he
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
-from django import forms
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,6 +21,7 @@ from notifier.models import Notification
 from patients.categories import Exposure, Sensitive
 
 from . import services
+from .forms import CheckForm
 
 SESSION_KEY = "status_notice"
 
@@ -42,7 +41,8 @@ def _in_language(view):
 
 LANGUAGES = ("fr", "en")
 
-# Named only after both factors, on the patient's own page, with care (issue #6).
+# Sensitive categories are named only here, after both factors, on the patient's own page: a letter or an
+# email can be opened by someone else, so neither ever names them.
 SENSITIVE_LABELS = {
     "fr": {
         Sensitive.PREGNANCY: "une information concernant une grossesse",
@@ -92,20 +92,6 @@ STATUS_WORDS = {
         "cancelled": "cancelled",
     },
 }
-
-
-class CheckForm(forms.Form):
-    code = forms.CharField(max_length=40, strip=True)
-    day = forms.IntegerField(min_value=1, max_value=31)
-    month = forms.IntegerField(min_value=1, max_value=12)
-    year = forms.IntegerField(min_value=1890, max_value=2100)
-
-    def birth_date(self) -> dt.date | None:
-        data = self.cleaned_data
-        try:
-            return dt.date(data["year"], data["month"], data["day"])
-        except (KeyError, TypeError, ValueError):
-            return None
 
 
 def _client_ip(request: HttpRequest) -> str:
