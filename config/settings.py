@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "patients",
     "letters",
     "notifier",
+    "status_page",
 ]
 
 MIDDLEWARE = [

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("notifier.status_urls")),  # the public status page (/verifier/, /check/)
+    path("", include("status_page.urls")),  # the public status page (/verifier/, /check/)
     path("", include("notifier.dashboards")),  # staff dashboards: /tableau-de-bord/ (DPO), /cnil/ (liaison), OTP login
     path("admin/letters/", include("letters.urls")),  # letter previews, behind the admin's OTP login
     path("admin/", admin.site.urls),

@@ -10,6 +10,9 @@ import os
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from notifier import campaigns
 
 # Personas and OTP-verified clients (admin_client overrides pytest-django's: the admin needs a 2nd factor).
 from tests.access_fixtures import (  # noqa: F401
@@ -23,6 +26,7 @@ from tests.access_fixtures import (  # noqa: F401
     login_verified_fixture,
     operator_lab_a,
 )
+from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
 
 def pytest_collection_modifyitems(config, items):
@@ -43,6 +47,7 @@ def _isolated_var_dir(settings, tmp_path):
     settings.EMAIL_FILE_PATH = tmp_path / "outbox"
     settings.IMPORT_REJECTS_DIR = tmp_path / "rejects"
     settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "letter-variants"
+    settings.PRINT_BATCH_DIR = tmp_path / "print"
 
 
 @pytest.fixture(autouse=True)
@@ -53,3 +58,46 @@ def _language_reset():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+# A laboratory with patients and an approved campaign: the campaign engine's tests and the status page's.
+@pytest.fixture
+def author(db):
+    return get_user_model().objects.create_user("alice", password="x" * 16, is_staff=True)
+
+
+@pytest.fixture
+def approver(db):
+    return get_user_model().objects.create_user("bob", password="x" * 16, is_staff=True)
+
+
+@pytest.fixture
+def laboratory(db):
+    return LaboratoryFactory(code="LABA", name="Laboratoire des Remparts")
+
+
+@pytest.fixture
+def breach(db):
+    return BreachFactory(slug="fuite-2021")
+
+
+@pytest.fixture
+def make_patients(breach, laboratory):
+    def make(n: int, **fields):
+        return PatientFactory.create_batch(n, breach=breach, laboratory=laboratory, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_campaign(breach, laboratory, author, approver):
+    def make(policy: str = "post_and_email", *, approve: bool = True, **kwargs):
+        campaign = campaigns.campaign_create(
+            breach=breach, laboratory=laboratory, name="Information des patients", by=author,
+            channel_policy=policy, **kwargs,
+        )  # fmt: skip
+        if approve:
+            campaign = campaigns.campaign_approve(campaign=campaign, by=approver)
+        return campaign
+
+    return make

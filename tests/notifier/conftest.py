@@ -1,4 +1,4 @@
-"""Fixtures of the campaign-engine tests: staff users, a laboratory with patients, a campaign."""
+"""Fixtures of the campaign-engine tests: a local SMTP server (the shared campaign fixtures live in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,58 +7,6 @@ import threading
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.contrib.auth import get_user_model
-
-from notifier import campaigns
-from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
-
-
-@pytest.fixture(autouse=True)
-def _print_batch_dir(settings, tmp_path):
-    """Print batches (PDF + manifest) go under the test's own tmp dir, never var/."""
-    settings.PRINT_BATCH_DIR = tmp_path / "print"
-
-
-@pytest.fixture
-def author(db):
-    return get_user_model().objects.create_user("alice", password="x" * 16, is_staff=True)
-
-
-@pytest.fixture
-def approver(db):
-    return get_user_model().objects.create_user("bob", password="x" * 16, is_staff=True)
-
-
-@pytest.fixture
-def laboratory(db):
-    return LaboratoryFactory(code="LABA", name="Laboratoire des Remparts")
-
-
-@pytest.fixture
-def breach(db):
-    return BreachFactory(slug="fuite-2021")
-
-
-@pytest.fixture
-def make_patients(breach, laboratory):
-    def make(n: int, **fields):
-        return PatientFactory.create_batch(n, breach=breach, laboratory=laboratory, **fields)
-
-    return make
-
-
-@pytest.fixture
-def make_campaign(breach, laboratory, author, approver):
-    def make(policy: str = "post_and_email", *, approve: bool = True, **kwargs):
-        campaign = campaigns.campaign_create(
-            breach=breach, laboratory=laboratory, name="Information des patients", by=author,
-            channel_policy=policy, **kwargs,
-        )  # fmt: skip
-        if approve:
-            campaign = campaigns.campaign_approve(campaign=campaign, by=approver)
-        return campaign
-
-    return make
 
 
 class Sink:

@@ -7,10 +7,8 @@ this"). Every failure renders the same form with the same message, status and he
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
-from django import forms
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,10 +17,11 @@ from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
 from letters.wording import exposure_labels
+from notifier.models import Notification
 from patients.categories import Exposure, Sensitive
 
-from . import status
-from .models import Notification
+from . import 
+from .forms import CheckForm
 
 SESSION_KEY = "status_notice"
 
@@ -42,7 +41,8 @@ def _in_language(view):
 
 LANGUAGES = ("fr", "en")
 
-# Named only after both factors, on the patient's own page, with care (issue #6).
+# Sensitive categories are named only here, after both factors, on the patient's own page: a letter or an
+# email can be opened by someone else, so neither ever names them.
 SENSITIVE_LABELS = {
     "fr": {
         Sensitive.PREGNANCY: "une information concernant une grossesse",
@@ -94,20 +94,6 @@ STATUS_WORDS = {
 }
 
 
-class CheckForm(forms.Form):
-    code = forms.CharField(max_length=40, strip=True)
-    day = forms.IntegerField(min_value=1, max_value=31)
-    month = forms.IntegerField(min_value=1, max_value=12)
-    year = forms.IntegerField(min_value=1890, max_value=2100)
-
-    def birth_date(self) -> dt.date | None:
-        data = self.cleaned_data
-        try:
-            return dt.date(data["year"], data["month"], data["day"])
-        except (KeyError, TypeError, ValueError):
-            return None
-
-
 def _client_ip(request: HttpRequest) -> str:
     if settings.SECURE_PROXY_SSL_HEADER:  # behind the production proxy
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
@@ -120,12 +106,12 @@ def _url(name: str, lang: str) -> str:
     return reverse(f"status:{name}_{lang}")
 
 
-def _notice_from_session(request: HttpRequest) -> status.Notice | None:
+def _notice_from_session(request: HttpRequest) -> services.Notice | None:
     data = request.session.get(SESSION_KEY)
     if not isinstance(data, dict):
         return None
     try:
-        return status.Notice(campaign_id=int(data["campaign_id"]), patient_id=int(data["patient_id"]))
+        return services.Notice(campaign_id=int(data["campaign_id"]), patient_id=int(data["patient_id"]))
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -138,7 +124,7 @@ def check(request: HttpRequest, lang: str) -> HttpResponse:
     if request.method == "POST":
         code = request.POST.get("code", "")[:64]
         birth_date = form.birth_date() if form.is_valid() else None
-        notice = status.status_check(code=code, birth_date=birth_date, client_ip=_client_ip(request))
+        notice = services.notice_verify(code=code, birth_date=birth_date, client_ip=_client_ip(request))
         if notice is not None:
             request.session.cycle_key()
             request.session[SESSION_KEY] = {"campaign_id": notice.campaign_id, "patient_id": notice.patient_id}
@@ -153,7 +139,7 @@ def check(request: HttpRequest, lang: str) -> HttpResponse:
     )
 
 
-def _require_notice(request: HttpRequest, lang: str) -> status.Notice | None:
+def _require_notice(request: HttpRequest, lang: str) -> services.Notice | None:
     notice = _notice_from_session(request)
     if notice is not None:
         request.session.set_expiry(settings.STATUS_SESSION_IDLE_SECONDS)  # idle expiry slides with use
@@ -166,7 +152,7 @@ def notice_page(request: HttpRequest, lang: str) -> HttpResponse:
     notice = _require_notice(request, lang)
     if notice is None:
         return redirect(_url("check", lang))
-    view = status.notice_load(notice=notice, request=request)
+    view = services.notice_load(notice=notice, request=request)
     patient = view.patient
     exposed = [label for label in exposure_labels(patient.exposure_mask, lang, minor=patient.is_minor)]
     sensitive = [SENSITIVE_LABELS[lang][flag] for flag in Sensitive if patient.sensitive_mask & flag]
@@ -200,7 +186,7 @@ def letter_pdf(request: HttpRequest, lang: str) -> HttpResponse:
     notice = _require_notice(request, lang)
     if notice is None:
         raise Http404
-    pdf = status.notice_letter_pdf(notice=notice, language=lang, request=request)
+    pdf = services.notice_letter_pdf(notice=notice, language=lang, request=request)
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = "lettre-information.pdf" if lang == "fr" else "information-letter.pdf"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -213,7 +199,7 @@ def acknowledge(request: HttpRequest, lang: str) -> HttpResponse:
     notice = _require_notice(request, lang)
     if notice is None:
         return redirect(_url("check", lang))
-    status.notice_acknowledge(notice=notice)
+    services.notice_acknowledge(notice=notice)
     return redirect(_url("notice", lang) + "?lu=1")
 
 

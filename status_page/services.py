@@ -21,13 +21,13 @@ from django.utils import timezone
 
 from labs.audit import audit_record
 from letters.render import render_letter_pdf
+from notifier.codes import status_code_digest
+from notifier.models import Campaign, DeliveryEvent, Notification
+from notifier.postal import letter_data_for_notification
+from notifier.events import delivery_event_record
 from patients.models import Patient
 
 from . import ratelimit
-from .codes import status_code_digest
-from .events import delivery_event_record
-from .models import Campaign, DeliveryEvent, Notification
-from .postal import letter_data_for_notification
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _failure_budget_spent() -> None:
         )
 
 
-def status_check(*, code: str, birth_date: dt.date | None, client_ip: str) -> Notice | None:
+def notice_verify(*, code: str, birth_date: dt.date | None, client_ip: str) -> Notice | None:
     """The patient's notice when `code` and `birth_date` match an open campaign; None on any failure.
 
     Side effects only on counters: per client address (every try), per code and globally (failures).
