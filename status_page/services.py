@@ -22,9 +22,9 @@ from django.utils import timezone
 from labs.audit import audit_record
 from letters.render import render_letter_pdf
 from notifier.codes import status_code_digest
+from notifier.events import delivery_event_record
 from notifier.models import Campaign, DeliveryEvent, Notification
 from notifier.postal import letter_data_for_notification
-from notifier.events import delivery_event_record
 from patients.models import Patient
 
 from . import ratelimit

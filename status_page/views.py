@@ -20,7 +20,7 @@ from letters.wording import exposure_labels
 from notifier.models import Notification
 from patients.categories import Exposure, Sensitive
 
-from . import 
+from . import services
 from .forms import CheckForm
 
 SESSION_KEY = "status_notice"
