@@ -28,3 +28,19 @@ def test_production_refuses_development_secrets():
     )
     assert result.returncode != 0
     assert "needs these secrets set" in result.stderr
+
+
+def test_every_beat_entry_names_a_registered_celery_task():
+    # given the one beat schedule, when every app's tasks are imported
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    # then each entry runs a task that exists (a typo would only show up as a beat error in production)
+    assert set(settings.CELERY_BEAT_SCHEDULE) == {
+        "campaigns-tick",
+        "labs-deadline-reminders",
+        "labs-audit-purge",
+        "cnil-counts-refresh",
+    }
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]
