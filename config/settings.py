@@ -15,11 +15,12 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("NOTIFIER_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
+# Read after .env, like every other variable: SQLite file, outbox, rejects, print batches.
+VAR_DIR = Path(env.str("NOTIFIER_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- core ------------------------------------------------------------------------------------------
 # "development" (demo, tests) or "production". Production refuses insecure defaults.
