@@ -27,10 +27,12 @@ VAR_DIR = Path(env.str("NOTIFIER_VAR_DIR", default=str(BASE_DIR / "var")))
 NOTIFIER_ENV = env.str("NOTIFIER_ENV", default="development")
 PRODUCTION = NOTIFIER_ENV == "production"
 
+# Secrets left empty (as in .env.example) count as unset: development gets a marked default, which the
+# production guard at the end refuses, instead of an empty key it would accept.
 _DEV_ONLY = "dev-only-insecure-"
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_ONLY + "secret-key")
+SECRET_KEY = env.str("SECRET_KEY", default="") or _DEV_ONLY + "secret-key"
 # Keyed HMAC of normalised NIR + birth date: links one person's rows without storing the NIR.
-PERSON_KEY_SECRET = env.str("PERSON_KEY_SECRET", default=_DEV_ONLY + "person-key")
+PERSON_KEY_SECRET = env.str("PERSON_KEY_SECRET", default="") or _DEV_ONLY + "person-key"
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
@@ -181,9 +183,9 @@ LETTERS_VARIANT_CACHE_DIR = env.str("LETTERS_VARIANT_CACHE_DIR", default=str(VAR
 
 # --- campaigns (notifier) --------------------------------------------------------------------------
 # Status codes are derived from this secret (notifier/codes.py): set it once per deployment and keep it.
-STATUS_CODE_SECRET = env.str("STATUS_CODE_SECRET", default=_DEV_ONLY + "status-code")
+STATUS_CODE_SECRET = env.str("STATUS_CODE_SECRET", default="") or _DEV_ONLY + "status-code"
 # Basic-auth "user:password" that ESP tracking webhooks must present (anymail checks it; bad auth → 400).
-ANYMAIL_WEBHOOK_SECRET = env.str("ANYMAIL_WEBHOOK_SECRET", default=_DEV_ONLY + "webhook:secret")
+ANYMAIL_WEBHOOK_SECRET = env.str("ANYMAIL_WEBHOOK_SECRET", default="") or _DEV_ONLY + "webhook:secret"
 ANYMAIL.setdefault("WEBHOOK_SECRET", ANYMAIL_WEBHOOK_SECRET)
 # Reliability: a task is acknowledged only once done, re-queued if its worker dies, one at a time per
 # process; the broker redelivers an unacknowledged message after the visibility timeout (longer than
