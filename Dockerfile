@@ -7,6 +7,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
+# .dockerignore keeps secrets (.env), personal data (var/, *.sqlite3, test-artifacts/), caches and dev-only
+# folders out of the image.
 COPY . .
 RUN DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput \
  && useradd --system --home /app notifier && mkdir -p /var/lib/notifier && chown notifier /var/lib/notifier

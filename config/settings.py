@@ -2,9 +2,9 @@
 
 With nothing set, the app runs in its embedded shape: SQLite under var/, Celery eager, email written
 to files under var/outbox/. DATABASE_URL switches to PostgreSQL (psycopg 3) and CELERY_BROKER_URL to
-Redis with real workers. `.env.example` lists every variable.
+Redis with real workers. `.env.example` lists every variable (tests/test_env_example.py checks it).
 
-Each app's settings live in its own marked section below; edit only your section.
+Settings are grouped by concern below; each is defined once and read somewhere.
 """
 
 from __future__ import annotations
@@ -15,23 +15,24 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("NOTIFIER_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
+# Read after .env, like every other variable: SQLite file, outbox, rejects, print batches.
+VAR_DIR = Path(env.str("NOTIFIER_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- core ------------------------------------------------------------------------------------------
 # "development" (demo, tests) or "production". Production refuses insecure defaults.
 NOTIFIER_ENV = env.str("NOTIFIER_ENV", default="development")
 PRODUCTION = NOTIFIER_ENV == "production"
 
+# Secrets left empty (as in .env.example) count as unset: development gets a marked default, which the
+# production guard at the end refuses, instead of an empty key it would accept.
 _DEV_ONLY = "dev-only-insecure-"
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_ONLY + "secret-key")
+SECRET_KEY = env.str("SECRET_KEY", default="") or _DEV_ONLY + "secret-key"
 # Keyed HMAC of normalised NIR + birth date: links one person's rows without storing the NIR.
-PERSON_KEY_SECRET = env.str("PERSON_KEY_SECRET", default=_DEV_ONLY + "person-key")
-# Secrets that must not keep their development default in production (sections below append).
-PRODUCTION_SECRETS = ["SECRET_KEY", "PERSON_KEY_SECRET"]
+PERSON_KEY_SECRET = env.str("PERSON_KEY_SECRET", default="") or _DEV_ONLY + "person-key"
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
@@ -178,18 +179,15 @@ IMPORT_REJECTS_DIR = VAR_DIR / "rejects"
 # --- letters ---------------------------------------------------------------------------------------
 # Status page printed on letters (and in their QR code, with the personal code after '#').
 LETTERS_STATUS_URL = env.str("LETTERS_STATUS_URL", default=PUBLIC_BASE_URL.rstrip("/") + "/verifier/")
-# Letters per print batch (merged PDF + manifest handed to the print-and-mail provider).
-LETTERS_PRINT_BATCH_SIZE = env.int("LETTERS_PRINT_BATCH_SIZE", default=1000)
 # Laid-out letter variants (no patient data: laboratory, breach text, categories), shared by the workers.
 LETTERS_VARIANT_CACHE_DIR = env.str("LETTERS_VARIANT_CACHE_DIR", default=str(VAR_DIR / "letters" / "variants"))
 
 # --- campaigns (notifier) --------------------------------------------------------------------------
 # Status codes are derived from this secret (notifier/codes.py): set it once per deployment and keep it.
-STATUS_CODE_SECRET = env.str("STATUS_CODE_SECRET", default=_DEV_ONLY + "status-code")
+STATUS_CODE_SECRET = env.str("STATUS_CODE_SECRET", default="") or _DEV_ONLY + "status-code"
 # Basic-auth "user:password" that ESP tracking webhooks must present (anymail checks it; bad auth → 400).
-ANYMAIL_WEBHOOK_SECRET = env.str("ANYMAIL_WEBHOOK_SECRET", default=_DEV_ONLY + "webhook:secret")
+ANYMAIL_WEBHOOK_SECRET = env.str("ANYMAIL_WEBHOOK_SECRET", default="") or _DEV_ONLY + "webhook:secret"
 ANYMAIL.setdefault("WEBHOOK_SECRET", ANYMAIL_WEBHOOK_SECRET)
-PRODUCTION_SECRETS += ["STATUS_CODE_SECRET", "ANYMAIL_WEBHOOK_SECRET"]
 # Reliability: a task is acknowledged only once done, re-queued if its worker dies, one at a time per
 # process; the broker redelivers an unacknowledged message after the visibility timeout (longer than
 # the longest task), and the database claim makes that redelivery harmless.
@@ -199,12 +197,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BEAT_SCHEDULE = {
-    "campaigns-tick": {
-        "task": "notifier.tasks.campaigns_tick_task",
-        "schedule": env.float("CAMPAIGN_TICK_SECONDS", default=60.0),
-    },
-}
 CAMPAIGN_EMAIL_CHUNK = env.int("CAMPAIGN_EMAIL_CHUNK", default=100)  # ids per send task
 CAMPAIGN_PRINT_CHUNK = env.int("CAMPAIGN_PRINT_CHUNK", default=500)  # letters per print batch
 CAMPAIGN_STUCK_SECONDS = env.int("CAMPAIGN_STUCK_SECONDS", default=600)  # queued/sending longer → re-queued
@@ -232,10 +224,14 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 # Art. 33(1): hours from awareness to the CNIL deadline (a proposal to move to 96 h exists, not law).
 CNIL_DEADLINE_HOURS = env.int("CNIL_DEADLINE_HOURS", default=72)
-# Hours before the deadline at which the laboratory's DPO is reminded (plus once when overdue).
-CNIL_REMINDER_HOURS = [24, 6]
+
+# --- periodic tasks (celery beat) ------------------------------------------------------------------
+# One schedule for every app. The DPO reminder offsets (T−24 h, T−6 h, overdue) live in labs/services.py.
 CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "campaigns-tick": {
+        "task": "notifier.tasks.campaigns_tick_task",
+        "schedule": env.float("CAMPAIGN_TICK_SECONDS", default=60.0),
+    },
     "labs-deadline-reminders": {"task": "labs.tasks.deadline_reminders_send_task", "schedule": 300.0},
     "labs-audit-purge": {"task": "labs.tasks.audit_purge_task", "schedule": 24 * 3600.0},
     # Under the 60 s the CNIL dashboard's counts snapshot lives, so the page never computes them itself.
@@ -259,6 +255,8 @@ SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.back
 SESSION_CACHE_ALIAS = "default"
 
 # --- production guard ------------------------------------------------------------------------------
+# Secrets that must not keep their development default in production.
+PRODUCTION_SECRETS = ["SECRET_KEY", "PERSON_KEY_SECRET", "STATUS_CODE_SECRET", "ANYMAIL_WEBHOOK_SECRET"]
 if PRODUCTION:
     _insecure = [name for name in PRODUCTION_SECRETS if globals()[name].startswith(_DEV_ONLY)]
     if _insecure:

@@ -4,6 +4,7 @@ import json
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
 
@@ -70,6 +71,22 @@ def test_the_demo_subcommand_runs_the_whole_flow_once_and_says_where_things_went
     call_command(*hand_over.split()[1:], stdout=StringIO())
     assert run("demo", "--breach", breach.slug)["counts"]["post"] == {"sent": 3}
     assert len(mail.outbox) == 3
+
+
+def test_the_demo_subcommand_is_refused_in_production_and_creates_nothing(make_patients, breach, settings):
+    # given a production deployment with patients
+    from notifier.models import Campaign, Notification
+
+    settings.PRODUCTION = True
+    make_patients(2)
+    users_before = get_user_model().objects.count()
+    # when the demo is asked for
+    with pytest.raises(CommandError, match="refusée avec NOTIFIER_ENV=production"):
+        call_command("campaign", "demo", "--breach", breach.slug, stdout=StringIO())
+    # then no made-up staff account, no campaign, nothing sent
+    assert get_user_model().objects.count() == users_before
+    assert not Campaign.objects.exists() and not Notification.objects.exists()
+    assert mail.outbox == []
 
 
 def test_unknown_templates_are_refused_at_creation_and_the_letter_version_is_pinned(author, breach, laboratory):

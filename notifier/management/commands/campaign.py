@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -39,7 +40,8 @@ class Command(BaseCommand):
         handover.add_argument("batch", type=int, help="id du lot d'impression")
         handover.add_argument("--by", required=True)
         demo = sub.add_parser(
-            "demo", help="démo : créer, approuver (2e personne), lancer, dire où sont courriels et lettres"
+            "demo",
+            help="démo : créer, approuver (2e personne), lancer, dire où sont courriels et lettres (refusée en production)",
         )
         demo.add_argument("--breach", required=True, help="slug de la violation")
         for p in sub.choices.values():
@@ -114,8 +116,12 @@ class Command(BaseCommand):
 
     def _demo(self, o: dict[str, Any]) -> dict[str, Any]:
         """Re-runnable: the first laboratory's demo campaign is created, approved and launched once."""
-        from django.conf import settings
-
+        if settings.PRODUCTION:
+            # Two made-up staff accounts approving their own campaign would defeat the four-eyes rule.
+            raise CommandError(
+                "La démo crée deux comptes fictifs qui approuvent leur propre campagne : refusée avec "
+                "NOTIFIER_ENV=production / demo refused in production"
+            )
         breach = Breach.objects.filter(slug=o["breach"]).first()
         laboratory = Laboratory.objects.filter(patients__breach=breach).order_by("code").first()
         if breach is None or laboratory is None:
