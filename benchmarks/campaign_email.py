@@ -7,7 +7,7 @@
 2. measured: a 50,000-patient email campaign launched with `campaign_launch`, sent by a real
    `celery -A config worker --pool=prefork --concurrency=2` through Redis, end to end (launch commit →
    campaign completed, read from the database), each message claimed in the database and submitted
-   in two phases (notifier/mail.py);
+   in two phases (notifier/sending.py);
 3. launch: creating the notifications (and status-code digests) of a 491,839-patient campaign.
 The sink is an aiosmtpd server in its own process that counts messages. Targets (issue #3): ≥ 300
 emails/s end to end, ≥ 0.7× the reference; launch ≤ 60 s.

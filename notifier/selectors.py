@@ -45,7 +45,7 @@ def campaign_summary(*, campaign: Campaign) -> dict[str, object]:
         "unreachable_patients": unreachable_patients(campaign=campaign).count(),
         # Committed as sent beside the SMTP final dot, but the server's reply never recorded: the one
         # message a worker had in flight when it died (at most one per worker). Almost surely
-        # delivered; lost only if the worker died between writing the COMMIT and the dot (mail.py).
+        # delivered; lost only if the worker died between writing the COMMIT and the dot (notifier/sending.py).
         "sent_unconfirmed": Notification.objects.filter(
             campaign=campaign,
             channel=Notification.Channel.EMAIL,

@@ -285,16 +285,16 @@ def test_a_worker_dying_before_the_commit_left_sends_nothing_and_keeps_the_row(s
 
 def test_a_lost_answer_to_the_commit_marks_the_row_again_and_never_resends(smtp_to, monkeypatch):
     campaign, ids = launched_ids(1)
-    original = sending.SentMark.settle
+    original = sending.SentMark.wait_for_commit
 
     def answer_lost(mark):
         original(mark)  # the database did commit; its answer "got lost" on the way back
         raise sending.SentMarkLost("connection reset")
 
-    monkeypatch.setattr(sending.SentMark, "settle", answer_lost)
+    monkeypatch.setattr(sending.SentMark, "wait_for_commit", answer_lost)
     with pytest.raises(sending.TransientSendError):
         sending.notifications_send(notification_ids=ids)
-    monkeypatch.setattr(sending.SentMark, "settle", original)
+    monkeypatch.setattr(sending.SentMark, "wait_for_commit", original)
     # then the row is sent, and the task's retry sends nothing more
     assert Notification.objects.get(pk=ids[0]).status == S.SENT
     assert sending.notifications_send(notification_ids=ids) == 0

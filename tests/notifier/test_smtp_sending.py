@@ -1,4 +1,4 @@
-"""Notices over SMTP: stencil copies read like Django's build; a lost final dot re-queues; marks carry confirmations."""
+"""Notices over SMTP: template copies read like Django's build; a lost final dot re-queues; marks carry confirmations."""
 
 from __future__ import annotations
 
@@ -36,10 +36,10 @@ def texts(message: email.message.EmailMessage) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
-def test_a_stencil_copy_reads_exactly_like_the_message_django_builds(
+def test_a_template_copy_reads_exactly_like_the_message_django_builds(
     make_patients, make_campaign, approver, django_capture_on_commit_callbacks, language
 ):
-    # given a notice whose phrase is not ASCII (a value the stencil must carry as UTF-8)
+    # given a notice whose phrase is not ASCII (a value the template must carry as UTF-8)
     notification = launched(make_patients, make_campaign, approver, django_capture_on_commit_callbacks)
     Notification.objects.filter(pk=notification.pk).update(language=language)
     notification.refresh_from_db()
@@ -47,7 +47,7 @@ def test_a_stencil_copy_reads_exactly_like_the_message_django_builds(
     django_built = notice_email.notice_email_message(notification=notification)
     with (
         mock.patch("notifier.notice_email.verification_phrase_for_ids", return_value=accented),
-        mock.patch("notifier.notice_email.notice_email_message", side_effect=AssertionError("not the stencil")),
+        mock.patch("notifier.notice_email.notice_email_message", side_effect=AssertionError("not the template")),
     ):
         # when
         envelope = notice_email.notice_envelope(notification=notification)
@@ -86,7 +86,7 @@ def test_two_copies_differ_only_by_their_patient_values(
         assert own_text != texts(parsed(other.data))[0][1]
 
 
-def test_an_address_the_stencil_cannot_carry_as_is_gets_the_django_build(
+def test_an_address_the_template_cannot_carry_as_is_gets_the_django_build(
     make_patients, make_campaign, approver, django_capture_on_commit_callbacks
 ):
     # given an internationalised address (Django encodes it; raw bytes would not be right)
@@ -114,7 +114,7 @@ def build_with(subject: str, body: str):
     return build
 
 
-def test_a_stencil_refuses_itself_when_a_marker_would_not_come_out_verbatim():
+def test_a_template_refuses_itself_when_a_marker_would_not_come_out_verbatim():
     # a value in the subject (an encoded header) and a body long enough for quoted-printable
     in_subject = notice_email.MessageTemplate(build_with("Code {code}", "Votre code : {code}"), ["code"])
     quoted_printable = notice_email.MessageTemplate(build_with("Objet", "x" * 1200 + " {code}"), ["code"])
@@ -128,9 +128,9 @@ def test_a_stencil_refuses_itself_when_a_marker_would_not_come_out_verbatim():
     assert fits.fill({"code": "A\r\n.\r\n"}, to="a@example.org", message_id="<1@example.org>") is None
 
 
-def test_a_stencil_copy_goes_through_the_two_phase_submission(smtp):
-    stencil = notice_email.MessageTemplate(build_with("Objet", "Phrase : {phrase}\n.\nfin"), ["phrase"])
-    envelope = stencil.fill({"phrase": "zèbre forêt"}, to="to@example.org", message_id="<42@example.org>")
+def test_a_template_copy_goes_through_the_two_phase_submission(smtp):
+    template = notice_email.MessageTemplate(build_with("Objet", "Phrase : {phrase}\n.\nfin"), ["phrase"])
+    envelope = template.fill({"phrase": "zèbre forêt"}, to="to@example.org", message_id="<42@example.org>")
     with get_connection() as connection:
         sending.send_two_phase(connection=connection, message=envelope, commit=lambda: True)
     smtp.wait(1)
