@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from labs.deadlines import format_paris
+from labs.filing_states import FILING_STATE_URGENCY, FilingState, filing_state
 from labs.models import BreachLaboratory, CnilFiling
 from notifier.models import Campaign, Notification
 
@@ -25,38 +26,13 @@ from .masking import MASK_BELOW, MASKED, masked, masked_sort_key, masked_total
 from .stats import NOT_TO_SEND, Status, patients_per_case, status_counts, unreachable_patient_counts
 
 
-class FilingState:
-    ON_TIME = "on_time"
-    LATE = "late"
-    MISSING = "missing"  # no initial filing and the deadline has passed
-    PENDING = "pending"  # no initial filing yet, deadline still ahead
-    NOT_REQUIRED = "not_required"  # the controller decided not to notify (register entry)
-
-    LABELS = {
-        ON_TIME: "déposée dans les délais",
-        LATE: "déposée hors délai",
-        MISSING: "manquante, échéance dépassée",
-        PENDING: "à déposer, dans les délais",
-        NOT_REQUIRED: "non requise (décision motivée)",
-    }
-    ORDER = {MISSING: 0, LATE: 1, PENDING: 2, NOT_REQUIRED: 3, ON_TIME: 4}
-
-
-def filing_state(case_file: BreachLaboratory, *, now: dt.datetime) -> str:
-    if case_file.first_filed_at is not None:
-        return FilingState.LATE if case_file.filed_late else FilingState.ON_TIME
-    if case_file.cnil_decision == BreachLaboratory.Decision.NOT_NOTIFY:
-        return FilingState.NOT_REQUIRED
-    return FilingState.MISSING if case_file.due_at < now else FilingState.PENDING
-
-
 @dataclass
 class CnilRow:
     """One laboratory's line for one breach: counts only, never a person."""
 
     case_file: BreachLaboratory
     patients: int = 0
-    filing_state: str = FilingState.PENDING
+    filing_state: FilingState = FilingState.PENDING
     complementary_filings: int = 0
     notifications: int = 0
     to_send: int = 0
@@ -193,8 +169,8 @@ class BreachSummary:
     @property
     def state_list(self) -> list[tuple[str, str, int]]:
         return [
-            (state, FilingState.LABELS[state], self.states.get(state, 0))
-            for state in sorted(FilingState.LABELS, key=FilingState.ORDER.get)
+            (state, FilingState(state).label, self.states.get(state, 0))
+            for state in sorted(FilingState, key=FILING_STATE_URGENCY.get)
         ]
 
 
@@ -224,7 +200,7 @@ CNIL_SORT_KEYS = {
     "laboratoire": lambda r: (r.laboratory.code,),
     "patients": lambda r: (masked_sort_key(r.patients),),
     "risque": lambda r: (r.case_file.high_risk,),
-    "initiale": lambda r: (FilingState.ORDER[r.filing_state],),
+    "initiale": lambda r: (FILING_STATE_URGENCY[r.filing_state],),
     "complementaires": lambda r: (r.complementary_filings,),
     "progression": lambda r: (-1.0 if r.progress_pct is None else r.progress_pct,),
     "distribuees": lambda r: (masked_sort_key(r.delivered),),
@@ -269,7 +245,7 @@ def cnil_cells(row: CnilRow) -> dict[str, str]:
         "laboratory_name": row.laboratory.name,
         "patients": masked(row.patients),
         "high_risk": HIGH_RISK_SHORT.get(cf.high_risk, cf.high_risk),
-        "filing": FilingState.LABELS[row.filing_state],
+        "filing": str(FilingState(row.filing_state).label),
         "due_at": format_paris(cf.due_at),
         "complementary": str(row.complementary_filings),
         "progress": format_percent(row.progress_pct) if row.progress_pct is not None else f"{MASKED} envois",

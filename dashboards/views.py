@@ -19,6 +19,7 @@ from django.utils import timezone
 from labs import access
 from labs.audit import AuditEvent, audit_record
 from labs.deadlines import format_paris, format_time_left, time_left
+from labs.filing_states import filing_state
 from labs.models import BreachLaboratory
 from notifier.models import Campaign, Notification
 
@@ -92,7 +93,7 @@ def dpo_dashboard(request: HttpRequest) -> HttpResponse:
     for cf in case_files:
         sections[(cf.breach_id, cf.laboratory_id)] = {
             "breach": cf.breach, "laboratory": cf.laboratory, "case_file": cf, "campaigns": [],
-            "filing_state": cnil.filing_state(cf, now=now),
+            "filing_state": filing_state(cf, now=now),
             "due_at": format_paris(cf.due_at), "time_left": format_time_left(time_left(cf.due_at, now=now)),
             "filings": [
                 {"filing": f, "submitted_at": format_paris(f.submitted_at)} for f in cf.filings.all()
@@ -108,7 +109,7 @@ def dpo_dashboard(request: HttpRequest) -> HttpResponse:
     for key, section in sections.items():
         section["patients"] = patients.get(key, 0)
         if section.get("filing_state"):
-            section["filing_label"] = cnil.FilingState.LABELS[section["filing_state"]]
+            section["filing_label"] = section["filing_state"].label
     return render(
         request,
         "dashboards/dpo.html",

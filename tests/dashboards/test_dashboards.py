@@ -17,6 +17,7 @@ from django.utils import timezone
 from dashboards import cnil, masking, stats
 from dashboards.tasks import cnil_counts_refresh_task
 from labs.audit import AuditEvent
+from labs.filing_states import FilingState
 from labs.models import BreachLaboratory, CnilFiling
 from notifier.models import Campaign, DeliveryEvent, Notification
 from tests.access_fixtures import login_verified
@@ -173,9 +174,9 @@ def test_cnil_rows_count_per_laboratory_and_state_the_filing(world, lab_a, lab_b
     assert rows["LAB-A"].patients == len(LAB_A_SPEC)
     assert rows["LAB-B"].patients == 3
     assert rows["LAB-C"].patients == 7
-    assert rows["LAB-A"].filing_state == cnil.FilingState.ON_TIME
-    assert rows["LAB-B"].filing_state == cnil.FilingState.LATE
-    assert rows["LAB-C"].filing_state == cnil.FilingState.PENDING
+    assert rows["LAB-A"].filing_state == FilingState.ON_TIME
+    assert rows["LAB-B"].filing_state == FilingState.LATE
+    assert rows["LAB-C"].filing_state == FilingState.PENDING
     assert rows["LAB-A"].complementary_filings == 1
     assert rows["LAB-A"].delivered == sum(1 for _, st, *_ in _lines() if st == S.DELIVERED)
     assert rows["LAB-B"].returned == 3
@@ -189,7 +190,7 @@ def test_a_case_file_past_its_deadline_without_filing_is_missing(world):
     case_c.save()
     # when / then
     rows = {row.laboratory.code: row for row in cnil.cnil_rows()}
-    assert rows["LAB-C"].filing_state == cnil.FilingState.MISSING
+    assert rows["LAB-C"].filing_state == FilingState.MISSING
 
 
 def test_cnil_rows_take_the_same_number_of_queries_whatever_the_number_of_patients(world, django_assert_num_queries):
@@ -223,7 +224,7 @@ def test_cnil_counts_are_a_snapshot_reused_for_a_minute_while_filing_states_stay
         rows = {r.laboratory.code: r for r in cnil.cnil_rows(counts=cnil.cnil_counts_cached())}
     # then the counts are the snapshot's and the filing state is live
     assert rows["LAB-C"].patients == 7 and first.patients == cnil.cnil_counts_cached().patients
-    assert rows["LAB-C"].filing_state == cnil.FilingState.MISSING
+    assert rows["LAB-C"].filing_state == FilingState.MISSING
     # and a refresh (what a periodic task would call) counts the new patient
     assert cnil.cnil_counts_cached(refresh=True).patients[(world["breach"].pk, world["lab_c"].pk)] == 8
 
