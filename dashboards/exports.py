@@ -1,4 +1,5 @@
-"""The dashboards' downloads: the delivery report, the call-centre list, the CNIL table as CSV.
+"""The dashboards' downloads: the delivery report, the CNIL table as CSV, and the response every download goes
+through (the call-centre list is the campaign engine's, `notifier.resources.call_centre_dataset`).
 
 Every download is written to the audit trail (`download_response`); person-level files are cut to the
 DPO's laboratories by the views before they reach here.
@@ -8,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from typing import Any
 
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,42 +19,19 @@ from tablib import Dataset
 
 from labs.audit import AuditEvent, audit_record
 from labs.deadlines import format_paris
+from labs.exports import FormulaSafeResource, formula_safe
 from notifier.models import Campaign, DeliveryEvent, Notification
-from notifier.resources import CallCentreResource
-from notifier.selectors import unreachable_patients
 
 from .cnil import CnilRow, cnil_cells
 from .stats import ACK_EVENT_TYPE
 
 FORMATS = {"csv": base_formats.CSV, "xlsx": base_formats.XLSX}
 
-# Spreadsheet formula injection: a cell starting with = + - @ is prefixed with ' unless it is a plain
-# number or phone number (E.164 "+336…" must stay readable for the call centre).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?[\d .]+$")
 
+class DeliveryReportResource(FormulaSafeResource, resources.ModelResource):
+    """The delivery report: one line per notification, by reference (no name: the reference identifies it).
 
-def _escape_formulae(dataset: Any) -> Any:
-    rows = []
-    for row in dataset:
-        rows.append(
-            [
-                f"'{cell}"
-                if isinstance(cell, str) and cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(cell)
-                else cell
-                for cell in row
-            ]
-        )
-    headers = dataset.headers
-    dataset.wipe()
-    dataset.headers = headers
-    for row in rows:
-        dataset.append(row)
-    return dataset
-
-
-class DeliveryReportResource(resources.ModelResource):
-    """The delivery report: one line per notification, by reference (no name: the reference identifies it)."""
+    Formula-safe: the bounce reason (`motif`) is text written by a remote mail server."""
 
     reference = fields.Field(attribute="reference", column_name="référence")
     channel = fields.Field(attribute="channel", column_name="canal")
@@ -100,12 +76,7 @@ def delivery_report_dataset(*, campaign: Campaign) -> Dataset:
         notification=OuterRef("pk"), source=DeliveryEvent.Source.STATUS_PAGE, event_type=ACK_EVENT_TYPE
     )
     queryset = Notification.objects.filter(campaign=campaign).annotate(acknowledged=Exists(acked)).order_by("pk")
-    return _escape_formulae(DeliveryReportResource().export(queryset))
-
-
-def unreachable_dataset(*, campaign: Campaign) -> Dataset:
-    """The call-centre list, with the campaign engine's own resource (notifier/resources.py)."""
-    return _escape_formulae(CallCentreResource().export(unreachable_patients(campaign=campaign)))
+    return DeliveryReportResource().export(queryset)
 
 
 def download_response(
@@ -137,11 +108,12 @@ CNIL_CSV_CELLS = (
 
 
 def cnil_csv(rows: list[CnilRow]) -> str:
-    """The liaison's table as CSV: the same masked strings as the page, never a person."""
+    """The liaison's table as CSV: the same masked strings as the page, never a person; formula-safe (a
+    laboratory's name and code come from the leaked file)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CNIL_CSV_HEADER)
     for row in rows:
         cells = cnil_cells(row)
-        writer.writerow([cells[key] for key in CNIL_CSV_CELLS])
+        writer.writerow([formula_safe(cells[key]) for key in CNIL_CSV_CELLS])
     return buffer.getvalue()

@@ -22,6 +22,7 @@ from labs.deadlines import format_paris, format_time_left, time_left
 from labs.filing_states import filing_state
 from labs.models import BreachLaboratory
 from notifier.models import Campaign, Notification
+from notifier.resources import call_centre_dataset
 
 from . import cnil, exports, stats
 from .charts import CHANNEL_LABELS, STATUS_LABELS, STATUS_ORDER, progress_chart, status_chart
@@ -131,7 +132,7 @@ def delivery_report(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 def unreachable_list(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     campaign = _scoped_campaign(request, pk)
-    dataset = exports.unreachable_dataset(campaign=campaign)
+    dataset = call_centre_dataset(campaigns=[campaign])
     return exports.download_response(request, campaign, kind="injoignables", fmt=fmt, dataset=dataset)
 
 

@@ -9,12 +9,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from import_export.admin import ImportMixin
+from import_export.formats import base_formats
 
 from labs.access import LabScopedAdminMixin
 
 from . import postal, selectors, services
 from .models import Campaign, CampaignAction, DeliveryEvent, Notification, PrintBatch
-from .resources import CallCentreResource, ReturnedMailResource
+from .resources import ReturnedMailResource, call_centre_dataset
 
 
 def _each(request: HttpRequest, queryset: QuerySet, service: Any, done: str, **kwargs: Any) -> None:
@@ -90,7 +91,8 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = ("status", "progress", "sent_unconfirmed", "created_by", "approved_by", "approved_at",
                        "launched_at", "completed_at")  # fmt: skip
     inlines = [CampaignActionInline]
-    actions = ["approve", "launch", "pause", "resume", "cancel", "export_call_centre_list"]
+    actions = ["approve", "launch", "pause", "resume", "cancel", "export_call_centre_list",
+               "export_call_centre_list_xlsx"]  # fmt: skip
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Once approved, what was approved cannot change under the approver's feet: a read-only page, no
@@ -148,15 +150,24 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Exporter la liste du centre d'appels (CSV) / call-centre list")
     def export_call_centre_list(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        rows = []
-        for campaign in queryset:
-            patients = selectors.unreachable_patients(campaign=campaign)
-            rows.append(CallCentreResource().export(queryset=patients).csv)
-            services.campaign_trail(campaign=campaign, action="export_call_centre", by=request.user,
-                                    patients=patients.count())  # fmt: skip
-        response = HttpResponse("".join(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="centre-appels.csv"'
-        return response
+        return _call_centre_download(request, queryset, base_formats.CSV())
+
+    @admin.action(description="Exporter la liste du centre d'appels (XLSX) / call-centre list")
+    def export_call_centre_list_xlsx(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        return _call_centre_download(request, queryset, base_formats.XLSX())
+
+
+def _call_centre_download(request: HttpRequest, queryset: QuerySet, file_format: Any) -> HttpResponse:
+    """One file for the selected campaigns, built like the dashboard's download (one header, formula-safe)."""
+    campaigns = list(queryset)
+    content = file_format.export_data(call_centre_dataset(campaigns=campaigns))
+    for campaign in campaigns:
+        services.campaign_trail(campaign=campaign, action="export_call_centre", by=request.user,
+                                patients=selectors.unreachable_patients(campaign=campaign).count())  # fmt: skip
+    charset = "" if file_format.is_binary() else "; charset=utf-8"
+    response = HttpResponse(content, content_type=file_format.get_content_type() + charset)
+    response["Content-Disposition"] = f'attachment; filename="centre-appels.{file_format.get_extension()}"'
+    return response
 
 
 class ReadOnlyMixin:

@@ -20,6 +20,8 @@ from labs.audit import AuditEvent
 from labs.filing_states import FilingState
 from labs.models import BreachLaboratory, CnilFiling
 from notifier.models import Campaign, DeliveryEvent, Notification
+from notifier.resources import call_centre_dataset
+from notifier.selectors import unreachable_patients
 from tests.access_fixtures import login_verified
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
@@ -462,3 +464,35 @@ def test_the_beat_task_refreshes_the_cnil_counts_snapshot(db):
     cnil_counts_refresh_task.delay()
     # then the cached snapshot is a fresh one
     assert cache.get(cnil.CNIL_COUNTS_CACHE_KEY).computed_at > stale.computed_at
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_dashboards_call_list_neutralises_a_patient_name_a_spreadsheet_would_run(client, world, dpo_lab_a, fmt):
+    # given an unreachable patient of lab A whose names are formulas
+    campaign = world["campaign_a"]
+    hostile = unreachable_patients(campaign=campaign).first()
+    hostile.last_name, hostile.first_name = '=HYPERLINK("http://x")', "+cmd|' /C calc'!A0"
+    hostile.save(update_fields=["last_name", "first_name"])
+    login_verified(client, dpo_lab_a)
+    # when the DPO downloads the call-centre list
+    response = client.get(reverse("dashboards:unreachable", args=[campaign.pk, fmt]))
+    # then the names come out as text (no formula cell in the workbook) and the phone numbers intact
+    if fmt == "csv":
+        rows = [tuple(r.values()) for r in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))]
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+        rows = list(sheet.values)[1:]
+    names = {(row[2], row[3]) for row in rows}
+    assert ('\'=HYPERLINK("http://x")', "'+cmd|' /C calc'!A0") in names
+    assert {row[6] for row in rows} == {"+33612345678"}
+
+
+def test_the_dashboard_and_the_admin_build_the_call_list_with_the_same_function(client, world, dpo_lab_a):
+    # given the campaign engine's builder, asked for campaign A alone
+    campaign = world["campaign_a"]
+    expected = call_centre_dataset(campaigns=[campaign]).export("csv")
+    login_verified(client, dpo_lab_a)
+    # when the DPO downloads the list from the dashboard / then it is that file, byte for byte
+    response = client.get(reverse("dashboards:unreachable", args=[campaign.pk, "csv"]))
+    assert response.content.decode("utf-8") == expected
