@@ -10,7 +10,7 @@ with filings in every state, one campaign per laboratory. Re-running reuses the 
 Then, in the same process:
 - the CNIL page: GET /cnil/ through the Django test client as a verified liaison (view + aggregates +
   template), median and p95 of --runs runs after one warm-up — target ≤ 200 ms;
-- `stats.cnil_rows()` alone (the queries);
+- `cnil.cnil_rows()` alone (the queries);
 - the baseline: the same figures computed naively, iterating every patient and notification row in
   Python (what a first version without GROUP BY would do).
 Prints each time and the ratio. Not a test: the machine is shared, note `uptime` with the figures.
@@ -206,9 +206,9 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     call_command("migrate", verbosity=0)
+    from dashboards import cnil
     from labs import access
     from labs.models import Breach
-    from notifier import stats
     from patients.models import Patient
     from tests.access_fixtures import login_verified, make_staff
 
@@ -244,24 +244,24 @@ def main() -> None:
         return times
 
     def cold_page():
-        cache.delete(stats.CNIL_COUNTS_CACHE_KEY)  # every count aggregated in the database, now
+        cache.delete(cnil.CNIL_COUNTS_CACHE_KEY)  # every count aggregated in the database, now
         assert client.get("/cnil/").status_code == 200
 
     def warm_page():
         assert client.get("/cnil/").status_code == 200
 
     cold = timed(cold_page)
-    stats.cnil_counts_cached(refresh=True)
+    cnil.cnil_counts_cached(refresh=True)
     warm = timed(warm_page)
     with CaptureQueriesContext(connection) as queries:
-        stats.cnil_counts()
-    counts_times = timed(stats.cnil_counts)
+        cnil.cnil_counts()
+    counts_times = timed(cnil.cnil_counts)
 
     started = time.perf_counter()
     naive = naive_rows()
     naive_time = time.perf_counter() - started
     # The two must agree (otherwise the comparison means nothing).
-    fast = {row.laboratory.pk: row for row in stats.cnil_rows()}
+    fast = {row.laboratory.pk: row for row in cnil.cnil_rows()}
     for (_breach, lab_id), n in naive["patients"].items():
         assert fast[lab_id].patients == n, (lab_id, fast[lab_id].patients, n)
     for lab_id, n in naive["unreachable"].items():
@@ -276,7 +276,7 @@ def main() -> None:
 
     cold_median = show("CNIL page, counts aggregated live (cache emptied before each GET)", cold)
     warm_median = show("CNIL page, counts snapshot cached (≤ 60 s old), case files live — target ≤ 200 ms", warm)
-    show(f"stats.cnil_counts() alone ({len(queries.captured_queries)} grouped queries)", counts_times)
+    show(f"cnil.cnil_counts() alone ({len(queries.captured_queries)} grouped queries)", counts_times)
     print(f"naive per-row Python baseline (all rows into Python): {naive_time * 1000:.0f} ms")
     print(
         f"ratio naive / live page: {naive_time / cold_median:.1f}×; naive / cached page: {naive_time / warm_median:.0f}×"

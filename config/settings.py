@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "letters",
     "notifier",
     "status_page",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
@@ -235,7 +236,7 @@ CELERY_BEAT_SCHEDULE = {
     "labs-deadline-reminders": {"task": "labs.tasks.deadline_reminders_send_task", "schedule": 300.0},
     "labs-audit-purge": {"task": "labs.tasks.audit_purge_task", "schedule": 24 * 3600.0},
     # Under the 60 s the CNIL dashboard's counts snapshot lives, so the page never computes them itself.
-    "cnil-counts-refresh": {"task": "notifier.tasks.cnil_counts_refresh_task", "schedule": 50.0},
+    "cnil-counts-refresh": {"task": "dashboards.tasks.cnil_counts_refresh_task", "schedule": 50.0},
 }
 
 # --- public pages (status page, dashboards) -------------------------------------------------------

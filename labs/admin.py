@@ -22,6 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .access import LabScopedAdminMixin, LabScopedInlineMixin
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris, format_time_left, time_left
+from .filing_states import FilingState, filing_state_q, initial_filing_late
 from .forms import CaseFileForm, FilingForm
 from .models import (
     Breach,
@@ -121,12 +122,12 @@ class DeadlineFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         now = timezone.now()
-        open_files = queryset.filter(first_filed_at=None).exclude(cnil_decision=BreachLaboratory.Decision.NOT_NOTIFY)
         match self.value():
             case "overdue":
-                return open_files.filter(due_at__lt=now)
+                return queryset.filter(filing_state_q(FilingState.MISSING, now=now))
             case "due24":
-                return open_files.filter(due_at__gte=now, due_at__lt=now + dt.timedelta(hours=24))
+                pending = queryset.filter(filing_state_q(FilingState.PENDING, now=now))
+                return pending.filter(due_at__lt=now + dt.timedelta(hours=24))
             case "filed":
                 return queryset.filter(~Q(first_filed_at=None))
             case "not_filed":
@@ -328,7 +329,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
             "form": form,
             "checklist": case_file_checklist(case_file),
             "due": format_paris(case_file.due_at),
-            "overdue": case_file.first_filed_at is None and time_left(case_file.due_at).total_seconds() < 0,
+            "overdue": initial_filing_late(case_file, at=timezone.now()),
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "labs/admin/file_form.html", context)

@@ -11,12 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportMixin
+from import_export.formats import base_formats
 
 from labs.access import LabScopedAdminMixin
 
 from . import campaigns, launch, postal, selectors
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
-from .resources import CallCentreResource, ReturnedMailResource
+from .resources import ReturnedMailResource, call_centre_dataset
 
 
 def _each(request: HttpRequest, queryset: QuerySet, service: Any, done: str, **kwargs: Any) -> None:
@@ -74,7 +75,8 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
               "completed_at", "trail")  # fmt: skip
     readonly_fields = ("status", "progress", "sent_unconfirmed", "created_by", "approved_by", "approved_at",
                        "launched_at", "completed_at", "trail")  # fmt: skip
-    actions = ["approve", "launch", "pause", "resume", "cancel", "export_call_centre_list"]
+    actions = ["approve", "launch", "pause", "resume", "cancel", "export_call_centre_list",
+               "export_call_centre_list_xlsx"]  # fmt: skip
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Once approved, what was approved cannot change under the approver's feet: a read-only page, no
@@ -151,15 +153,24 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Exporter la liste du centre d'appels (CSV) / call-centre list")
     def export_call_centre_list(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        rows = []
-        for campaign in queryset:
-            patients = selectors.unreachable_patients(campaign=campaign)
-            rows.append(CallCentreResource().export(queryset=patients).csv)
-            campaigns.campaign_trail(campaign=campaign, action="export_call_centre", by=request.user,
-                                    patients=patients.count())  # fmt: skip
-        response = HttpResponse("".join(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="centre-appels.csv"'
-        return response
+        return _call_centre_download(request, queryset, base_formats.CSV())
+
+    @admin.action(description="Exporter la liste du centre d'appels (XLSX) / call-centre list")
+    def export_call_centre_list_xlsx(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        return _call_centre_download(request, queryset, base_formats.XLSX())
+
+
+def _call_centre_download(request: HttpRequest, queryset: QuerySet, file_format: Any) -> HttpResponse:
+    """One file for the selected campaigns, built like the dashboard's download (one header, formula-safe)."""
+    selected = list(queryset)
+    content = file_format.export_data(call_centre_dataset(campaigns=selected))
+    for campaign in selected:
+        campaigns.campaign_trail(campaign=campaign, action="export_call_centre", by=request.user,
+                                 patients=selectors.unreachable_patients(campaign=campaign).count())  # fmt: skip
+    charset = "" if file_format.is_binary() else "; charset=utf-8"
+    response = HttpResponse(content, content_type=file_format.get_content_type() + charset)
+    response["Content-Disposition"] = f'attachment; filename="centre-appels.{file_format.get_extension()}"'
+    return response
 
 
 class ReadOnlyMixin:

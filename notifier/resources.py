@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from import_export import fields, resources
 from import_export.results import RowResult
+from tablib import Dataset
 
+from labs.exports import FormulaSafeResource
 from patients.models import Patient
 
-from .models import Notification
+from .models import Campaign, Notification
 from .postal import returned_mail_record
+from .selectors import unreachable_patients
 
 # Accepted column names (printers and La Poste files say it in French or English).
 REFERENCE_COLUMNS = ("reference", "référence", "ref", "réf")
@@ -83,11 +89,23 @@ class ReturnedMailResource(resources.ModelResource):
         return result
 
 
-class CallCentreResource(resources.ModelResource):
-    """The unreachable patients of a campaign, with what a call centre needs to phone them."""
+class CallCentreResource(FormulaSafeResource, resources.ModelResource):
+    """The unreachable patients of a campaign, with what a call centre needs to phone them (formula-safe:
+    a name or phone field is patient-supplied text a spreadsheet would otherwise run)."""
 
     class Meta:
         model = Patient
         fields = ("id", "civility", "last_name", "first_name", "birth_date", "landline_phone", "mobile_phone",
                   "postcode", "city")  # fmt: skip
         export_order = fields
+
+
+def call_centre_dataset(*, campaigns: Iterable[Campaign]) -> Dataset:
+    """The call-centre list of one or more campaigns: one header, each unreachable patient once.
+
+    The admin action and the DPO dashboard's download both build their file from this."""
+    querysets = [unreachable_patients(campaign=campaign) for campaign in campaigns]
+    if not querysets:
+        return CallCentreResource().export(Patient.objects.none())
+    # OR of the per-campaign filters: a patient unreachable in two campaigns is phoned once.
+    return CallCentreResource().export(functools.reduce(operator.or_, querysets))

@@ -46,11 +46,3 @@ def delivery_event_apply_task(event_id: int) -> bool:
 def print_batch_build_task(batch_id: int) -> bool:
     """Render one print batch (merged PDF + manifest); a batch already built is left as it is."""
     return postal.print_batch_build(batch_id=int(batch_id))
-
-
-@shared_task
-def cnil_counts_refresh_task() -> int:
-    """Beat: recompute the CNIL dashboard's people counts so no liaison waits for them; idempotent."""
-    from .stats import cnil_counts_cached
-
-    return len(cnil_counts_cached(refresh=True).patients)

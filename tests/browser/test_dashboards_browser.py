@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from django.core.cache import cache
 
+from dashboards import cnil
 from labs import access
 from labs.models import BreachLaboratory, CnilFiling
-from notifier import stats
 from notifier.models import Campaign, Notification
 from tests.access_fixtures import make_staff
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
@@ -66,7 +66,7 @@ def _campaign(breach, laboratory, author, patients, *, start_hour, returned_ever
 
 @pytest.fixture
 def dashboards_world(django_user_model):
-    cache.delete(stats.CNIL_COUNTS_CACHE_KEY)  # the counts snapshot of another test's data must not be shown
+    cache.delete(cnil.CNIL_COUNTS_CACHE_KEY)  # the counts snapshot of another test's data must not be shown
     breach = BreachFactory(slug="fuite-navigateur", title="Fuite du logiciel de laboratoire (2026)", aware_at=AWARE)
     lab_a = LaboratoryFactory(code="LAB-A", name="Laboratoire des Remparts")
     lab_b = LaboratoryFactory(code="LAB-B", name="Laboratoire du Port")

@@ -14,10 +14,14 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboards import cnil, masking, stats
+from dashboards.tasks import cnil_counts_refresh_task
 from labs.audit import AuditEvent
+from labs.filing_states import FilingState
 from labs.models import BreachLaboratory, CnilFiling
-from notifier import stats
 from notifier.models import Campaign, DeliveryEvent, Notification
+from notifier.resources import call_centre_dataset
+from notifier.selectors import unreachable_patients
 from tests.access_fixtures import login_verified
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
@@ -49,9 +53,9 @@ def _fast_password_hasher_and_no_cached_counts(settings):
     # The personas get real passwords; the default hasher's cost is not what these tests are about.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The CNIL counts snapshot lives in the process-wide cache: never let one test read another's.
-    cache.delete(stats.CNIL_COUNTS_CACHE_KEY)
+    cache.delete(cnil.CNIL_COUNTS_CACHE_KEY)
     yield
-    cache.delete(stats.CNIL_COUNTS_CACHE_KEY)
+    cache.delete(cnil.CNIL_COUNTS_CACHE_KEY)
 
 
 def _notify(campaign, patient, channel, status, sent_hours, fallback, acked, n):
@@ -167,14 +171,14 @@ def test_ninety_percent_mark_is_the_send_time_of_the_notice_that_crosses_ninety_
 
 def test_cnil_rows_count_per_laboratory_and_state_the_filing(world, lab_a, lab_b):
     # given / when
-    rows = {row.laboratory.code: row for row in stats.cnil_rows()}
+    rows = {row.laboratory.code: row for row in cnil.cnil_rows()}
     # then
     assert rows["LAB-A"].patients == len(LAB_A_SPEC)
     assert rows["LAB-B"].patients == 3
     assert rows["LAB-C"].patients == 7
-    assert rows["LAB-A"].filing_state == stats.FilingState.ON_TIME
-    assert rows["LAB-B"].filing_state == stats.FilingState.LATE
-    assert rows["LAB-C"].filing_state == stats.FilingState.PENDING
+    assert rows["LAB-A"].filing_state == FilingState.ON_TIME
+    assert rows["LAB-B"].filing_state == FilingState.LATE
+    assert rows["LAB-C"].filing_state == FilingState.PENDING
     assert rows["LAB-A"].complementary_filings == 1
     assert rows["LAB-A"].delivered == sum(1 for _, st, *_ in _lines() if st == S.DELIVERED)
     assert rows["LAB-B"].returned == 3
@@ -187,8 +191,8 @@ def test_a_case_file_past_its_deadline_without_filing_is_missing(world):
     case_c.aware_at = timezone.now() - dt.timedelta(hours=100)
     case_c.save()
     # when / then
-    rows = {row.laboratory.code: row for row in stats.cnil_rows()}
-    assert rows["LAB-C"].filing_state == stats.FilingState.MISSING
+    rows = {row.laboratory.code: row for row in cnil.cnil_rows()}
+    assert rows["LAB-C"].filing_state == FilingState.MISSING
 
 
 def test_cnil_rows_take_the_same_number_of_queries_whatever_the_number_of_patients(world, django_assert_num_queries):
@@ -197,7 +201,7 @@ def test_cnil_rows_take_the_same_number_of_queries_whatever_the_number_of_patien
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as before:
-        stats.cnil_rows()
+        cnil.cnil_rows()
     # when twenty more patients with notifications are added
     author = get_user_model().objects.get(username="author")
     campaign = Campaign.objects.create(
@@ -207,31 +211,31 @@ def test_cnil_rows_take_the_same_number_of_queries_whatever_the_number_of_patien
         _notify(campaign, patient, POST, S.DELIVERED, 5, False, False, 2000 + i)
     # then the aggregation runs exactly as many queries
     with django_assert_num_queries(len(before.captured_queries)):
-        stats.cnil_rows()
+        cnil.cnil_rows()
 
 
 def test_cnil_counts_are_a_snapshot_reused_for_a_minute_while_filing_states_stay_live(world, django_assert_num_queries):
     # given a snapshot of the counts
-    first = stats.cnil_counts_cached()
+    first = cnil.cnil_counts_cached()
     # when a patient is added and a deadline passes, then the page is read again
     PatientFactory(breach=world["breach"], laboratory=world["lab_c"])
     case_c = BreachLaboratory.objects.get(laboratory=world["lab_c"])
     case_c.aware_at = timezone.now() - dt.timedelta(hours=100)
     case_c.save()
     with django_assert_num_queries(1):  # the case files only: the counts come from the cache
-        rows = {r.laboratory.code: r for r in stats.cnil_rows(counts=stats.cnil_counts_cached())}
+        rows = {r.laboratory.code: r for r in cnil.cnil_rows(counts=cnil.cnil_counts_cached())}
     # then the counts are the snapshot's and the filing state is live
-    assert rows["LAB-C"].patients == 7 and first.patients == stats.cnil_counts_cached().patients
-    assert rows["LAB-C"].filing_state == stats.FilingState.MISSING
+    assert rows["LAB-C"].patients == 7 and first.patients == cnil.cnil_counts_cached().patients
+    assert rows["LAB-C"].filing_state == FilingState.MISSING
     # and a refresh (what a periodic task would call) counts the new patient
-    assert stats.cnil_counts_cached(refresh=True).patients[(world["breach"].pk, world["lab_c"].pk)] == 8
+    assert cnil.cnil_counts_cached(refresh=True).patients[(world["breach"].pk, world["lab_c"].pk)] == 8
 
 
 @pytest.mark.parametrize(
     ("count", "shown"), [(0, "< 10"), (1, "< 10"), (9, "< 10"), (10, "10"), (12345, "12\u202f345")]
 )
 def test_counts_under_ten_are_masked(count, shown):
-    assert stats.masked(count) == shown
+    assert masking.masked(count) == shown
 
 
 @pytest.mark.parametrize(
@@ -246,7 +250,7 @@ def test_counts_under_ten_are_masked(count, shown):
     ],
 )
 def test_a_total_over_masked_cells_is_a_range_that_cannot_be_subtracted_back(counts, shown):
-    assert stats.masked_total(counts) == shown
+    assert masking.masked_total(counts) == shown
 
 
 def test_breach_summary_does_not_give_a_masked_laboratory_away_by_subtraction(client, world, cnil_liaison):
@@ -263,10 +267,10 @@ def test_breach_summary_does_not_give_a_masked_laboratory_away_by_subtraction(cl
 
 def test_sorting_by_a_masked_column_does_not_reveal_the_order_of_masked_counts(world):
     # given B (3 patients) and C (7 patients), both shown "< 10"
-    rows = stats.cnil_rows()
+    rows = cnil.cnil_rows()
     for descending in (False, True):
         # when sorted either way by patients
-        codes = [r.laboratory.code for r in stats.cnil_rows_sorted(rows, key="patients", descending=descending)]
+        codes = [r.laboratory.code for r in cnil.cnil_rows_sorted(rows, key="patients", descending=descending)]
         masked_codes = [c for c in codes if c != "LAB-A"]
         # then B and C keep the laboratory-code order, whichever way the column is sorted
         assert masked_codes == ["LAB-B", "LAB-C"]
@@ -454,11 +458,41 @@ def test_downloads_neutralise_spreadsheet_formulas_but_keep_phone_numbers(client
 
 def test_the_beat_task_refreshes_the_cnil_counts_snapshot(db):
     # given a stale snapshot in the cache
-    from notifier.tasks import cnil_counts_refresh_task
-
-    stale = stats.CnilCounts(computed_at=timezone.now() - dt.timedelta(hours=1))
-    cache.set(stats.CNIL_COUNTS_CACHE_KEY, stale, 600)
+    stale = cnil.CnilCounts(computed_at=timezone.now() - dt.timedelta(hours=1))
+    cache.set(cnil.CNIL_COUNTS_CACHE_KEY, stale, 600)
     # when the periodic task runs
     cnil_counts_refresh_task.delay()
     # then the cached snapshot is a fresh one
-    assert cache.get(stats.CNIL_COUNTS_CACHE_KEY).computed_at > stale.computed_at
+    assert cache.get(cnil.CNIL_COUNTS_CACHE_KEY).computed_at > stale.computed_at
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_dashboards_call_list_neutralises_a_patient_name_a_spreadsheet_would_run(client, world, dpo_lab_a, fmt):
+    # given an unreachable patient of lab A whose names are formulas
+    campaign = world["campaign_a"]
+    hostile = unreachable_patients(campaign=campaign).first()
+    hostile.last_name, hostile.first_name = '=HYPERLINK("http://x")', "+cmd|' /C calc'!A0"
+    hostile.save(update_fields=["last_name", "first_name"])
+    login_verified(client, dpo_lab_a)
+    # when the DPO downloads the call-centre list
+    response = client.get(reverse("dashboards:unreachable", args=[campaign.pk, fmt]))
+    # then the names come out as text (no formula cell in the workbook) and the phone numbers intact
+    if fmt == "csv":
+        rows = [tuple(r.values()) for r in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))]
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+        rows = list(sheet.values)[1:]
+    names = {(row[2], row[3]) for row in rows}
+    assert ('\'=HYPERLINK("http://x")', "'+cmd|' /C calc'!A0") in names
+    assert {row[6] for row in rows} == {"+33612345678"}
+
+
+def test_the_dashboard_and_the_admin_build_the_call_list_with_the_same_function(client, world, dpo_lab_a):
+    # given the campaign engine's builder, asked for campaign A alone
+    campaign = world["campaign_a"]
+    expected = call_centre_dataset(campaigns=[campaign]).export("csv")
+    login_verified(client, dpo_lab_a)
+    # when the DPO downloads the list from the dashboard / then it is that file, byte for byte
+    response = client.get(reverse("dashboards:unreachable", args=[campaign.pk, "csv"]))
+    assert response.content.decode("utf-8") == expected

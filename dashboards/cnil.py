@@ -1,0 +1,272 @@
+"""The CNIL liaison's table: laboratories × indicators, counts only, every count under ten masked.
+
+The people and notification counts are a snapshot (`cnil_counts_cached`, refreshed by a beat task); case
+files, filing states and deadlines are read live on each view. `cnil_cells` is what the liaison sees of a
+row: the page and the CSV export show the same strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from labs.deadlines import format_paris
+from labs.filing_states import FILING_STATE_URGENCY, FilingState, filing_state
+from labs.models import BreachLaboratory, CnilFiling
+from notifier.models import Campaign, Notification
+
+from .formatting import format_percent
+from .masking import MASK_BELOW, MASKED, masked, masked_sort_key, masked_total
+from .stats import NOT_TO_SEND, Status, patients_per_case, status_counts, unreachable_patient_counts
+
+
+@dataclass
+class CnilRow:
+    """One laboratory's line for one breach: counts only, never a person."""
+
+    case_file: BreachLaboratory
+    patients: int = 0
+    filing_state: FilingState = FilingState.PENDING
+    complementary_filings: int = 0
+    notifications: int = 0
+    to_send: int = 0
+    finished: int = 0
+    delivered: int = 0
+    returned: int = 0
+    unreachable_patients: int = 0
+    campaigns: int = 0
+
+    @property
+    def laboratory(self):
+        return self.case_file.laboratory
+
+    @property
+    def progress_pct(self) -> float | None:
+        """None while fewer than ten notices are planned: a percentage of a handful is a count in disguise."""
+        if self.to_send < MASK_BELOW:
+            return None
+        return 100.0 * self.finished / self.to_send
+
+    @property
+    def public_notice(self) -> bool:
+        return bool(self.case_file.public_notice_at or self.case_file.public_notice_url)
+
+
+@dataclass
+class CnilCounts:
+    """The heavy part of the CNIL table: people and notification counts per (breach, laboratory).
+
+    Plain ints keyed by ids (picklable), so a snapshot can sit in the cache for a minute."""
+
+    computed_at: dt.datetime
+    patients: dict[tuple[int, int], int] = field(default_factory=dict)
+    per_case: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
+
+    COUNTERS = ("campaigns", "notifications", "to_send", "finished", "delivered", "returned", "unreachable_patients")
+
+
+def cnil_counts() -> CnilCounts:
+    """Count everything the CNIL table shows about people, in four grouped queries (the live computation)."""
+    counts = CnilCounts(computed_at=timezone.now(), patients=patients_per_case())
+    # Campaigns are few (one or two per case file): map them to their case file, then fold the counts.
+    campaign_case = {
+        pk: (breach_id, lab_id)
+        for pk, breach_id, lab_id in Campaign.objects.exclude(status=Campaign.Status.CANCELLED).values_list(
+            "pk", "breach_id", "laboratory_id"
+        )
+    }
+
+    def case(key: tuple[int, int]) -> dict[str, int]:
+        return counts.per_case.setdefault(key, dict.fromkeys(CnilCounts.COUNTERS, 0))
+
+    for key in campaign_case.values():
+        case(key)["campaigns"] += 1
+    ids = list(campaign_case)
+    if ids:
+        for campaign_id, _channel, status, n in status_counts(ids):
+            c = case(campaign_case[campaign_id])
+            c["notifications"] += n
+            if status not in NOT_TO_SEND:
+                c["to_send"] += n
+                c["finished"] += n if status in Notification.TERMINAL else 0
+            c["delivered"] += n if status == Status.DELIVERED else 0
+            c["returned"] += n if status == Status.RETURNED else 0
+        for campaign_id, n in unreachable_patient_counts(ids).items():
+            case(campaign_case[campaign_id])["unreachable_patients"] += n
+    return counts
+
+
+# The counts are a snapshot refreshed at most every minute: at 500,000 patients they take about a second of
+# database time on a loaded 2-core machine, too long for each page view (see benchmarks/README.md). Filing
+# states and deadlines are read live on every view: they are what changes the liaison's next action.
+CNIL_COUNTS_CACHE_KEY = "dashboards:cnil-counts:v1"
+CNIL_COUNTS_MAX_AGE = 60
+
+
+def cnil_counts_cached(*, refresh: bool = False) -> CnilCounts:
+    """The counts snapshot from the cache, recomputed when older than CNIL_COUNTS_MAX_AGE or on `refresh`.
+
+    `cnil_counts_cached(refresh=True)` is safe to call from a periodic task to keep the page warm."""
+    counts = None if refresh else cache.get(CNIL_COUNTS_CACHE_KEY)
+    if counts is None:
+        counts = cnil_counts()
+        cache.set(CNIL_COUNTS_CACHE_KEY, counts, CNIL_COUNTS_MAX_AGE)
+    return counts
+
+
+def cnil_rows(*, now: dt.datetime | None = None, counts: CnilCounts | None = None) -> list[CnilRow]:
+    """Every case file (read live) with its counts (`counts`, or computed now), in a fixed number of queries."""
+    now = now or timezone.now()
+    counts = counts or cnil_counts()
+    case_files = list(
+        BreachLaboratory.objects.select_related("breach", "laboratory")
+        .annotate(
+            complementary=Count("filings", filter=Q(filings__kind=CnilFiling.Kind.COMPLEMENTARY)),
+        )
+        .order_by("breach__aware_at", "laboratory__code")
+    )
+    rows = []
+    for cf in case_files:
+        key = (cf.breach_id, cf.laboratory_id)
+        row = CnilRow(case_file=cf, filing_state=filing_state(cf, now=now), complementary_filings=cf.complementary)
+        row.patients = counts.patients.get(key, 0)
+        for name, value in counts.per_case.get(key, {}).items():
+            setattr(row, name, value)
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class BreachSummary:
+    breach: Any
+    laboratories: int = 0
+    patients: int = 0
+    high_risk_yes: int = 0
+    states: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    complementary_filings: int = 0
+    to_send: int = 0
+    finished: int = 0
+    delivered: int = 0
+    returned: int = 0
+    unreachable_patients: int = 0
+    public_notices: int = 0
+    # Per-laboratory values, for totals that do not undo the masking (see masked_total).
+    parts: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def progress_pct(self) -> float | None:
+        return None if self.to_send < MASK_BELOW else 100.0 * self.finished / self.to_send
+
+    def shown(self, name: str) -> str:
+        return masked_total(self.parts[name])
+
+    @property
+    def state_list(self) -> list[tuple[str, str, int]]:
+        return [
+            (state, FilingState(state).label, self.states.get(state, 0))
+            for state in sorted(FilingState, key=FILING_STATE_URGENCY.get)
+        ]
+
+
+def breach_summaries(rows: list[CnilRow]) -> list[BreachSummary]:
+    """Totals per breach over its laboratories' rows (a few dozen rows, already aggregated)."""
+    summaries: dict[int, BreachSummary] = {}
+    for row in rows:
+        breach = row.case_file.breach
+        s = summaries.setdefault(breach.pk, BreachSummary(breach=breach))
+        s.laboratories += 1
+        s.patients += row.patients
+        s.high_risk_yes += row.case_file.high_risk == BreachLaboratory.HighRisk.YES
+        s.states[row.filing_state] += 1
+        s.complementary_filings += row.complementary_filings
+        s.to_send += row.to_send
+        s.finished += row.finished
+        s.delivered += row.delivered
+        s.returned += row.returned
+        s.unreachable_patients += row.unreachable_patients
+        s.public_notices += row.public_notice
+        for name in ("patients", "delivered", "returned", "unreachable_patients"):
+            s.parts[name].append(getattr(row, name))
+    return list(summaries.values())
+
+
+CNIL_SORT_KEYS = {
+    "laboratoire": lambda r: (r.laboratory.code,),
+    "patients": lambda r: (masked_sort_key(r.patients),),
+    "risque": lambda r: (r.case_file.high_risk,),
+    "initiale": lambda r: (FILING_STATE_URGENCY[r.filing_state],),
+    "complementaires": lambda r: (r.complementary_filings,),
+    "progression": lambda r: (-1.0 if r.progress_pct is None else r.progress_pct,),
+    "distribuees": lambda r: (masked_sort_key(r.delivered),),
+    "retours": lambda r: (masked_sort_key(r.returned),),
+    "injoignables": lambda r: (masked_sort_key(r.unreachable_patients),),
+    "echeance": lambda r: (r.case_file.due_at,),
+    "communication": lambda r: (r.public_notice,),
+}
+
+
+def cnil_rows_sorted(rows: list[CnilRow], *, key: str, descending: bool) -> list[CnilRow]:
+    """Sort on what the liaison sees (masked buckets), ties by breach then laboratory code."""
+    sort_key = CNIL_SORT_KEYS.get(key, CNIL_SORT_KEYS["laboratoire"])
+    ordered = sorted(rows, key=lambda r: (r.case_file.breach.aware_at, r.laboratory.code))
+    return sorted(ordered, key=sort_key, reverse=descending)
+
+
+# --- what the liaison sees ----------------------------------------------------------------------------------
+
+CNIL_COLUMNS = [  # (sort key, header, is a number)
+    ("laboratoire", "Laboratoire", False),
+    ("patients", "Patients concernés", True),
+    ("risque", "Risque élevé", False),
+    ("initiale", "Notification initiale", False),
+    ("echeance", "Échéance (72 h)", False),
+    ("complementaires", "Notif. complémentaires", True),
+    ("progression", "Progression campagne", True),
+    ("distribuees", "Distribuées", True),
+    ("retours", "Retours NPAI", True),
+    ("injoignables", "Injoignables", True),
+    ("communication", "Comm. publique", False),
+]
+HIGH_RISK_SHORT = {"yes": "oui", "no": "non", "undecided": "non décidé"}
+
+
+def cnil_cells(row: CnilRow) -> dict[str, str]:
+    """What the liaison sees of one row (the page and the CSV show the same strings)."""
+    cf = row.case_file
+    return {
+        "breach": cf.breach.title,
+        "laboratory_code": row.laboratory.code,
+        "laboratory_name": row.laboratory.name,
+        "patients": masked(row.patients),
+        "high_risk": HIGH_RISK_SHORT.get(cf.high_risk, cf.high_risk),
+        "filing": str(FilingState(row.filing_state).label),
+        "due_at": format_paris(cf.due_at),
+        "complementary": str(row.complementary_filings),
+        "progress": format_percent(row.progress_pct) if row.progress_pct is not None else f"{MASKED} envois",
+        "delivered": masked(row.delivered),
+        "returned": masked(row.returned),
+        "unreachable": masked(row.unreachable_patients),
+        "public_notice": "oui" if row.public_notice else "non",
+    }
+
+
+def summary_cells(s: BreachSummary) -> dict[str, Any]:
+    return {
+        "breach": s.breach,
+        "laboratories": s.laboratories,
+        "patients": s.shown("patients"),
+        "high_risk_yes": s.high_risk_yes,
+        "states": s.state_list,
+        "complementary": s.complementary_filings,
+        "progress": format_percent(s.progress_pct) if s.progress_pct is not None else f"{MASKED} envois",
+        "delivered": s.shown("delivered"),
+        "returned": s.shown("returned"),
+        "unreachable": s.shown("unreachable_patients"),
+        "public_notices": s.public_notices,
+    }
