@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from labs.audit import AuditEvent
+from notifier import launch
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def _export(admin_client, action, campaigns):
 def launched(make_patients, make_campaign, django_capture_on_commit_callbacks):
     """A campaign whose one unreachable patient (no email, no address) has a name a spreadsheet would run."""
 
-    def launch(**kwargs):
+    def make_launched(**kwargs):
         campaign = make_campaign(**kwargs)
         with django_capture_on_commit_callbacks(execute=True):
             launch.campaign_launch(campaign=campaign, by=campaign.approved_by)
@@ -34,7 +35,7 @@ def launched(make_patients, make_campaign, django_capture_on_commit_callbacks):
     make_patients(1)
     make_patients(1, email="", address_line="", last_name=HOSTILE_LAST, first_name=HOSTILE_FIRST,
                   landline_phone="+33299112233")  # fmt: skip
-    return launch
+    return make_launched
 
 
 def test_the_admins_csv_call_list_neutralises_formulas_and_keeps_phone_numbers(admin_client, launched):
