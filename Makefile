@@ -28,7 +28,7 @@ test: install
 	bash scripts/test.sh
 
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 clean:
 	rm -rf var/ .pytest_cache
