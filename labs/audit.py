@@ -28,6 +28,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .roles import role_label
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
@@ -143,8 +145,6 @@ def audit_record(
     **extra: Any,
 ) -> AuditEvent:
     """Append one event; never raises on a missing actor/request (a system task records actor=None)."""
-    from .access import role_label  # access imports models that import this module
-
     user = actor if getattr(actor, "is_authenticated", False) else None
     if laboratory is None:
         laboratory = _laboratory_of(obj)
