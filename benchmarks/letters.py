@@ -203,7 +203,8 @@ def main() -> None:
     for pid, series in by_worker.items():
         print(f"worker {pid} RSS after each batch (MB): " + " ".join(f"{v:.0f}" for v in series))
 
-    from letters.render import _cached_variant, render_letter_pdf
+    from letters.render import render_letter_pdf
+    from letters.variants import _cached_variant
 
     letters = synthetic_letters(200, seed=11)
     started = time.perf_counter()

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
     ByteStringObject,
@@ -32,8 +32,9 @@ from pypdf.generic import (
 
 from . import fonts
 from .content import LetterData
-from .render import Variant, prepare_variants, variant_for
+from .layout import Variant
 from .slots import SLOTS, address_lines, qr_modules, slot_lines
+from .variants import prepare_variants, variant_for
 
 MANIFEST_COLUMNS = [
     "sequence",
@@ -224,8 +225,6 @@ class _Assembler:
         return pages
 
     def _page(self, media_box: ArrayObject, resources=None, contents=None) -> None:
-        from pypdf import PageObject
-
         page = PageObject(self.writer)
         page[NameObject("/Type")] = NameObject("/Page")
         page[NameObject("/MediaBox")] = media_box
