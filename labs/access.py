@@ -12,7 +12,7 @@ a `LaboratoryMembership` links a DPO or operator to their laboratories. Everythi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import rules
 from axes.backends import AxesStandaloneBackend
@@ -20,15 +20,12 @@ from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from .audit import AuditEvent, audit_record
 from .models import Laboratory, LaboratoryMembership
 from .roles import CNIL_LIAISON, DPO, OPERATOR, role_names
 from .roles import roles_ensure as roles_ensure  # callers set up roles through this module, as the rest
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
 
 
 # --- rules predicates and permissions -------------------------------------------------------------

@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .roles import role_label
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
 
 # Kept in step with the constant in the trigger of migration 0003 (a DB-side floor for the purge).
 AUDIT_MIN_RETENTION_DAYS = 183

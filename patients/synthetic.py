@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faker import Faker
+
 HEADER = [
     "CODE_LABO",
     "NUM_DOSSIER",
@@ -165,8 +167,6 @@ class Pools:
 
     @classmethod
     def build(cls, seed: int) -> Pools:
-        from faker import Faker
-
         fake = Faker("fr_FR")
         fake.seed_instance(seed)
 
