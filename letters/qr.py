@@ -14,14 +14,14 @@ import re
 
 import segno
 
-_OPTIONS = {"error": "m", "mode": "byte", "mask": 0, "boost_error": False, "micro": False}
+SEGNO_OPTIONS = {"error": "m", "mode": "byte", "mask": 0, "boost_error": False, "micro": False}
 _BASE_CHAR = 0x30  # "0"
 _RUN = re.compile("1+")
 
 
 def _bits(url: str) -> tuple[int, int]:
     """(size, matrix as an int: row-major, top-left module = most significant bit) encoded by segno."""
-    matrix = segno.make(url, **_OPTIONS).matrix
+    matrix = segno.make(url, **SEGNO_OPTIONS).matrix
     return len(matrix), int("".join("".join("1" if m else "0" for m in row) for row in matrix), 2)
 
 
@@ -71,4 +71,4 @@ def dark_runs(url: str) -> tuple[int, list[tuple[int, int, int]]]:
 
 def segno_matrix(url: str) -> tuple[tuple[int, ...], ...]:
     """The reference: segno's own matrix for `url` with the same options (used by tests)."""
-    return segno.make(url, **_OPTIONS).matrix
+    return segno.make(url, **SEGNO_OPTIONS).matrix
