@@ -17,6 +17,7 @@ from typing import Any
 import rules
 from axes.backends import AxesStandaloneBackend
 from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -208,7 +209,10 @@ class LabScopedAdminMixin:
     def _scoped_choices(self, model: type[models.Model], user: Any) -> models.QuerySet | None:
         """The choices a select of `model` may offer this user: their laboratories, or rows of their
         laboratories for a model whose admin is laboratory-scoped; None for a model with no laboratory."""
-        registered = self.admin_site._registry.get(model)
+        try:
+            registered = self.admin_site.get_model_admin(model)
+        except NotRegistered:
+            return None
         lab_path = getattr(registered, "lab_path", None)
         if lab_path is None:
             return None
