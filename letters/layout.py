@@ -14,7 +14,6 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.formats import date_format
 from weasyprint import CSS, HTML
-from weasyprint.formatting_structure import boxes
 from weasyprint.text.fonts import FontConfiguration
 
 from patients.categories import Exposure
@@ -22,7 +21,7 @@ from patients.categories import Exposure
 from . import wording
 from .content import LetterData
 from .fetcher import BASE_URL, StaticOnlyURLFetcher
-from .slots import SLOTS, slot_html
+from .slots import SLOTS, slot_anchor, slot_html
 from .versions import template_version
 
 PX = 0.75  # CSS px to PDF points
@@ -101,16 +100,17 @@ class Variant:
 
 
 def _slot_boxes(document) -> dict[str, SlotBox]:
+    """Where each slot box landed, from the positions WeasyPrint reports for elements with an id.
+
+    `Page.anchors` gives an element's border box; a slot has no padding or border (letter.css), so that is
+    its content box, where the lines are drawn."""
+    anchors = {slot_anchor(name): name for name in SLOTS}
     found: dict[str, SlotBox] = {}
     for index, page in enumerate(document.pages):
-        for box in page._page_box.descendants(placeholders=True):
-            box = getattr(box, "_box", box)  # an absolutely positioned box sits behind a placeholder
-            element = getattr(box, "element", None)
-            if element is None or not isinstance(box, boxes.BlockBox):
-                continue
-            name = element.get("data-slot")
-            if name and name not in found:
-                found[name] = SlotBox(page=index, x=box.content_box_x() * PX, top=box.content_box_y() * PX)
+        for anchor, (x, y, *_) in page.anchors.items():
+            name = anchors.get(anchor)
+            if name is not None and name not in found:
+                found[name] = SlotBox(page=index, x=x * PX, top=y * PX)
     return found
 
 

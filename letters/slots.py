@@ -174,6 +174,11 @@ def qr_svg(url: str) -> SafeString:
     )
 
 
+def slot_anchor(name: str) -> str:
+    """The id of a slot's box: WeasyPrint reports where each element with an id landed (`Page.anchors`)."""
+    return f"slot-{name}"
+
+
 def slot_html(letter: LetterData | None) -> dict[str, SafeString]:
     """Each slot's box as HTML: filled for the plain path, empty (`letter` None) for a variant."""
     lines = slot_lines(letter) if letter is not None else {}
@@ -184,6 +189,6 @@ def slot_html(letter: LetterData | None) -> dict[str, SafeString]:
         else:
             inner = format_html_join("", '<span class="slot-line">{}</span>', ((line,) for line in lines.get(name, [])))
         out[name] = format_html(
-            '<div class="slot slot-{}" data-slot="{}" style="{}">{}</div>', name, name, spec.css(), inner
+            '<div class="slot slot-{}" id="{}" style="{}">{}</div>', name, slot_anchor(name), spec.css(), inner
         )
     return out

@@ -33,7 +33,9 @@ def _segno_with_border(url: str, border: int) -> tuple[tuple[int, ...], ...]:
 def test_the_dark_runs_are_exactly_segnos_modules_inside_the_quiet_zone(length):
     # given status URLs with random personal codes, and URLs with no or a non-ASCII code
     rng = random.Random(length)
-    codes = ["".join(rng.choice(string.ascii_letters + string.digits + "-_~") for _ in range(length)) for _ in range(20)]
+    codes = [
+        "".join(rng.choice(string.ascii_letters + string.digits + "-_~") for _ in range(length)) for _ in range(20)
+    ]
     urls = [PREFIX + code for code in codes] + ["https://notifier.example/verifier/", PREFIX + "SPÉCIMEN-0000"]
     for url in urls:
         # when the runs are painted back into a matrix
