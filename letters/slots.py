@@ -150,8 +150,8 @@ def qr_modules(url: str, border: int = 2) -> tuple[int, tuple[tuple[int, int, in
     """QR code of `url` as (size in modules incl. border, dark runs (row, first column, length)).
 
     Printed 28 mm wide, a version 4-5 code has modules of ~0.7 mm: it scans well. Encoded by segno:
-    a hand-written encoder exploiting that a campaign's URLs differ only after '#' was 8.7x faster per
-    code, but that saved only ~0.6 ms of ~1.4 ms per stamped letter (`benchmarks/letters.py --qr`), about
+    a hand-written encoder exploiting that a campaign's URLs differ only after '#' is 8.7x faster per
+    code, but saves only ~0.6 ms of ~1.4 ms per stamped letter (`benchmarks/letters.py --qr`), about
     5 CPU-minutes for a 491,839-letter campaign whose print budget is an hour: not worth its own algebra.
     """
     matrix = segno.make(url, **QR_OPTIONS).matrix  # rows of 0/1 bytes
