@@ -104,8 +104,8 @@ def _claim(path: Path) -> Iterator[bool]:
 
     A claim is an exclusive flock on a lock file next to the cache entry, not the file's existence: the
     kernel releases it when its process exits or is killed, so a dead worker never leaves a claim the
-    others would have to time out. The lock files stay (empty, one per variant): removing one while
-    another process waits on it would let two processes hold "the" lock."""
+    others would have to time out. The lock files stay (empty, one per variant): removing one that
+    another process has just opened would let two processes hold "the" lock."""
     lock = path.with_suffix(".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as handle:
