@@ -1,12 +1,17 @@
 """Letters benchmark: print-batch throughput of the fast (variant + stamp) path against plain WeasyPrint.
 
     .venv/bin/python benchmarks/letters.py [--letters 10000] [--plain 60] [--workers 2] [--batch-size 1000]
+    .venv/bin/python benchmarks/letters.py --qr [--letters 2000]
+
 
 Both paths run in the same invocation with the same number of worker processes. Letters are synthetic
 LetterData (no database): 4 laboratories, 16 exposure combinations with skewed frequencies (as in a real
 leak, a few combinations dominate), 8 % minors, 2 % English. Prints letters/s of each path, their ratio,
 the on-demand letter latency (cold variant and warm), and each worker's RSS after every batch (it should
 stay flat). Not a test: the machine is shared, so note `uptime` with the figures.
+
+`--qr` measures, in one process, what QR encoding (segno) costs against a stamped letter of a print
+batch, CPU per code and per letter: the most a faster encoder could save.
 """
 
 from __future__ import annotations
@@ -146,6 +151,32 @@ def _plain_letter(index: int) -> tuple[int, float]:
     return size, time.process_time() - cpu
 
 
+def qr_share(count: int, rounds: int = 5) -> None:
+    """CPU of encoding the QR codes (segno) against the CPU of a stamped letter in a print batch."""
+    from letters import slots
+    from letters.printing import build_print_batch
+
+    letters = synthetic_letters(count)
+    build_print_batch(letters)  # lays out the variants and warms the caches: not measured
+    per_code, per_letter = [], []
+    for _ in range(rounds):
+        slots.qr_modules.cache_clear()
+        cpu = time.process_time()
+        for letter in letters:
+            slots.qr_modules.__wrapped__(letter.qr_url)
+        per_code.append((time.process_time() - cpu) / count * 1000)
+        slots.qr_modules.cache_clear()
+        cpu = time.process_time()
+        build_print_batch(letters)
+        per_letter.append((time.process_time() - cpu) / count * 1000)
+    code, letter = statistics.median(per_code), statistics.median(per_letter)
+    print(f"QR, {count} distinct status URLs, median of {rounds} rounds, CPU time (load {os.getloadavg()[0]:.2f}):")
+    print(
+        f"  segno {code:.3f} ms per code; a stamped letter in a print batch {letter:.3f} ms "
+        f"(QR share {code / letter:.0%}, ratio letter / code {letter / code:.1f}x)"
+    )
+
+
 def _pool(workers: int):
     pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_setup)
     pool.map(_worker_ready, range(workers), chunksize=1)
@@ -158,8 +189,12 @@ def main() -> None:
     parser.add_argument("--plain", type=int, default=60, help="letters rendered by the plain path")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--qr", action="store_true", help="only measure the share of QR encoding in a letter")
     args = parser.parse_args()
     _setup()
+    if args.qr:
+        qr_share(args.letters)
+        return
     from django.conf import settings
 
     cache = Path(settings.LETTERS_VARIANT_CACHE_DIR)
@@ -203,7 +238,8 @@ def main() -> None:
     for pid, series in by_worker.items():
         print(f"worker {pid} RSS after each batch (MB): " + " ".join(f"{v:.0f}" for v in series))
 
-    from letters.render import _cached_variant, render_letter_pdf
+    from letters.render import render_letter_pdf
+    from letters.variants import _cached_variant
 
     letters = synthetic_letters(200, seed=11)
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Who may see and do what: the ONE place that decides (roles, laboratory scoping, admin mixin).
 
-Roles are Django groups (`DPO`, `Liaison CNIL`, `Opérateur`) plus superusers; a `LaboratoryMembership`
-links a DPO or operator to their laboratories. Everything else asks this module:
+Roles are Django groups (`DPO`, `Liaison CNIL`, `Opérateur`, named in `labs.roles`) plus superusers;
+a `LaboratoryMembership` links a DPO or operator to their laboratories. Everything else asks this module:
 - `laboratories_for(user)` — the laboratories a user may see;
 - `scope_queryset(qs, user, lab_path)` — a queryset cut down to those laboratories;
 - `rules` permissions (`labs.read_patient_data`, `labs.edit_breach`, ...) — what a role may do;
@@ -12,48 +12,21 @@ links a DPO or operator to their laboratories. Everything else asks this module:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import rules
 from axes.backends import AxesStandaloneBackend
-from django.contrib.admin.utils import unquote
-from django.contrib.auth.models import Group
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.exceptions import NotRegistered
+from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from .audit import AuditEvent, audit_record
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
-
-DPO = "DPO"
-CNIL_LIAISON = "Liaison CNIL"
-OPERATOR = "Opérateur"
-ROLES = (DPO, CNIL_LIAISON, OPERATOR)
-
-
-def roles_ensure() -> dict[str, Group]:
-    """Create the role groups once; re-running changes nothing."""
-    return {name: Group.objects.get_or_create(name=name)[0] for name in ROLES}
-
-
-def role_names(user: Any) -> list[str]:
-    if not getattr(user, "is_authenticated", False):
-        return []
-    cached = getattr(user, "_notifier_roles", None)
-    if cached is None:
-        cached = sorted(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-        user._notifier_roles = cached
-    return cached
-
-
-def role_label(user: Any) -> str:
-    """How the audit trail names the user's role(s)."""
-    names = role_names(user)
-    if getattr(user, "is_superuser", False):
-        names = ["superuser", *names]
-    return ", ".join(names) or "staff"
+from .models import Laboratory, LaboratoryMembership
+from .roles import CNIL_LIAISON, DPO, OPERATOR, role_names
+from .roles import roles_ensure as roles_ensure  # callers set up roles through this module, as the rest
 
 
 # --- rules predicates and permissions -------------------------------------------------------------
@@ -116,8 +89,6 @@ def sees_all_laboratories(user: Any) -> bool:
 
 def laboratories_for(user: Any) -> models.QuerySet:
     """The laboratories this user may see, as a queryset."""
-    from .models import Laboratory
-
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Laboratory.objects.none()
     if sees_all_laboratories(user):
@@ -161,8 +132,6 @@ def can_access(user: Any, obj: models.Model, lab_path: str | None = "laboratory"
 
 def memberships_set(*, user: Any, laboratories: Iterable[Any]) -> None:
     """Make `user` a member of exactly these laboratories (idempotent)."""
-    from .models import LaboratoryMembership
-
     wanted = {lab.pk for lab in laboratories}
     LaboratoryMembership.objects.filter(user=user).exclude(laboratory_id__in=wanted).delete()
     for lab_id in wanted:
@@ -229,9 +198,6 @@ class LabScopedAdminMixin:
         return [self._related_only(spec) for spec in filters]
 
     def _related_only(self, spec: Any) -> Any:
-        from django.contrib.admin import RelatedOnlyFieldListFilter
-        from django.contrib.admin.utils import get_fields_from_path
-
         if not isinstance(spec, str):
             return spec
         try:
@@ -243,7 +209,10 @@ class LabScopedAdminMixin:
     def _scoped_choices(self, model: type[models.Model], user: Any) -> models.QuerySet | None:
         """The choices a select of `model` may offer this user: their laboratories, or rows of their
         laboratories for a model whose admin is laboratory-scoped; None for a model with no laboratory."""
-        registered = self.admin_site._registry.get(model)
+        try:
+            registered = self.admin_site.get_model_admin(model)
+        except NotRegistered:
+            return None
         lab_path = getattr(registered, "lab_path", None)
         if lab_path is None:
             return None

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class LabsConfig(AppConfig):
@@ -7,8 +8,7 @@ class LabsConfig(AppConfig):
     verbose_name = "Laboratoires et violations"
 
     def ready(self) -> None:
-        from django.core import checks
-
+        # Imported here, the Django idiom: access and checks import models (and the admin), loaded only by now.
         from . import access  # noqa: F401 (registers the rules permissions)
         from .checks import check_admin_protection, check_retention_and_deadline
 

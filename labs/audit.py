@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-if TYPE_CHECKING:
-    from django.http import HttpRequest
+from .roles import role_label
 
 # Kept in step with the constant in the trigger of migration 0003 (a DB-side floor for the purge).
 AUDIT_MIN_RETENTION_DAYS = 183
@@ -143,8 +143,6 @@ def audit_record(
     **extra: Any,
 ) -> AuditEvent:
     """Append one event; never raises on a missing actor/request (a system task records actor=None)."""
-    from .access import role_label  # access imports models that import this module
-
     user = actor if getattr(actor, "is_authenticated", False) else None
     if laboratory is None:
         laboratory = _laboratory_of(obj)

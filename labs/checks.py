@@ -4,15 +4,14 @@ settings stay within what the law and French health rules allow."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import admin
 from django.core import checks
+from django_otp.admin import OTPAdminSite
 
 from .audit import AUDIT_MIN_RETENTION_DAYS
 
 
 def check_admin_protection(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    from django.contrib import admin
-    from django_otp.admin import OTPAdminSite
-
     errors = []
     if not isinstance(admin.site, OTPAdminSite):
         errors.append(

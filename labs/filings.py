@@ -1,6 +1,8 @@
 """Art. 33 models: a laboratory's case file for a breach, its measures, its CNIL filings and reminders.
 
-Imported by labs/models.py. Deadline arithmetic lives in labs/deadlines.py, writes in labs/services.py.
+Registered through labs/models.py, which imports this module; Laboratory and Breach are referred to by
+name ("labs.Laboratory") so this module does not import labs.models back. Deadline arithmetic lives in
+labs/deadlines.py, writes in labs/services.py.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .base import TimeStampedModel
 from .deadlines import deadline_for
-from .models import Breach, Laboratory, TimeStampedModel
 
 # Consequences the DPO may tick (Art. 33(3)(c)); the free text completes them.
 CONSEQUENCES = [
@@ -48,9 +50,11 @@ class BreachLaboratory(TimeStampedModel):
         B = "b", _("art. 34(3)(b) : mesures ultérieures supprimant le risque élevé")
         C = "c", _("art. 34(3)(c) : efforts disproportionnés — communication publique")
 
-    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="case_files", verbose_name=_("violation"))
+    breach = models.ForeignKey(
+        "labs.Breach", on_delete=models.PROTECT, related_name="case_files", verbose_name=_("violation")
+    )
     laboratory = models.ForeignKey(
-        Laboratory, on_delete=models.PROTECT, related_name="case_files", verbose_name=_("laboratoire")
+        "labs.Laboratory", on_delete=models.PROTECT, related_name="case_files", verbose_name=_("laboratoire")
     )
     # Art. 33(1)-(2): when this controller became aware, e.g. from the processor's notice.
     processor_notice_received_at = models.DateTimeField(_("avis du sous-traitant reçu le"), null=True, blank=True)

@@ -1,4 +1,10 @@
-"""Laboratories (data controllers) and breaches."""
+"""Laboratories (data controllers) and breaches; the app's models registry.
+
+Django registers the models of an app when it imports `<app>.models`, so this module also imports the
+models that live with their concept: the audit trail (`labs.audit`) and the Art. 33 case files and
+filings (`labs.filings`). Those modules never import this one (they refer to Laboratory and Breach as
+"labs.Laboratory", "labs.Breach"), so there is no import cycle.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .audit import AuditEvent  # noqa: F401 (the model lives in audit.py, registered with this app)
-
-
-class TimeStampedModel(models.Model):
-    """Abstract base: every row knows when it was created and last changed."""
-
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True
+from .audit import AuditEvent
+from .base import TimeStampedModel
+from .filings import BreachLaboratory, BreachMeasure, CnilFiling, DeadlineReminder
 
 
 class Laboratory(TimeStampedModel):
@@ -90,13 +88,6 @@ class Breach(TimeStampedModel):
     def __str__(self) -> str:
         return self.title
 
-
-from .filings import (  # noqa: E402  (Art. 33 models: a module of their own, registered with this app)
-    BreachLaboratory,
-    BreachMeasure,
-    CnilFiling,
-    DeadlineReminder,
-)
 
 __all__ = [
     "AuditEvent",

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .access import scope_queryset
 from .deadlines import format_paris
-from .models import Breach, BreachLaboratory, CnilFiling, Laboratory
+from .models import Breach, BreachLaboratory, BreachMeasure, CnilFiling, Laboratory
 
 # Display labels for the patients app's exposure codes (labs must not import patients: codes only).
 DATA_CATEGORY_LABELS = {
@@ -182,8 +182,6 @@ def _iso(value: Any) -> str | None:
 
 def measures_for(*, breach: Breach, laboratory: Laboratory) -> list[dict[str, Any]]:
     """The laboratory's measures for a breach, oldest first, for the letters' "what we did" block."""
-    from .models import BreachMeasure
-
     rows = BreachMeasure.objects.filter(case_file__breach=breach, case_file__laboratory=laboratory)
     return [{"at": m.recorded_at, "kind": m.kind, "text": m.text} for m in rows.order_by("recorded_at", "id")]
 

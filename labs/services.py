@@ -5,14 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris
 from .models import Breach, BreachLaboratory, BreachMeasure, CnilFiling, DeadlineReminder, Laboratory
+from .roles import DPO
 from .selectors import case_file_missing, data_categories_text, filing_snapshot, laboratory_import_estimates
 
 
@@ -33,8 +39,6 @@ def breach_create(
 def case_files_sync(*, breach: Breach) -> int:
     """One case file per laboratory with patients in the breach (aware_at = the breach's), estimates pre-filled;
     re-running creates nothing new and leaves edited estimates alone. Returns how many were created."""
-    from django.apps import apps
-
     try:
         patient_model = apps.get_model("patients", "Patient")
         lab_ids = set(patient_model.objects.filter(breach=breach).values_list("laboratory_id", flat=True).distinct())
@@ -168,10 +172,6 @@ REMINDER_OFFSETS = [
 
 
 def _dpo_recipients(case_file: BreachLaboratory) -> list[str]:
-    from django.contrib.auth import get_user_model
-
-    from .access import DPO
-
     emails = {case_file.laboratory.dpo_email} if case_file.laboratory.dpo_email else set()
     users = (
         get_user_model()
@@ -189,11 +189,6 @@ def deadline_reminders_send(*, now: dt.datetime | None = None) -> int:
     so a re-run (or a second beat) sends nothing new. When several are due at once (the beat was down),
     only the most urgent is sent and the others are recorded as skipped. A failed send releases its claim
     so the next run retries it."""
-    from django.core.mail import send_mail
-    from django.db import IntegrityError
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
     now = now or timezone.now()
     open_files = (
         BreachLaboratory.objects.filter(first_filed_at=None, due_at__lte=now + REMINDER_OFFSETS[0][1])

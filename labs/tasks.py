@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .audit import audit_purge
+from .services import deadline_reminders_send
 
 
 @shared_task
@@ -16,6 +17,4 @@ def audit_purge_task() -> int:
 @shared_task
 def deadline_reminders_send_task() -> int:
     """Send the due deadline reminders; re-running sends nothing already sent (unique reminder rows)."""
-    from .services import deadline_reminders_send
-
     return deadline_reminders_send()

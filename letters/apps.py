@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.core import checks
+
+from .checks import check_harfbuzz_subset
 
 
 class LettersConfig(AppConfig):
@@ -7,8 +10,4 @@ class LettersConfig(AppConfig):
     verbose_name = "lettres"
 
     def ready(self) -> None:
-        from django.core import checks
-
-        from .checks import check_harfbuzz_subset
-
         checks.register(check_harfbuzz_subset)

@@ -13,27 +13,27 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
     ByteStringObject,
+    DecodedStreamObject,
     DictionaryObject,
     FloatObject,
     IndirectObject,
     NameObject,
     NumberObject,
-    StreamObject,
     TextStringObject,
 )
 
 from . import fonts
 from .content import LetterData
-from .render import Variant, prepare_variants, variant_for
+from .layout import Variant
 from .slots import SLOTS, address_lines, qr_modules, slot_lines
+from .variants import prepare_variants, variant_for
 
 MANIFEST_COLUMNS = [
     "sequence",
@@ -61,13 +61,17 @@ class PrintBatchFiles:
     manifest_sha256: str
 
 
+# Two private pypdf APIs, with the version pinned and tests/letters/test_private_apis.py failing on an upgrade
+# that changes them: `PdfWriter._add_object` (no public way to add an object that is not a page) and
+# `PdfWriter._ID` (the public generate_file_identifiers() is random; a re-run batch must be byte-identical).
+
+
 def _stream(writer: PdfWriter, data: bytes, extra: dict | None = None, *, compress: bool = True) -> IndirectObject:
-    stream = StreamObject()
+    """Add a content or font stream to the batch, Flate-compressed unless `compress` is False."""
+    stream = DecodedStreamObject()
+    stream.set_data(data)
     if compress:
-        stream._data = zlib.compress(data, 6)
-        stream[NameObject("/Filter")] = NameObject("/FlateDecode")
-    else:
-        stream._data = data
+        stream = stream.flate_encode(level=6)
     for key, value in (extra or {}).items():
         stream[NameObject(key)] = value
     return writer._add_object(stream)
@@ -224,8 +228,6 @@ class _Assembler:
         return pages
 
     def _page(self, media_box: ArrayObject, resources=None, contents=None) -> None:
-        from pypdf import PageObject
-
         page = PageObject(self.writer)
         page[NameObject("/Type")] = NameObject("/Page")
         page[NameObject("/MediaBox")] = media_box

@@ -19,6 +19,7 @@ from patients.models import Patient
 
 from . import wording
 from .content import letter_data_for
+from .emails import RenderedEmail, render_notice_email
 from .render import render_letter_pdf
 from .selectors import preview_samples
 from .versions import LANGUAGES
@@ -35,11 +36,7 @@ def _visible(request: HttpRequest, breach_id: int, laboratory_id: int) -> tuple[
     return breach, laboratory
 
 
-def _email_preview(laboratory: Laboratory, language: str):
-    try:
-        from .emails import render_notice_email
-    except ImportError:  # the email channel is optional for this page
-        return None
+def _email_preview(laboratory: Laboratory, language: str) -> RenderedEmail:
     return render_notice_email(
         language=language,
         status_code=SPECIMEN_CODE,
@@ -73,7 +70,7 @@ def preview(request: HttpRequest, breach_id: int, laboratory_id: int) -> HttpRes
             "laboratory": laboratory,
             "samples": samples,
             "languages": LANGUAGES,
-            "emails": [(language, email) for language, email in emails if email is not None],
+            "emails": emails,
         },
     )
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from .categories import Exposure
 from .classify import classify_comment
@@ -243,6 +244,30 @@ def _has(value: str) -> bool:
     return bool(value) and not value.isspace()
 
 
+class RowValues(NamedTuple):
+    """One record's raw values by canonical field, in `_FIELDS` order (a test keeps the two in step)."""
+
+    lab_code: str
+    record_id: str
+    civility: str
+    last_name: str
+    first_name: str
+    birth_name: str
+    birth_date: str
+    nir: str
+    address_line: str
+    postcode: str
+    city: str
+    email: str
+    landline_phone: str
+    mobile_phone: str
+    blood_group: str
+    prescriber_name: str
+    specimen_date: str
+    portal_password: str
+    insurer: str
+
+
 @dataclass(slots=True)
 class Rejection:
     number: int
@@ -288,7 +313,7 @@ class RowFolder:
         self.lab_ids: dict[str, int] = {}
         # Every canonical field becomes one position of an "extended row": the row itself, then the
         # joined value of each multi-column field, then "" for unmapped fields; one C-level itemgetter
-        # call then yields all the values of a record in _FIELDS order.
+        # call then yields all the values of a record in _FIELDS order (a RowValues).
         self._joins: list[tuple[int, ...]] = []
         positions = []
         for name in _FIELDS:
@@ -305,6 +330,44 @@ class RowFolder:
         self._other_columns = plan.other_admin
 
     def fold(self, record: RawRecord) -> AcceptedRecord | Rejection:
+        """One record: a rejection with its reason, or folded into its patient's draft and accepted."""
+        rejection = self._malformed(record)
+        if rejection is not None:
+            return rejection
+        row = record.fields
+        values = self._values(row)
+        lab_code, last_name, nir_raw = values.lab_code.strip(), values.last_name.strip(), values.nir.strip()
+        if not lab_code:
+            return Rejection(record.number, record.line, NO_LAB_CODE, "no laboratory code", row)
+        if len(lab_code) > LAB_CODE_MAX:
+            return Rejection(record.number, record.line, LAB_CODE_TOO_LONG, "laboratory code too long", row)
+        if not last_name and not nir_raw:
+            return Rejection(record.number, record.line, NO_IDENTITY, "neither a last name nor a NIR", row)
+
+        first_name, birth_raw = values.first_name.strip(), values.birth_date.strip()
+        draft = self._draft_for(lab_code, nir_raw, last_name, first_name, birth_raw)
+        exposure, sensitive = self._exposure(row, values, last_name, first_name, birth_raw, nir_raw)
+        if not draft.complete:
+            self._complete(draft, values, last_name, first_name)
+        draft.exposure |= exposure
+        draft.sensitive |= sensitive
+        draft.records += 1
+
+        record_id = values.record_id
+        if record_id and not record_id.isprintable():
+            record_id = clean_text(record_id)
+        specimen_raw = values.specimen_date.strip()
+        return AcceptedRecord(
+            record.number,
+            draft.id,
+            record_id.strip()[: _MAX["record_id"]],
+            parse_date(specimen_raw, pivot_year=self.today.year) if specimen_raw else None,
+            exposure,
+            sensitive,
+        )
+
+    def _malformed(self, record: RawRecord) -> Rejection | None:
+        """The rejection of a record that is not a row of this file's shape, None for one that is."""
         row = record.fields
         if row is None:
             return Rejection(record.number, record.line, UNPARSEABLE, f"CSV parse error: {record.error}", [])
@@ -314,28 +377,19 @@ class RowFolder:
             )
         if self.check_decoding and _UNDECODABLE.search("".join(row)):
             return Rejection(record.number, record.line, UNDECODABLE, "bytes that are not valid text", row)
+        return None
+
+    def _values(self, row: list[str]) -> RowValues:
+        """The row's raw values by canonical field: multi-column fields joined, unmapped fields ""."""
         extended = row + [" ".join(v for v in (row[i].strip() for i in cols) if v) for cols in self._joins]
         extended.append("")
-        (
-            lab_code, record_id, civility, last_name, first_name, birth_name, birth_raw, nir_raw, address_line,
-            postcode, city, email_raw, landline_raw, mobile_raw, blood_group, prescriber, specimen_raw, password,
-            insurer,
-        ) = self._pick(extended)  # fmt: skip
-        lab_code = lab_code.strip()
-        if not lab_code:
-            return Rejection(record.number, record.line, NO_LAB_CODE, "no laboratory code", row)
-        if len(lab_code) > LAB_CODE_MAX:
-            return Rejection(record.number, record.line, LAB_CODE_TOO_LONG, "laboratory code too long", row)
-        last_name = last_name.strip()
-        nir_raw = nir_raw.strip()
-        if not last_name and not nir_raw:
-            return Rejection(record.number, record.line, NO_IDENTITY, "neither a last name nor a NIR", row)
+        return RowValues._make(self._pick(extended))
 
+    def _draft_for(self, lab_code: str, nir_raw: str, last_name: str, first_name: str, birth_raw: str) -> PatientDraft:
+        """The draft of the row's (laboratory, person), created at the person's first row."""
         lab_id = self.lab_ids.get(lab_code)
         if lab_id is None:
             lab_id = self.lab_ids[lab_code] = self.lab_id_for(lab_code)
-        first_name = first_name.strip()
-        birth_raw = birth_raw.strip()
         material = person_material(
             nir_compact_=nir_compact(nir_raw) if nir_raw else "",
             last_name=last_name,
@@ -345,28 +399,32 @@ class RowFolder:
         draft = self.drafts.get((lab_id, material))
         if draft is None:
             draft = self._new_draft(lab_id, material, nir_raw, birth_raw)
+        return draft
 
-        # What this row exposed: presence tests only, no normalisation.
+    def _exposure(
+        self, row: list[str], values: RowValues, last_name: str, first_name: str, birth_raw: str, nir_raw: str
+    ) -> tuple[int, int]:
+        """(exposure bits, sensitive-comment bits) of what this row exposed: presence tests only, no normalisation."""
         exposure = 0
-        if last_name or first_name or _has(civility) or _has(birth_name):
+        if last_name or first_name or _has(values.civility) or _has(values.birth_name):
             exposure |= _IDENTITY
         if birth_raw:
             exposure |= _BIRTH_DATE
         if nir_raw:
             exposure |= _NIR
-        if _has(address_line) or _has(postcode) or _has(city):
+        if _has(values.address_line) or _has(values.postcode) or _has(values.city):
             exposure |= _POSTAL
-        if "@" in email_raw:
+        if "@" in values.email:
             exposure |= _EMAIL
-        if _has(landline_raw) or _has(mobile_raw):
+        if _has(values.landline_phone) or _has(values.mobile_phone):
             exposure |= _PHONE
-        if _has(blood_group):
+        if _has(values.blood_group):
             exposure |= _BLOOD
-        if _has(prescriber):
+        if _has(values.prescriber_name):
             exposure |= _PRESCRIBER
-        if _has(insurer):
+        if _has(values.insurer):
             exposure |= _INSURER
-        if _has(password):
+        if _has(values.portal_password):
             exposure |= _PASSWORD
         for index in self._other_columns:
             value = row[index]
@@ -380,64 +438,54 @@ class RowFolder:
                 sensitive |= classify_comment(value.strip())
         if sensitive:
             exposure |= _COMMENT
+        return exposure, sensitive
 
-        if not draft.complete:
-            # Give the patient what they still lack; the slow normalisers run once per patient and field.
-            if civility and not draft.civility:
-                civility = clean_text(civility)
-                if civility:
-                    draft.civility = _intern(civility[: _MAX["civility"]])
-                    if civility.upper() in MINOR_CIVILITIES:
-                        draft.minor = True
-            if last_name and not draft.last_name:
-                draft.last_name = _intern(clean_text(last_name)[: _MAX["name"]])
-            if first_name and not draft.first_name:
-                draft.first_name = _intern(clean_text(first_name)[: _MAX["name"]])
-            if birth_name and not draft.birth_name:
-                draft.birth_name = _intern(clean_text(birth_name)[: _MAX["name"]])
-            if address_line and not draft.address_line:
-                draft.address_line = clean_text(address_line)[: _MAX["address_line"]]
-            if postcode and not draft.postcode:
-                draft.postcode = _intern(clean_text(postcode)[: _MAX["postcode"]])
-            if city and not draft.city:
-                draft.city = _intern(clean_text(city)[: _MAX["city"]])
-            if email_raw and not draft.email:
-                email = normalize_email(email_raw)
-                if email:
-                    draft.email = email
-                elif email_raw.strip():
-                    draft.issues |= _EMAIL_INVALID
-            if landline_raw and not draft.landline:
-                phone = normalize_phone(landline_raw)
-                if phone:
-                    draft.landline = phone
-                elif landline_raw.strip():
-                    draft.issues |= _PHONE_INVALID
-            if mobile_raw and not draft.mobile:
-                phone = normalize_phone(mobile_raw)
-                if phone:
-                    draft.mobile = phone
-                elif mobile_raw.strip():
-                    draft.issues |= _PHONE_INVALID
-            draft.complete = bool(
-                draft.civility and draft.last_name and draft.first_name and draft.address_line and draft.postcode
-                and draft.city and draft.email and draft.landline and draft.mobile
-            )  # fmt: skip
-        draft.exposure |= exposure
-        draft.sensitive |= sensitive
-        draft.records += 1
-
-        if record_id and not record_id.isprintable():
-            record_id = clean_text(record_id)
-        specimen_raw = specimen_raw.strip()
-        return AcceptedRecord(
-            record.number,
-            draft.id,
-            record_id.strip()[: _MAX["record_id"]],
-            parse_date(specimen_raw, pivot_year=self.today.year) if specimen_raw else None,
-            exposure,
-            sensitive,
-        )
+    def _complete(self, draft: PatientDraft, values: RowValues, last_name: str, first_name: str) -> None:
+        """Give the patient what they still lack; the slow normalisers run once per patient and field."""
+        civility = values.civility
+        if civility and not draft.civility:
+            civility = clean_text(civility)
+            if civility:
+                draft.civility = _intern(civility[: _MAX["civility"]])
+                if civility.upper() in MINOR_CIVILITIES:
+                    draft.minor = True
+        if last_name and not draft.last_name:
+            draft.last_name = _intern(clean_text(last_name)[: _MAX["name"]])
+        if first_name and not draft.first_name:
+            draft.first_name = _intern(clean_text(first_name)[: _MAX["name"]])
+        if values.birth_name and not draft.birth_name:
+            draft.birth_name = _intern(clean_text(values.birth_name)[: _MAX["name"]])
+        if values.address_line and not draft.address_line:
+            draft.address_line = clean_text(values.address_line)[: _MAX["address_line"]]
+        if values.postcode and not draft.postcode:
+            draft.postcode = _intern(clean_text(values.postcode)[: _MAX["postcode"]])
+        if values.city and not draft.city:
+            draft.city = _intern(clean_text(values.city)[: _MAX["city"]])
+        email_raw = values.email
+        if email_raw and not draft.email:
+            email = normalize_email(email_raw)
+            if email:
+                draft.email = email
+            elif email_raw.strip():
+                draft.issues |= _EMAIL_INVALID
+        landline_raw = values.landline_phone
+        if landline_raw and not draft.landline:
+            phone = normalize_phone(landline_raw)
+            if phone:
+                draft.landline = phone
+            elif landline_raw.strip():
+                draft.issues |= _PHONE_INVALID
+        mobile_raw = values.mobile_phone
+        if mobile_raw and not draft.mobile:
+            phone = normalize_phone(mobile_raw)
+            if phone:
+                draft.mobile = phone
+            elif mobile_raw.strip():
+                draft.issues |= _PHONE_INVALID
+        draft.complete = bool(
+            draft.civility and draft.last_name and draft.first_name and draft.address_line and draft.postcode
+            and draft.city and draft.email and draft.landline and draft.mobile
+        )  # fmt: skip
 
     def _new_draft(self, lab_id: int, material: str, nir_raw: str, birth_raw: str) -> PatientDraft:
         key = person_key(material, self.secret)

@@ -103,7 +103,7 @@ def leak_import(
                 started_at=timezone.now(),
                 rejects_file=str(rejects),
             )
-            _run(batch=batch, source=source, mapping=mapping, partial=partial, progress=progress)
+            _import_file(batch=batch, source=source, mapping=mapping, partial=partial, progress=progress)
             batch.refresh_from_db()
             audit_record(
                 actor=actor, action="import", obj=batch, breach=breach.slug, sha256=source.sha256,
@@ -167,7 +167,9 @@ def _open_private(path: Path):
     return open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
 
 
-def _run(*, batch: ImportBatch, source: Source, mapping: dict | None, partial: Path, progress: Progress | None) -> None:
+def _import_file(
+    *, batch: ImportBatch, source: Source, mapping: dict | None, partial: Path, progress: Progress | None
+) -> None:
     writer = _writer_for(batch)
     # The patient drafts are hundreds of thousands of long-lived objects: the cyclic garbage collector
     # would walk them again and again (it nearly doubled the import time). Reading creates no cycles

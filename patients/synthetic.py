@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faker import Faker
+
 HEADER = [
     "CODE_LABO",
     "NUM_DOSSIER",
@@ -165,8 +167,6 @@ class Pools:
 
     @classmethod
     def build(cls, seed: int) -> Pools:
-        from faker import Faker
-
         fake = Faker("fr_FR")
         fake.seed_instance(seed)
 
@@ -302,8 +302,35 @@ class LeakGenerator:
         return rng.choice(names)
 
     def new_person(self, *, home_dept: str) -> Person:
-        rng, pools = self.rng, self.pools
+        """A new person living mostly near `home_dept`; each step draws from the one seeded Random, in order."""
+        rng = self.rng
         p = Person()
+        self._draw_civility(p)
+        birth = self._draw_birth_date(p)
+        p.birth_day_offset = (birth - _START).days
+        upper = rng.random() < 0.7
+        last, first = self._draw_names(p, upper=upper)
+        p.birth_raw = birth.strftime("%d/%m/%Y")
+        p.birth_iso = birth.isoformat()
+        last = self._draw_nir(p, birth=birth, home_dept=home_dept, last=last, first=first, upper=upper)
+        self._draw_contacts(p, last=last, first=first)
+        p.blood = None
+        if rng.random() < 0.61:
+            p.blood = (_weighted(rng, _BLOOD_GROUPS), "POS" if rng.random() < 0.85 else "NEG")
+        p.portal = None
+        if rng.random() < 0.035:
+            login = f"{self._ascii_of(first)[:1]}{self._ascii_of(last)[:10]}{rng.randint(10, 99)}"
+            p.portal = (login, _password(rng))
+        dept = self._draw_address(p, home_dept=home_dept)
+        insurer = next(name for name, code in _INSURERS if code == dept) if rng.random() < 0.9 else "MSA"
+        mutual = f"Mutuelle {rng.choice(self.pools.last_names)}" if rng.random() < 0.5 else ""
+        p.insurer_mutual = (insurer, mutual)
+        p.rank = "2" if p.civility in ("Enfant", "Bébé") else "1"
+        p.sensitive = self._draw_sensitive(p, birth=birth)
+        return p
+
+    def _draw_civility(self, p: Person) -> None:
+        rng = self.rng
         r = rng.random()
         p.is_baby = False
         if r < 0.48:
@@ -318,14 +345,19 @@ class LeakGenerator:
             p.civility, p.sex, p.is_baby = "Bébé", rng.choice("FM"), True
         else:
             p.civility, p.sex = "", rng.choice("FM")
+
+    def _draw_birth_date(self, p: Person) -> dt.date:
+        """Babies are born during the leak's period, children ("Enfant") in 2003-2014, adults in 1928-2001."""
+        rng = self.rng
         if p.is_baby:
-            birth = _START + dt.timedelta(days=rng.randrange(0, (_END - _START).days - 30))
-        elif p.civility == "Enfant":
-            birth = dt.date(2003, 1, 1) + dt.timedelta(days=rng.randrange(0, 4380))
-        else:
-            birth = dt.date(1928, 1, 1) + dt.timedelta(days=rng.randrange(0, 27000))
-        p.birth_day_offset = (birth - _START).days
-        upper = rng.random() < 0.7
+            return _START + dt.timedelta(days=rng.randrange(0, (_END - _START).days - 30))
+        if p.civility == "Enfant":
+            return dt.date(2003, 1, 1) + dt.timedelta(days=rng.randrange(0, 4380))
+        return dt.date(1928, 1, 1) + dt.timedelta(days=rng.randrange(0, 27000))
+
+    def _draw_names(self, p: Person, *, upper: bool) -> tuple[str, str]:
+        """Last, first, birth (maiden) name and spouse; returns (last, first) as drawn, before upper-casing."""
+        rng, pools = self.rng, self.pools
         last = self._last_name()
         first = rng.choice(pools.female_first_names if p.sex == "F" else pools.male_first_names)
         p.last_name = last.upper() if upper else last
@@ -337,20 +369,29 @@ class LeakGenerator:
             p.birth_name = maiden.upper() if upper else maiden
             if rng.random() < 0.3:
                 p.spouse = f"{p.last_name} {rng.choice(pools.male_first_names)}"
-        p.birth_raw = birth.strftime("%d/%m/%Y")
-        p.birth_iso = birth.isoformat()
+        return last, first
+
+    def _draw_nir(self, p: Person, *, birth: dt.date, home_dept: str, last: str, first: str, upper: bool) -> str:
+        """A NIR for almost everyone; the few without one may get another last name, so that no one else has
+        their names and birth date. Returns the last name (before upper-casing)."""
+        rng = self.rng
         p.nir = ""
         if rng.random() < 0.996:
             p.nir = self._new_nir(p.sex, birth, home_dept)
             if rng.random() < 0.0015:  # impossible dates; keyed consistently since every row has it
                 p.birth_raw = p.birth_iso = rng.choice(_IMPOSSIBLE_BIRTH_DATES)
-        else:
+            return last
+        key = (self._ascii_of(last), self._ascii_of(first), date_key(p.birth_raw))
+        while key in self._name_keys:  # persons without a NIR are told apart by names + birth date
+            last = self._last_name()
+            p.last_name = last.upper() if upper else last
             key = (self._ascii_of(last), self._ascii_of(first), date_key(p.birth_raw))
-            while key in self._name_keys:  # persons without a NIR are told apart by names + birth date
-                last = self._last_name()
-                p.last_name = last.upper() if upper else last
-                key = (self._ascii_of(last), self._ascii_of(first), date_key(p.birth_raw))
-            self._name_keys.add(key)
+        self._name_keys.add(key)
+        return last
+
+    def _draw_contacts(self, p: Person, *, last: str, first: str) -> None:
+        """Email (valid, or a few malformed ones), landline and mobile."""
+        rng = self.rng
         p.email, p.email_valid = "", False
         r = rng.random()
         if r < 0.115:
@@ -365,15 +406,13 @@ class LeakGenerator:
             p.email = rng.choice((f"{self._ascii_of(first)}.{self._ascii_of(last)}@", "n/a"))
         p.landline = _phone(rng, _LANDLINE_PREFIXES) if rng.random() < 0.61 else ""
         p.mobile = _phone(rng, _MOBILE_PREFIXES) if rng.random() < 0.355 else ""
-        p.blood = None
-        if rng.random() < 0.61:
-            p.blood = (_weighted(rng, _BLOOD_GROUPS), "POS" if rng.random() < 0.85 else "NEG")
-        p.portal = None
-        if rng.random() < 0.035:
-            p.portal = (f"{self._ascii_of(first)[:1]}{self._ascii_of(last)[:10]}{rng.randint(10, 99)}", _password(rng))
+
+    def _draw_address(self, p: Person, *, home_dept: str) -> str:
+        """An address, in the home département four times out of five; returns its département."""
+        rng = self.rng
         dept = home_dept if rng.random() < 0.8 else rng.choice(DEPARTEMENTS)
-        postcode, town = rng.choice(pools.towns[dept])
-        street = rng.choice(pools.streets)
+        postcode, town = rng.choice(self.pools.towns[dept])
+        street = rng.choice(self.pools.streets)
         complement = ""
         r = rng.random()
         if r < 0.012:  # a multi-line quoted address field
@@ -383,18 +422,18 @@ class LeakGenerator:
         elif r < 0.2:
             complement = rng.choice(_ADDRESS_COMPLEMENTS)
         p.address = (street, complement, postcode, town)
-        insurer = next(name for name, code in _INSURERS if code == dept) if rng.random() < 0.9 else "MSA"
-        mutual = f"Mutuelle {rng.choice(pools.last_names)}" if rng.random() < 0.5 else ""
-        p.insurer_mutual = (insurer, mutual)
-        p.rank = "2" if p.civility in ("Enfant", "Bébé") else "1"
-        p.sensitive = None
-        if rng.random() < 0.025:
-            cls = _weighted(rng, _SENSITIVE_WEIGHTS)
-            age_2018 = 2018 - birth.year
-            if cls == "pregnancy" and not (p.sex == "F" and 16 <= age_2018 <= 45):
-                cls = "cancer"
-            p.sensitive = cls
-        return p
+        return dept
+
+    def _draw_sensitive(self, p: Person, *, birth: dt.date) -> str | None:
+        """The class of sensitive medical comment this person's records carry, for 2.5 % of people."""
+        rng = self.rng
+        if rng.random() >= 0.025:
+            return None
+        sensitive_class = _weighted(rng, _SENSITIVE_WEIGHTS)
+        age_2018 = 2018 - birth.year
+        if sensitive_class == "pregnancy" and not (p.sex == "F" and 16 <= age_2018 <= 45):
+            sensitive_class = "cancer"
+        return sensitive_class
 
     def _new_nir(self, sex: str, birth: dt.date, home_dept: str) -> str:
         rng = self.rng

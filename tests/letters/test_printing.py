@@ -116,7 +116,7 @@ def test_letters_differing_only_in_personal_fields_share_one_variant(letters):
 
 def test_a_laid_out_variant_is_reused_from_the_disk_cache_by_a_fresh_process(letters, settings, tmp_path):
     # given a variant cache directory and a letter rendered once
-    from letters.render import _cached_variant
+    from letters.variants import _cached_variant
 
     settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "variants"
     _cached_variant.cache_clear()
@@ -142,8 +142,8 @@ def test_the_printed_qr_code_is_the_status_url_with_the_code_after_the_hash(lett
     import segno
     from PIL import Image
 
-    from letters.render import variant_for
     from letters.slots import SLOTS
+    from letters.variants import variant_for
 
     letter = letters[0]
     variant = variant_for(letter)
@@ -170,44 +170,59 @@ def test_the_printed_qr_code_is_the_status_url_with_the_code_after_the_hash(lett
     assert letter.qr_url.endswith("#" + letter.status_code)
 
 
-def test_workers_share_variant_layouts_and_take_over_a_dead_workers_claim(letters, settings, tmp_path, monkeypatch):
+def test_workers_share_variant_layouts_and_a_killed_workers_claim_is_released(letters, settings, tmp_path, monkeypatch):
     # given a shared variant cache, and a layout counter
-    import os
+    import fcntl
+    import subprocess
+    import sys
     import threading
     import time
 
-    from letters import render
+    from letters import variants
 
     settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "variants"
-    render._cached_variant.cache_clear()
+    variants._cached_variant.cache_clear()
     laid_out = []
-    real_layout = render.layout_variant
-    monkeypatch.setattr(render, "layout_variant", lambda key, **kw: laid_out.append(key) or real_layout(key, **kw))
-    key = render.variant_key(letters[0])
-    path = render._disk_cache_path(key, False)
+    real_layout = variants.layout_variant
+    monkeypatch.setattr(variants, "layout_variant", lambda key, **kw: laid_out.append(key) or real_layout(key, **kw))
+    key = variants.variant_key(letters[0])
+    path = variants._disk_cache_path(key, False)
     # when another worker holds the claim and publishes the layout a moment later
     path.parent.mkdir(parents=True)
-    path.with_suffix(".lock").touch()
+    claimed = threading.Event()
 
     def other_worker():
-        time.sleep(0.3)
-        render._store(path, real_layout(key))
-        path.with_suffix(".lock").unlink()
+        with open(path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            claimed.set()
+            time.sleep(0.3)
+            variants._store(path, real_layout(key))
 
     thread = threading.Thread(target=other_worker)
     thread.start()
-    render.prepare_variants([letters[0]])
+    claimed.wait()
+    variants.prepare_variants([letters[0]])
     thread.join()
     # then this worker waited and laid out nothing itself
     assert laid_out == [] and path.exists()
 
-    # when a claim is left by a worker that died a while ago
-    other = render.variant_key(letters[2])
-    other_path = render._disk_cache_path(other, False)
+    # when the worker holding a claim is killed before publishing
+    other = variants.variant_key(letters[2])
+    other_path = variants._disk_cache_path(other, False)
     other_path.parent.mkdir(parents=True, exist_ok=True)
-    other_path.with_suffix(".lock").touch()
-    old = time.time() - 10 * render.STALE_CLAIM_SECONDS
-    os.utime(other_path.with_suffix(".lock"), (old, old))
-    render.prepare_variants([letters[2]])
-    # then it is taken over: laid out here, published, and the lock is gone
-    assert laid_out == [other] and other_path.exists() and not other_path.with_suffix(".lock").exists()
+    killed = subprocess.run(  # noqa: S603 - fixed argv
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, signal, sys; lock = open(sys.argv[1], 'a'); fcntl.flock(lock, fcntl.LOCK_EX); "
+            "os.kill(os.getpid(), signal.SIGKILL)",
+            str(other_path.with_suffix(".lock")),
+        ],
+        check=False,
+    )
+    assert killed.returncode == -9 and other_path.with_suffix(".lock").exists()
+    started = time.monotonic()
+    variants.prepare_variants([letters[2]])
+    # then its claim died with it: laid out here at once, and published
+    assert laid_out == [other] and other_path.exists()
+    assert time.monotonic() - started < variants.WAIT_FOR_OTHERS_SECONDS / 2

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import re
+import subprocess
 
 import pytest
 
 from letters.render import render_letter_pdf, render_letter_pdf_plain
+from letters.slots import slot_lines
 from letters.wording import exposure_labels
 from patients.categories import Exposure
 
-from .conftest import ALL_CATEGORIES, pdf_text
+from .conftest import ALL_CATEGORIES, PDFTOTEXT, pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +129,26 @@ def test_fast_path_and_plain_weasyprint_path_extract_to_the_same_text(make_lette
     # then both extract to the same text
     assert pdf_text(fast) == pdf_text(plain)
     assert "Zoë-Anaïs" in pdf_text(fast)
+
+
+def _word_boxes(pdf: bytes) -> dict[str, tuple[float, float]]:
+    """(left, top) in pt of each word's first occurrence, as poppler places it."""
+    command = [PDFTOTEXT, "-bbox", "-enc", "UTF-8", "-", "-"]
+    out = subprocess.run(command, input=pdf, capture_output=True, check=True).stdout.decode()  # noqa: S603
+    boxes: dict[str, tuple[float, float]] = {}
+    for x_min, y_min, word in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', out):
+        boxes.setdefault(html.unescape(word), (float(x_min), float(y_min)))
+    return boxes
+
+
+def test_the_fast_path_starts_each_personal_line_where_weasyprint_puts_it(make_letter):
+    # given a patient whose letter shows every slot (NIR included)
+    _, letter = make_letter(exposure_mask=ALL_CATEGORIES, last_name="Kerjean")
+    first_words = {name: lines[0].split()[0] for name, lines in slot_lines(letter).items()}
+    # when it is rendered by the stamped fast path and wholly by WeasyPrint
+    fast, plain = _word_boxes(render_letter_pdf(letter)), _word_boxes(render_letter_pdf_plain(letter))
+    # then each slot's first word starts at the same place (later words may drift by kerning, < 1 pt)
+    for name, word in first_words.items():
+        assert word in fast and word in plain, (name, word)
+        dx, dy = fast[word][0] - plain[word][0], fast[word][1] - plain[word][1]
+        assert abs(dx) < 0.05 and abs(dy) < 0.05, (name, word, dx, dy)

@@ -8,7 +8,8 @@ import pytest
 
 from labs.models import Laboratory
 from patients.categories import Exposure, Sensitive, names
-from patients.importer import ImportInputError
+from patients.importer import _FIELDS, ImportInputError, RowValues
+from patients.mapping import CANONICAL_FIELDS
 from patients.models import ExposedRecord, ImportBatch, ImportRejection, Patient
 from patients.services import leak_import
 from tests.factories import BreachFactory
@@ -381,3 +382,11 @@ def test_an_import_is_in_the_audit_trail_once_with_its_counts(tmp_path, breach):
     event = events.get()
     assert event.object_id == str(first.batch.pk)
     assert event.extra["rows_read"] == event.extra["rows_accepted"] + event.extra["rows_rejected"] == 1
+
+
+def test_a_rows_values_are_named_in_the_order_the_folder_picks_them():
+    # given the canonical fields the folder picks from each row (comments are read column by column)
+    picked = tuple(name for name in CANONICAL_FIELDS if name != "comment")
+    # then RowValues names them in that very order: a field added to the mapping must be added there too
+    assert picked == _FIELDS
+    assert RowValues._fields == picked

@@ -1,0 +1,15 @@
+"""The abstract model base every app's rows share (labs is the lowest app, so all of them can import it)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class TimeStampedModel(models.Model):
+    """Abstract base: every row knows when it was created and last changed."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
