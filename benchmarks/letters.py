@@ -10,8 +10,8 @@ leak, a few combinations dominate), 8 % minors, 2 % English. Prints letters/s of
 the on-demand letter latency (cold variant and warm), and each worker's RSS after every batch (it should
 stay flat). Not a test: the machine is shared, so note `uptime` with the figures.
 
-`--qr` measures, in one process, what QR encoding (segno) costs against a stamped letter of a print
-batch, CPU per code and per letter: the most a faster encoder could save.
+`--qr` compares, in one process, the QR encoder of letters/qr.py with segno encoding each code from
+scratch (the two give the same modules): CPU per code, and CPU per letter of print batches with each.
 """
 
 from __future__ import annotations
@@ -151,29 +151,58 @@ def _plain_letter(index: int) -> tuple[int, float]:
     return size, time.process_time() - cpu
 
 
-def qr_share(count: int, rounds: int = 5) -> None:
-    """CPU of encoding the QR codes (segno) against the CPU of a stamped letter in a print batch."""
-    from letters import slots
+def _segno_dark_runs(url: str) -> tuple[int, list[tuple[int, int, int]]]:
+    """What letters.qr.dark_runs returns, computed by segno from scratch (the alternative to letters/qr.py)."""
+    import re
+
+    import segno
+
+    from letters.qr import SEGNO_OPTIONS
+
+    matrix = segno.make(url, **SEGNO_OPTIONS).matrix
+    runs = []
+    for row, modules in enumerate(matrix):
+        runs.extend((row, match.start(), match.end() - match.start()) for match in re.finditer(rb"\x01+", modules))
+    return len(matrix), runs
+
+
+def qr_comparison(count: int, rounds: int = 5) -> None:
+    """CPU of letters/qr.py against segno, per code and per letter of a print batch, in this process."""
+    from letters import qr, slots
     from letters.printing import build_print_batch
 
     letters = synthetic_letters(count)
+    urls = [letter.qr_url for letter in letters]
+    encoders = {"letters/qr.py": qr.dark_runs, "segno": _segno_dark_runs}
+    if any(_segno_dark_runs(url) != qr.dark_runs(url) for url in urls[:100]):
+        raise SystemExit("the two encoders disagree: compare nothing")
     build_print_batch(letters)  # lays out the variants and warms the caches: not measured
-    per_code, per_letter = [], []
-    for _ in range(rounds):
-        slots.qr_modules.cache_clear()
-        cpu = time.process_time()
-        for letter in letters:
-            slots.qr_modules.__wrapped__(letter.qr_url)
-        per_code.append((time.process_time() - cpu) / count * 1000)
-        slots.qr_modules.cache_clear()
-        cpu = time.process_time()
-        build_print_batch(letters)
-        per_letter.append((time.process_time() - cpu) / count * 1000)
-    code, letter = statistics.median(per_code), statistics.median(per_letter)
+    per_code: dict[str, list[float]] = {name: [] for name in encoders}
+    per_letter: dict[str, list[float]] = {name: [] for name in encoders}
+    real = qr.dark_runs
+    try:
+        for _ in range(rounds):  # alternated, so a change of load on the machine hits both
+            for name, encode in encoders.items():
+                cpu = time.process_time()
+                for url in urls:
+                    encode(url)
+                per_code[name].append((time.process_time() - cpu) / count * 1000)
+                qr.dark_runs = encode  # what letters.slots.qr_modules calls
+                slots.qr_modules.cache_clear()
+                cpu = time.process_time()
+                build_print_batch(letters)
+                per_letter[name].append((time.process_time() - cpu) / count * 1000)
+    finally:
+        qr.dark_runs = real
+    code = {name: statistics.median(values) for name, values in per_code.items()}
+    letter = {name: statistics.median(values) for name, values in per_letter.items()}
     print(f"QR, {count} distinct status URLs, median of {rounds} rounds, CPU time (load {os.getloadavg()[0]:.2f}):")
+    for name in encoders:
+        print(f"  {name:14} {code[name]:.3f} ms per code, print batch {letter[name]:.3f} ms per letter")
+    saved = letter["segno"] - letter["letters/qr.py"]
     print(
-        f"  segno {code:.3f} ms per code; a stamped letter in a print batch {letter:.3f} ms "
-        f"(QR share {code / letter:.0%}, ratio letter / code {letter / code:.1f}x)"
+        f"  segno / qr.py per code: {code['segno'] / code['letters/qr.py']:.1f}x; qr.py saves {saved:.3f} ms "
+        f"of {letter['segno']:.3f} ms per letter ({saved / letter['segno']:.0%})"
     )
 
 
@@ -189,11 +218,11 @@ def main() -> None:
     parser.add_argument("--plain", type=int, default=60, help="letters rendered by the plain path")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--qr", action="store_true", help="only measure the share of QR encoding in a letter")
+    parser.add_argument("--qr", action="store_true", help="only compare letters/qr.py with segno")
     args = parser.parse_args()
     _setup()
     if args.qr:
-        qr_share(args.letters)
+        qr_comparison(args.letters)
         return
     from django.conf import settings
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from dataclasses import dataclass
 
-import segno
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from . import wording
+from . import qr, wording
 from .content import LetterData
 from .fonts import fit, printable
 
@@ -140,27 +138,16 @@ def slot_lines(letter: LetterData) -> dict[str, list[str]]:
     }
 
 
-# Byte mode, level M, fixed mask 0: any mask is valid, and choosing the "best" of 8 cost 5.7 ms a letter.
-QR_OPTIONS = {"error": "m", "mode": "byte", "mask": 0, "boost_error": False, "micro": False}
-_DARK_RUN = re.compile(rb"\x01+")
-
-
 @functools.lru_cache(maxsize=64)  # a letter asks twice at most (plain path, stamping); keep it small
 def qr_modules(url: str, border: int = 2) -> tuple[int, tuple[tuple[int, int, int], ...]]:
     """QR code of `url` as (size in modules incl. border, dark runs (row, first column, length)).
 
-    Printed 28 mm wide, a version 4-5 code has modules of ~0.7 mm: it scans well. Encoded by segno:
-    a hand-written encoder exploiting that a campaign's URLs differ only after '#' is 8.7x faster per
-    code, but saves only ~0.6 ms of ~1.4 ms per stamped letter (`benchmarks/letters.py --qr`), about
-    5 CPU-minutes for a 491,839-letter campaign whose print budget is an hour: not worth its own algebra.
+    Byte mode, level M, fixed mask 0 (any mask is valid; choosing the "best" of 8 cost 5.7 ms a letter).
+    Printed 28 mm wide, a version 4-5 code has modules of ~0.7 mm: it scans well. Encoded by letters/qr.py,
+    not segno: see that module for the measured need (tests hold its modules equal to segno's).
     """
-    matrix = segno.make(url, **QR_OPTIONS).matrix  # rows of 0/1 bytes
-    runs = tuple(
-        (row + border, match.start() + border, match.end() - match.start())
-        for row, modules in enumerate(matrix)
-        for match in _DARK_RUN.finditer(modules)
-    )
-    return len(matrix) + 2 * border, runs
+    size, runs = qr.dark_runs(url)
+    return size + 2 * border, tuple((row + border, col + border, length) for row, col, length in runs)
 
 
 def qr_svg(url: str) -> SafeString:
