@@ -85,7 +85,7 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    @admin.display(description="historique")
+    @admin.display(description="journal de la campagne")
     def trail(self, obj: Campaign) -> str:
         """Who did what to the campaign, from the audit trail (the one record of each action)."""
         if obj is None or obj.pk is None:
@@ -94,9 +94,10 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (f"{timezone.localtime(event.at):%d/%m/%Y %H:%M}", event.extra.get("campaign_action", ""),
+                (f"{timezone.localtime(event.at):%d/%m/%Y %H:%M}", campaigns.TRAIL_LABELS.get(action, action),
                  event.actor_username or "système", event.role)
                 for event in campaigns.campaign_trail_events(obj)
+                for action in [event.extra.get("campaign_action", "")]
             ),
         )  # fmt: skip
         return format_html(

@@ -46,6 +46,21 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
+# What each trail entry says to a reader of the campaign's page.
+TRAIL_LABELS = {
+    "create": "création",
+    "approve": "approbation (quatre yeux)",
+    "launch": "lancement",
+    "pause": "mise en pause",
+    "resume": "reprise",
+    "cancel": "annulation",
+    "complete": "fin des envois",
+    "reopen": "réouverture pour un envoi de repli",
+    "handover": "lot remis à l'imprimeur / La Poste",
+    "export_call_centre": "export de la liste du centre d'appels",
+}
+
+
 def campaign_trail(campaign: Campaign, action: str, by: AbstractBaseUser | None, **detail: Any) -> None:
     """Record one action on the campaign (a move, an export, a hand-over) in the audit trail."""
     audit_record(actor=by, action=AuditEvent.Action.CAMPAIGN, obj=campaign, campaign_action=action, **detail)

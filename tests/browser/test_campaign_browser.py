@@ -97,7 +97,7 @@ def test_a_dpo_creates_an_operator_approves_and_the_dpo_launches_pauses_and_foll
     row.locator("th a").click()
     desk.wait_for_load_state()
     trail = desk.locator(".field-trail").inner_text()
-    for step in ("create", "approve", "launch", "pause"):
+    for step in ("création", "approbation (quatre yeux)", "lancement", "mise en pause"):
         assert step in trail, step
     screenshot(desk, "campaign-admin-trail")
     # when they resume it

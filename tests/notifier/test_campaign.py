@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import smtplib
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -225,3 +227,13 @@ def test_a_row_interrupted_too_often_ends_failed(
     assert launch.campaigns_tick()["failed"] == 1
     assert Notification.objects.get().status == S.FAILED
     assert len(mail.outbox) == 0
+
+
+def test_every_action_the_engine_writes_to_the_trail_has_a_french_label():
+    # given the source of every module that writes to the campaign trail
+    root = Path(campaigns.__file__).resolve().parents[1]
+    sources = "".join(path.read_text() for app in ("notifier", "dashboards") for path in (root / app).rglob("*.py"))
+    actions = set(re.findall(r'campaign_trail\(\s*(?:campaign=)?[\w.()=]+,\s*(?:action=)?"(\w+)"', sources))
+    # then each action it records is labelled for the campaign's page
+    assert {"create", "approve", "launch", "handover", "export_call_centre"} <= actions
+    assert actions - set(campaigns.TRAIL_LABELS) == set()
