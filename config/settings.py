@@ -14,6 +14,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config import guard
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -204,6 +206,12 @@ CAMPAIGN_STUCK_SECONDS = env.int("CAMPAIGN_STUCK_SECONDS", default=600)  # queue
 CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
 PRINT_BATCH_DIR = VAR_DIR / "print"
 
+# --- client address --------------------------------------------------------------------------------
+# Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; none by
+# default: gunicorn facing clients directly must not take a client's word for its address. One function
+# (labs/client_ip.py) gives the address to the audit trail, the status page's limits and django-axes.
+TRUSTED_PROXIES = guard.trusted_proxies(env.list("TRUSTED_PROXIES", default=[]))
+
 # --- access & audit --------------------------------------------------------------------------------
 # Roles, scoping and the audit trail live in labs/access.py and labs/audit.py. Log-in: lockout by
 # django-axes (first backend; needs the request), then passwords, then `rules` object permissions.
@@ -215,6 +223,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "labs.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Notifier")
