@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 from config import guard
 
@@ -31,7 +30,7 @@ PRODUCTION = NOTIFIER_ENV == "production"
 
 # Secrets left empty (as in .env.example) count as unset: development gets a marked default, which the
 # production guard at the end refuses, instead of an empty key it would accept.
-_DEV_ONLY = "dev-only-insecure-"
+_DEV_ONLY = guard.DEV_ONLY_PREFIX
 SECRET_KEY = env.str("SECRET_KEY", default="") or _DEV_ONLY + "secret-key"
 # Keyed HMAC of normalised NIR + birth date: links one person's rows without storing the NIR.
 PERSON_KEY_SECRET = env.str("PERSON_KEY_SECRET", default="") or _DEV_ONLY + "person-key"
@@ -162,6 +161,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="notification@notifier.localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ANYMAIL = env.dict("ANYMAIL", default={})
+# Who receives security alerts (status-page failure budget, errors): comma-separated addresses. Production
+# refuses to start without one; the dashboards show the same alerts for an hour (labs/alerts.py).
+ADMINS = guard.alert_recipients(env.list("ALERT_EMAILS", default=[]))
 
 # --- celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -265,14 +267,9 @@ SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.back
 SESSION_CACHE_ALIAS = "default"
 
 # --- production guard ------------------------------------------------------------------------------
-# Secrets that must not keep their development default in production.
+# Secrets that must be strong, distinct and not their development default in production (config/guard.py).
 PRODUCTION_SECRETS = ["SECRET_KEY", "PERSON_KEY_SECRET", "STATUS_CODE_SECRET", "ANYMAIL_WEBHOOK_SECRET"]
 if PRODUCTION:
-    _insecure = [name for name in PRODUCTION_SECRETS if globals()[name].startswith(_DEV_ONLY)]
-    if _insecure:
-        raise ImproperlyConfigured(f"NOTIFIER_ENV=production needs these secrets set: {', '.join(_insecure)}")
-    if DEBUG:
-        raise ImproperlyConfigured("NOTIFIER_ENV=production refuses DEBUG=True")
-    if "locmem" in CACHES["default"]["BACKEND"].lower():
-        # Sessions and rate limits must be shared by every web worker.
-        raise ImproperlyConfigured("NOTIFIER_ENV=production needs CACHE_URL (e.g. redis://redis:6379/1)")
+    guard.production_guard(
+        secrets={name: globals()[name] for name in PRODUCTION_SECRETS}, debug=DEBUG, caches=CACHES, admins=ADMINS
+    )
