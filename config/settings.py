@@ -148,9 +148,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else
 SECURE_REFERRER_POLICY = "same-origin"
 
 # --- email -----------------------------------------------------------------------------------------
-# Embedded shape: one .log file per message under var/outbox/. Server shape: EMAIL_BACKEND set to
-# django's SMTP backend or an anymail backend (e.g. anymail.backends.mailgun.EmailBackend).
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+# Embedded shape: one .log file per message under var/outbox/, mode 0600 (config/mail.py). Server shape:
+# EMAIL_BACKEND set to django's SMTP backend or an anymail backend (e.g. anymail.backends.mailgun.EmailBackend).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="config.mail.PrivateFileEmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "outbox"
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
