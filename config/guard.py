@@ -107,10 +107,9 @@ def production_guard(
     """Refuse to start, in one French line, when production would run with a setting that defeats its safety."""
     refusals = production_refusals(secrets=secrets, debug=debug, caches=caches, admins=admins)
     if refusals:
-        raise ImproperlyConfigured(
-            f"NOTIFIER_ENV=production refuse de démarrer : {' ; '.join(refusals)}. "
-            f"Générer chaque secret avec : {GENERATE}"
-        )
+        about_secrets = any(refusal.split(" ", 1)[0] in secrets for refusal in refusals)
+        hint = f" Générer chaque secret avec : {GENERATE}" if about_secrets else ""
+        raise ImproperlyConfigured(f"NOTIFIER_ENV=production refuse de démarrer : {' ; '.join(refusals)}.{hint}")
 
 
 def alert_recipients(addresses: list[str]) -> list[tuple[str, str]]:

@@ -128,6 +128,12 @@ def test_the_guard_says_everything_to_set_in_one_french_line():
     assert "secrets.token_urlsafe(50)" in message
 
 
+def test_the_secret_generation_hint_comes_only_with_a_refused_secret():
+    with pytest.raises(ImproperlyConfigured) as refused:
+        guard.production_guard(**{**GOOD, "debug": True})
+    assert str(refused.value) == "NOTIFIER_ENV=production refuse de démarrer : DEBUG=True (mettre DEBUG=False)."
+
+
 # --- through the real settings: `manage.py check` with NOTIFIER_ENV=production ----------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
