@@ -14,4 +14,5 @@ RUN DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --n
  && useradd --system --home /app notifier && mkdir -p /var/lib/notifier && chown notifier /var/lib/notifier
 USER notifier
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
+# gunicorn.conf.py: workers, and an access log without the query strings of /admin/ (names in searches).
+CMD ["gunicorn", "config.wsgi", "--config", "gunicorn.conf.py"]

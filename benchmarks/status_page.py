@@ -215,8 +215,9 @@ def main() -> None:
         "LOG_LEVEL": "ERROR",
     }
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--worker-class", "gthread",
-         "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        # Production's gunicorn.conf.py (2 workers x 4 threads, redacting access log formatted but not printed).
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--config", "gunicorn.conf.py", "--access-logfile", os.devnull,
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     try:

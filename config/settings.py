@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+
+from config import guard
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,7 @@ PRODUCTION = NOTIFIER_ENV == "production"
 
 # Secrets left empty (as in .env.example) count as unset: development gets a marked default, which the
 # production guard at the end refuses, instead of an empty key it would accept.
-_DEV_ONLY = "dev-only-insecure-"
+_DEV_ONLY = guard.DEV_ONLY_PREFIX
 SECRET_KEY = env.str("SECRET_KEY", default="") or _DEV_ONLY + "secret-key"
 # Keyed HMAC of normalised NIR + birth date: links one person's rows without storing the NIR.
 PERSON_KEY_SECRET = env.str("PERSON_KEY_SECRET", default="") or _DEV_ONLY + "person-key"
@@ -147,9 +148,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else
 SECURE_REFERRER_POLICY = "same-origin"
 
 # --- email -----------------------------------------------------------------------------------------
-# Embedded shape: one .log file per message under var/outbox/. Server shape: EMAIL_BACKEND set to
-# django's SMTP backend or an anymail backend (e.g. anymail.backends.mailgun.EmailBackend).
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+# Embedded shape: one .log file per message under var/outbox/, mode 0600 (config/mail.py). Server shape:
+# EMAIL_BACKEND set to django's SMTP backend or an anymail backend (e.g. anymail.backends.mailgun.EmailBackend).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="config.mail.PrivateFileEmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "outbox"
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -160,6 +161,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="notification@notifier.localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ANYMAIL = env.dict("ANYMAIL", default={})
+# Who receives security alerts (status-page failure budget, errors): comma-separated addresses. Production
+# refuses to start without one; the dashboards show the same alerts for an hour (labs/alerts.py).
+ADMINS = guard.alert_recipients(env.list("ALERT_EMAILS", default=[]))
 
 # --- celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -204,6 +208,12 @@ CAMPAIGN_STUCK_SECONDS = env.int("CAMPAIGN_STUCK_SECONDS", default=600)  # queue
 CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
 PRINT_BATCH_DIR = VAR_DIR / "print"
 
+# --- client address --------------------------------------------------------------------------------
+# Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; none by
+# default: gunicorn facing clients directly must not take a client's word for its address. One function
+# (labs/client_ip.py) gives the address to the audit trail, the status page's limits and django-axes.
+TRUSTED_PROXIES = guard.trusted_proxies(env.list("TRUSTED_PROXIES", default=[]))
+
 # --- access & audit --------------------------------------------------------------------------------
 # Roles, scoping and the audit trail live in labs/access.py and labs/audit.py. Log-in: lockout by
 # django-axes (first backend; needs the request), then passwords, then `rules` object permissions.
@@ -215,6 +225,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "labs.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Notifier")
@@ -256,14 +267,9 @@ SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.back
 SESSION_CACHE_ALIAS = "default"
 
 # --- production guard ------------------------------------------------------------------------------
-# Secrets that must not keep their development default in production.
+# Secrets that must be strong, distinct and not their development default in production (config/guard.py).
 PRODUCTION_SECRETS = ["SECRET_KEY", "PERSON_KEY_SECRET", "STATUS_CODE_SECRET", "ANYMAIL_WEBHOOK_SECRET"]
 if PRODUCTION:
-    _insecure = [name for name in PRODUCTION_SECRETS if globals()[name].startswith(_DEV_ONLY)]
-    if _insecure:
-        raise ImproperlyConfigured(f"NOTIFIER_ENV=production needs these secrets set: {', '.join(_insecure)}")
-    if DEBUG:
-        raise ImproperlyConfigured("NOTIFIER_ENV=production refuses DEBUG=True")
-    if "locmem" in CACHES["default"]["BACKEND"].lower():
-        # Sessions and rate limits must be shared by every web worker.
-        raise ImproperlyConfigured("NOTIFIER_ENV=production needs CACHE_URL (e.g. redis://redis:6379/1)")
+    guard.production_guard(
+        secrets={name: globals()[name] for name in PRODUCTION_SECRETS}, debug=DEBUG, caches=CACHES, admins=ADMINS
+    )

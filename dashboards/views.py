@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from labs import access
+from labs.alerts import security_alerts_recent
 from labs.audit import AuditEvent, audit_record
 from labs.deadlines import format_paris, format_time_left, time_left
 from labs.filing_states import filing_state
@@ -41,6 +42,11 @@ def _require_dpo_view(user: Any) -> None:
 def _require_cnil_view(user: Any) -> None:
     if not (access.is_cnil_liaison(user) or access.is_active_superuser(user)):
         raise PermissionDenied("Tableau de bord réservé à la liaison CNIL.")
+
+
+def _security_alerts(now: dt.datetime) -> list[dict[str, str]]:
+    # The status page's failure budget spent within the hour (labs/alerts.py): staff see it here too.
+    return [{"at": format_paris(alert.at), "message": alert.message} for alert in security_alerts_recent(now=now)]
 
 
 # --- DPO dashboard ------------------------------------------------------------------------------------------
@@ -114,7 +120,12 @@ def dpo_dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboards/dpo.html",
-        {"sections": list(sections.values()), "now": format_paris(now), "title": "Tableau de bord du DPO"},
+        {
+            "sections": list(sections.values()),
+            "now": format_paris(now),
+            "title": "Tableau de bord du DPO",
+            "security_alerts": _security_alerts(now),
+        },
     )
 
 
@@ -170,6 +181,7 @@ def cnil_dashboard(request: HttpRequest) -> HttpResponse:
             "summaries": summaries,
             "several_breaches": len(summaries) > 1,
             "now": format_paris(now),
+            "security_alerts": _security_alerts(now),
             "counts_at": format_paris(counts.computed_at),
             "counts_max_age": cnil.CNIL_COUNTS_MAX_AGE,
             "mask": MASKED,

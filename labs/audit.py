@@ -20,7 +20,6 @@ mistakes and ORM misuse, not against the database owner (who can drop the trigge
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +28,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .client_ip import client_ip
 from .roles import role_label
 
 # Kept in step with the constant in the trigger of migration 0003 (a DB-side floor for the purge).
@@ -113,18 +113,6 @@ class AuditEvent(models.Model):
         raise AuditImmutableError("Les événements d'audit ne se suppriment pas / audit events are append-only.")
 
 
-def _client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    # Behind the production proxy the client is the first X-Forwarded-For hop; REMOTE_ADDR otherwise.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.SECURE_PROXY_SSL_HEADER else ""
-    candidate = forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None
-
-
 def _laboratory_of(obj: Any) -> Any:
     if obj is None:
         return None
@@ -154,7 +142,7 @@ def audit_record(
         object_type=obj._meta.label_lower if obj is not None else str(extra.pop("object_type", "")),
         object_id=str(obj.pk) if obj is not None else str(extra.pop("object_id", "")),
         laboratory=laboratory,
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request),
         extra=_jsonable(extra),
     )
 

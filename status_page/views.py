@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
+from labs.client_ip import client_ip
 from letters.wording import exposure_labels
 from notifier.models import Notification
 from patients.categories import Exposure, Sensitive
@@ -94,14 +95,6 @@ STATUS_WORDS = {
 }
 
 
-def _client_ip(request: HttpRequest) -> str:
-    if settings.SECURE_PROXY_SSL_HEADER:  # behind the production proxy
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
 def _url(name: str, lang: str) -> str:
     return reverse(f"status:{name}_{lang}")
 
@@ -124,7 +117,7 @@ def check(request: HttpRequest, lang: str) -> HttpResponse:
     if request.method == "POST":
         code = request.POST.get("code", "")[:64]
         birth_date = form.birth_date() if form.is_valid() else None
-        notice = services.notice_verify(code=code, birth_date=birth_date, client_ip=_client_ip(request))
+        notice = services.notice_verify(code=code, birth_date=birth_date, client_ip=client_ip(request) or "unknown")
         if notice is not None:
             request.session.cycle_key()
             request.session[SESSION_KEY] = {"campaign_id": notice.campaign_id, "patient_id": notice.patient_id}

@@ -113,7 +113,6 @@ def test_the_env_example_copied_to_production_without_secrets_refuses_to_start(t
     result = run_with_example(tmp_path, NOTIFIER_ENV="production")
     # then the empty secret placeholders are refused, not used as keys
     assert result.returncode != 0
-    assert (
-        "needs these secrets set: SECRET_KEY, PERSON_KEY_SECRET, STATUS_CODE_SECRET, ANYMAIL_WEBHOOK_SECRET"
-        in result.stderr
-    )
+    assert "NOTIFIER_ENV=production refuse de démarrer" in result.stderr
+    for name in ("SECRET_KEY", "PERSON_KEY_SECRET", "STATUS_CODE_SECRET", "ANYMAIL_WEBHOOK_SECRET"):
+        assert f"{name} garde sa valeur de développement" in result.stderr

@@ -26,7 +26,7 @@ def test_production_refuses_development_secrets():
         check=False,
     )
     assert result.returncode != 0
-    assert "needs these secrets set" in result.stderr
+    assert "SECRET_KEY garde sa valeur de développement" in result.stderr
 
 
 def test_every_beat_entry_names_a_registered_celery_task():
