@@ -15,8 +15,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from patients.categories import Exposure
+from patients.models import minor_on
 
 from .versions import CURRENT_TEMPLATE_VERSION, LANGUAGES, template_version
+from .wording import exposure_shown
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,13 @@ class LetterData:
     recipient_civility: str
     recipient_first_name: str
     recipient_last_name: str
-    is_minor: bool
+    is_minor: bool  # on `sent_on` (patients.models.minor_on): the letter then goes to the parents
     address_lines: tuple[str, ...]
     postcode: str
     city: str
     country: str
-    # what leaked (bit masks of patients.categories); the sensitive classes never reach the paper
+    # what leaked (bit masks of patients.categories); the sensitive classes never reach the paper, and a
+    # guardian's letter has neither them nor the "health comment" bit (wording.exposure_shown)
     exposure_mask: int
     sensitive_mask: int
     nir_masked: str
@@ -162,6 +165,8 @@ def letter_data_for(
     breach = patient.breach
     case_file = _case_file(breach, lab)
     lab_city_line = " ".join(p for p in (lab.postcode, lab.city) if p)
+    letter_date = sent_on or timezone.localdate()
+    minor = minor_on(birth_date=patient.birth_date, civility=patient.civility, on=letter_date)
     return LetterData(
         reference=_text(reference),
         language=language,
@@ -169,13 +174,13 @@ def letter_data_for(
         recipient_civility=_text(patient.civility),
         recipient_first_name=_text(patient.first_name),
         recipient_last_name=_text(patient.last_name),
-        is_minor=bool(patient.is_minor),
+        is_minor=minor,
         address_lines=_lines(patient.address_line),
         postcode=_text(patient.postcode),
         city=_text(patient.city),
         country=_text(patient.country or "FR").upper(),
-        exposure_mask=int(patient.exposure_mask),
-        sensitive_mask=int(patient.sensitive_mask),
+        exposure_mask=exposure_shown(int(patient.exposure_mask), minor=minor),
+        sensitive_mask=0 if minor else int(patient.sensitive_mask),
         nir_masked=_text(patient.nir_masked) if patient.exposure_mask & Exposure.NIR else "",
         lab_name=_text(lab.name),
         lab_address_lines=_lines(lab.address_line, lab_city_line),
@@ -194,7 +199,7 @@ def letter_data_for(
         status_url=status_url(),
         status_code=_text(status_code),
         verification_phrase=_text(verification_phrase),
-        sent_on=sent_on or timezone.localdate(),
+        sent_on=letter_date,
     )
 
 

@@ -52,12 +52,14 @@ def _email_preview(laboratory: Laboratory, language: str) -> RenderedEmail:
 def preview(request: HttpRequest, breach_id: int, laboratory_id: int) -> HttpResponse:
     """The sample list for (breach, laboratory), with links to each sample's letter in both languages."""
     breach, laboratory = _visible(request, breach_id, laboratory_id)
+    today = timezone.localdate()  # the sample letters' date, which decides who is a minor
     samples = [
         {
             "patient": patient,
-            "categories": wording.exposure_labels(patient.exposure_mask, "fr", minor=patient.is_minor),
+            "minor": patient.minor_on(today),
+            "categories": wording.exposure_labels(patient.exposure_mask, "fr", minor=patient.minor_on(today)),
         }
-        for patient in preview_samples(breach=breach, laboratory=laboratory)
+        for patient in preview_samples(breach=breach, laboratory=laboratory, on=today)
     ]
     emails = [(language, _email_preview(laboratory, language)) for language in LANGUAGES]
     audit_record(actor=request.user, action="letters.preview", obj=laboratory, request=request, breach=breach.pk)

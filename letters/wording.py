@@ -36,7 +36,8 @@ EXPOSURE_LABELS = {
     },
 }
 
-# For a minor the letter speaks to the parents about their child ("son", "sa", "your child's").
+# For a minor the letter speaks to the parents about their child ("son", "sa", "your child's"). No "health
+# comment" line: see `exposure_shown`.
 MINOR_LABELS_FR = {
     Exposure.IDENTITY: "son identité (nom, prénom, civilité)",
     Exposure.BIRTH_DATE: "sa date de naissance",
@@ -47,7 +48,6 @@ MINOR_LABELS_FR = {
     Exposure.BLOOD_GROUP: "son groupe sanguin",
     Exposure.PRESCRIBER: "le nom de son médecin prescripteur",
     Exposure.INSURER: "sa caisse d'assurance maladie ou sa mutuelle",
-    Exposure.MEDICAL_COMMENT: "un commentaire lié à sa santé",
     Exposure.PORTAL_PASSWORD: "le mot de passe de son compte sur le portail de résultats",
     Exposure.OTHER_ADMIN: "d'autres données administratives",
 }
@@ -77,8 +77,19 @@ COUNTRIES = {
 }
 
 
+def exposure_shown(mask: int, *, minor: bool) -> int:
+    """The exposure categories a letter or status page may show: a minor's never include the health comment.
+
+    A guardian's letter and page are read by the parents, from whom a minor may keep some care secret (Code
+    de la santé publique, art. L.1111-5): whether the child's file held a health remark must not show, so
+    every minor reads alike on that point.
+    """
+    return mask & ~int(Exposure.MEDICAL_COMMENT) if minor else mask
+
+
 def exposure_labels(mask: int, language: str, *, minor: bool = False) -> list[str]:
     labels = EXPOSURE_LABELS[language]
+    mask = exposure_shown(mask, minor=minor)
     out = []
     for flag in Exposure:
         if mask & flag:

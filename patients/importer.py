@@ -23,8 +23,8 @@ from typing import NamedTuple
 from .categories import Exposure
 from .classify import classify_comment
 from .mapping import CANONICAL_FIELDS, ColumnPlan
+from .models import minor_on
 from .normalize import (
-    age_on,
     clean_text,
     nir_compact,
     normalize_email,
@@ -36,7 +36,6 @@ from .normalize import (
 )
 
 CHUNK_SIZE = 1 << 20
-MINOR_CIVILITIES = frozenset({"ENFANT", "BEBE", "BÉBÉ"})
 
 # Reason codes of rejected records (stable: they are stored on ImportRejection rows).
 FIELD_COUNT = "field_count"
@@ -447,8 +446,7 @@ class RowFolder:
             civility = clean_text(civility)
             if civility:
                 draft.civility = _intern(civility[: _MAX["civility"]])
-                if civility.upper() in MINOR_CIVILITIES:
-                    draft.minor = True
+                draft.minor = minor_on(birth_date=draft.birth_date, civility=draft.civility, on=self.today)
         if last_name and not draft.last_name:
             draft.last_name = _intern(clean_text(last_name)[: _MAX["name"]])
         if first_name and not draft.first_name:
@@ -508,8 +506,7 @@ class RowFolder:
                 draft.issues |= _BIRTH_DATE_INVALID
             else:
                 draft.birth_date = birth_date
-                if age_on(birth_date, self.today) < 18:
-                    draft.minor = True
+                draft.minor = minor_on(birth_date=birth_date, civility=draft.civility, on=self.today)
         self.drafts[(lab_id, material)] = draft
         return draft
 

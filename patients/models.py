@@ -6,11 +6,41 @@ no medical comment text (only its classes), no portal password (only the fact th
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 
 from labs.models import Breach, Laboratory, TimeStampedModel
 
 from . import categories
+from .normalize import age_on
+
+# Who is a minor: the ONE decision, by age on the letter date (the campaign's launch date, or today for a
+# letter made on demand), from the birth date. The leak's civility ("Enfant", "Bébé") was typed when the
+# sample was taken, years ago: many of those "children" are adults now and get their own letter. It is only
+# a hint, used when the birth date is missing (the importer leaves an unreadable one empty): then the
+# letter goes to the parents, because a guardian's letter says nothing about health while an adult's own
+# letter, opened by the parents of a child, would say "a comment related to your health".
+MAJORITY_AGE = 18
+MINOR_CIVILITY_HINTS = frozenset({"enfant", "bebe", "bébé"})
+_MINOR_CIVILITY_REGEX = r"^\s*(enfant|b[eé]b[eé])\.?\s*$"
+
+
+def minor_on(*, birth_date: dt.date | None, civility: str, on: dt.date) -> bool:
+    """True when the person is under 18 on `on`; the civility decides only when the birth date is missing."""
+    if birth_date is not None:
+        return age_on(birth_date, on) < MAJORITY_AGE
+    return (civility or "").strip().lower().rstrip(".").strip() in MINOR_CIVILITY_HINTS
+
+
+def minors_on(on: dt.date) -> models.Q:
+    """`minor_on` as a database filter: `Patient.objects.filter(minors_on(day))`."""
+    # Born after this day means not yet 18 on `on` (29 February: the 28th, as `age_on` counts it).
+    day = 28 if (on.month, on.day) == (2, 29) else on.day
+    born_after = on.replace(year=on.year - MAJORITY_AGE, day=day)
+    return models.Q(birth_date__gt=born_after) | models.Q(
+        birth_date__isnull=True, civility__iregex=_MINOR_CIVILITY_REGEX
+    )
 
 
 class ImportBatch(TimeStampedModel):
@@ -88,6 +118,8 @@ class Patient(TimeStampedModel):
     last_name = models.CharField("nom", max_length=100, blank=True)
     birth_name = models.CharField("nom de naissance", max_length=100, blank=True)
     birth_date = models.DateField("date de naissance", null=True, blank=True)
+    # Minor on the day of the import (`minor_on`), for the admin's filter and exports; letters and the status
+    # page decide again on the letter's date, since a 17-year-old at import may be 18 when the letter goes.
     is_minor = models.BooleanField("mineur", default=False)
     address_line = models.CharField("adresse", max_length=300, blank=True)
     postcode = models.CharField("code postal", max_length=10, blank=True)
@@ -129,6 +161,10 @@ class Patient(TimeStampedModel):
     @property
     def sensitive_classes(self) -> list[str]:
         return categories.names(self.sensitive_mask, categories.Sensitive)
+
+    def minor_on(self, day: dt.date) -> bool:
+        """A minor on `day` (a letter's date), by age; see `minor_on`."""
+        return minor_on(birth_date=self.birth_date, civility=self.civility, on=day)
 
     @property
     def has_postal_address(self) -> bool:

@@ -8,3 +8,7 @@ class StatusPageConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "status_page"
     verbose_name = _("Page de statut des patients")
+
+    def ready(self) -> None:
+        # Registration, Django's way: the DPO-notification task joins the Celery registry it is enqueued from.
+        from . import tasks  # noqa: F401

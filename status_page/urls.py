@@ -8,9 +8,11 @@ app_name = "status"
 
 _PATHS = {
     "fr": {"check": "verifier/", "notice": "verifier/mon-avis/", "letter": "verifier/mon-avis/lettre.pdf",
-           "ack": "verifier/mon-avis/lu/", "signout": "verifier/fin/"},
+           "ack": "verifier/mon-avis/lu/", "signout": "verifier/fin/",
+           "access": "verifier/mon-avis/demande-acces/"},
     "en": {"check": "check/", "notice": "check/my-notice/", "letter": "check/my-notice/letter.pdf",
-           "ack": "check/my-notice/read/", "signout": "check/end/"},
+           "ack": "check/my-notice/read/", "signout": "check/end/",
+           "access": "check/my-notice/access-request/"},
 }  # fmt: skip
 _VIEWS = {
     "check": views.check,
@@ -18,6 +20,7 @@ _VIEWS = {
     "letter": views.letter_pdf,
     "ack": views.acknowledge,
     "signout": views.sign_out,
+    "access": views.access_request,
 }
 
 urlpatterns = [

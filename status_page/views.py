@@ -2,27 +2,35 @@
 
 Flow: a form (code + birth date) → on success the session is cycled and holds only ids, with a short
 idle expiry → the notice page (categories exposed, personalised actions, letter download, "I have read
-this"). Every failure renders the same form with the same message, status and headers.
+this", a right-of-access request to the DPO). Every failure renders the same form with the same message,
+status and headers.
+
+The page never names a health remark's class: whoever holds the letter and the birth date reads it (a
+spouse, the parents of a minor). An adult's page says that the file held a remark related to their health;
+a minor's page says the same neutral words to every minor, remark or not (Code de la santé publique,
+art. L.1111-5: a minor may keep some care secret from their parents). What a remark said is told by the
+DPO, after an identity check, in answer to a right-of-access request (GDPR Art. 15).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods, require_POST
 
 from labs.client_ip import client_ip
 from letters.wording import exposure_labels
 from notifier.models import Notification
-from patients.categories import Exposure, Sensitive
+from patients.categories import Exposure
 
-from . import services
-from .forms import CheckForm
+from . import access_requests, ratelimit, services
+from .forms import AccessRequestForm, CheckForm
 
 SESSION_KEY = "status_notice"
 
@@ -41,31 +49,6 @@ def _in_language(view):
 
 
 LANGUAGES = ("fr", "en")
-
-# Sensitive categories are named only here, after both factors, on the patient's own page: a letter or an
-# email can be opened by someone else, so neither ever names them.
-SENSITIVE_LABELS = {
-    "fr": {
-        Sensitive.PREGNANCY: "une information concernant une grossesse",
-        Sensitive.HIV: "une information concernant le VIH",
-        Sensitive.CANCER: "une information concernant un cancer",
-        Sensitive.DISABILITY: "une information concernant un handicap ou une déficience sensorielle",
-        Sensitive.MENTAL_HEALTH: "une information concernant la santé mentale",
-        Sensitive.GENETIC: "une information concernant une maladie génétique",
-        Sensitive.ADDICTION: "une information concernant une addiction",
-        Sensitive.OTHER_MEDICAL: "une autre remarque médicale (par exemple sur le prélèvement ou un traitement)",
-    },
-    "en": {
-        Sensitive.PREGNANCY: "information about a pregnancy",
-        Sensitive.HIV: "information about HIV",
-        Sensitive.CANCER: "information about a cancer",
-        Sensitive.DISABILITY: "information about a disability or a sensory impairment",
-        Sensitive.MENTAL_HEALTH: "information about mental health",
-        Sensitive.GENETIC: "information about a genetic condition",
-        Sensitive.ADDICTION: "information about an addiction",
-        Sensitive.OTHER_MEDICAL: "another medical remark (for example about the sample or a treatment)",
-    },
-}
 
 STATUS_WORDS = {
     "fr": {
@@ -93,6 +76,12 @@ STATUS_WORDS = {
         "cancelled": "cancelled",
     },
 }
+
+
+def _letter_day(campaign) -> dt.date:
+    """The date of the campaign's letters (its launch day, as notifier.postal dates them), which decides who
+    is a minor on the page as on the letter."""
+    return timezone.localdate(campaign.launched_at) if campaign.launched_at else timezone.localdate()
 
 
 def _url(name: str, lang: str) -> str:
@@ -147,8 +136,10 @@ def notice_page(request: HttpRequest, lang: str) -> HttpResponse:
         return redirect(_url("check", lang))
     view = services.notice_load(notice=notice, request=request)
     patient = view.patient
-    exposed = [label for label in exposure_labels(patient.exposure_mask, lang, minor=patient.is_minor)]
-    sensitive = [SENSITIVE_LABELS[lang][flag] for flag in Sensitive if patient.sensitive_mask & flag]
+    minor = patient.minor_on(_letter_day(view.campaign))
+    exposed = exposure_labels(patient.exposure_mask, lang, minor=minor)
+    # Never the class; and for a minor, not even whether there was a remark (the template's neutral text).
+    health_remark = not minor and bool(patient.sensitive_mask or patient.exposure_mask & Exposure.MEDICAL_COMMENT)
     channels = [
         {"channel": n.channel, "status": STATUS_WORDS[lang].get(n.status, n.status), "raw": n.status}
         for n in view.notifications
@@ -159,8 +150,9 @@ def notice_page(request: HttpRequest, lang: str) -> HttpResponse:
         "patient": patient,
         "laboratory": view.campaign.laboratory,
         "breach": view.campaign.breach,
+        "minor": minor,
         "exposed": exposed,
-        "sensitive": sensitive,
+        "health_remark": health_remark,
         "password_exposed": bool(patient.exposure_mask & Exposure.PORTAL_PASSWORD),
         "nir_exposed": bool(patient.exposure_mask & Exposure.NIR),
         "email_or_phone_exposed": bool(patient.exposure_mask & (Exposure.EMAIL | Exposure.PHONE)),
@@ -201,3 +193,63 @@ def acknowledge(request: HttpRequest, lang: str) -> HttpResponse:
 def sign_out(request: HttpRequest, lang: str) -> HttpResponse:
     request.session.flush()
     return redirect(_url("check", lang))
+
+
+# A request per patient and day is plenty; more from one letter looks like someone playing with the form.
+ACCESS_REQUESTS_PER_PATIENT_PER_DAY = 5
+ACCESS_DONE_KEY = "status_access_request_done"
+ACCESS_LIMITED = {
+    "fr": "Trop de demandes en peu de temps. Réessayez plus tard, ou appelez le délégué à la protection des données.",
+    "en": "Too many requests in a short time. Try again later, or call the data protection officer.",
+}
+
+
+@require_http_methods(["GET", "POST"])
+@_in_language
+def access_request(request: HttpRequest, lang: str) -> HttpResponse:
+    """The right-of-access request form (GDPR Art. 15) for a verified patient; the DPO answers it."""
+    notice = _require_notice(request, lang)
+    if notice is None:
+        return redirect(_url("check", lang))
+    form = AccessRequestForm(request.POST if request.method == "POST" else None, lang=lang)
+    limited = False
+    if request.method == "POST":
+        ip_allowed = ratelimit.hit(
+            f"status:access:ip:{client_ip(request) or 'unknown'}",
+            limit=settings.STATUS_PAGE_TRIES_PER_IP_PER_MINUTE,
+            window_seconds=60,
+        )
+        if not ip_allowed:
+            limited = True
+        elif form.is_valid():
+            if ratelimit.hit(
+                f"status:access:patient:{notice.patient_id}",
+                limit=ACCESS_REQUESTS_PER_PATIENT_PER_DAY,
+                window_seconds=86400,
+            ):
+                recorded, _created = access_requests.access_request_create(
+                    patient_id=notice.patient_id,
+                    campaign_id=notice.campaign_id,
+                    requester=form.cleaned_data["requester"],
+                    contact_phone=form.cleaned_data["phone"],
+                    contact_email=form.cleaned_data["email"],
+                    request=request,
+                )
+                # The same answer whether it is new or sent again: the page tells nothing of other requests.
+                request.session[ACCESS_DONE_KEY] = recorded.due_on.isoformat()
+                return redirect(_url("access", lang))
+            limited = True
+    done = request.session.pop(ACCESS_DONE_KEY, None) if request.method == "GET" else None
+    return render(
+        request,
+        f"status/{lang}/access_request.html",
+        {
+            "form": form,
+            "lang": lang,
+            "limited_message": ACCESS_LIMITED[lang] if limited else "",
+            "due_on": dt.date.fromisoformat(done) if done else None,
+            "laboratory": access_requests.laboratory_of_patient(patient_id=notice.patient_id),
+            "other_url": _url("access", "en" if lang == "fr" else "fr"),
+        },
+        status=429 if limited else 200,
+    )

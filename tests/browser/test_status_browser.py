@@ -11,6 +11,7 @@ from notifier import campaigns, launch
 from notifier.codes import status_code_for
 from notifier.models import DeliveryEvent
 from patients.categories import Exposure, Sensitive
+from status_page.models import AccessRequest
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -64,11 +65,12 @@ def test_patient_opens_qr_link_checks_sees_categories_downloads_and_acknowledges
     page.fill("#id_year", "1951")
     page.click("button[type=submit]")
 
-    # then they see which of their data were exposed, the pregnancy named only here
+    # then they see which of their data were exposed; the health remark is never named by its class
     page.wait_for_selector("#exposed-categories")
     exposed = page.inner_text("#exposed-categories")
     assert "votre numéro de sécurité sociale" in exposed
-    assert "grossesse" in page.inner_text("#sensitive-categories")
+    assert "une remarque liée à votre santé" in page.inner_text("#health-remark")
+    assert "grossesse" not in page.content()
     assert "Changez dès maintenant le mot de passe" in page.content()
     screenshot(page, "status-2-notice")
 
@@ -98,3 +100,43 @@ def test_wrong_birth_date_shows_the_uniform_message(live_server, page, screensho
     assert "Nous n'avons pas pu vérifier" in page.inner_text("#check-error")
     assert page.input_value("#id_code") == ""  # what was typed is not echoed back
     screenshot(page, "status-4-failure")
+
+
+def test_patient_asks_the_dpo_what_the_health_remark_said_on_a_phone(
+    live_server, browser, screenshot, patient_with_letter
+):
+    # given the patient on a small phone (375×812), verified on the status page
+    campaign, patient = patient_with_letter
+    context = browser.new_context(locale="fr-FR", viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/verifier/")
+        page.fill("#id_code", status_code_for(campaign=campaign, patient=patient))
+        page.fill("#id_day", "27")
+        page.fill("#id_month", "3")
+        page.fill("#id_year", "1951")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#health-remark")
+
+        # when they follow the link to the request form and send it without a contact
+        page.click("#access-request-link")
+        page.wait_for_selector("#access-request-submit")
+        screenshot(page, "status-5-access-request-form-375")
+        page.check("input[name=requester][value=patient]")
+        page.click("#access-request-submit")
+        # then a French error says what is missing, and the page fits the phone's width
+        page.wait_for_selector("#access-request-error")
+        assert "Indiquez un numéro de téléphone ou une adresse électronique" in page.inner_text("#access-request-error")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        screenshot(page, "status-6-access-request-error-375")
+
+        # when they give a phone number, then the request is recorded and its due date shown
+        page.fill("#id_phone", "06 12 34 56 78")
+        page.click("#access-request-submit")
+        page.wait_for_selector("#access-request-done")
+        assert "Votre demande est enregistrée" in page.inner_text("#access-request-done")
+        screenshot(page, "status-7-access-request-done-375")
+        request = AccessRequest.objects.get()
+        assert (request.patient_id, request.contact_phone) == (patient.pk, "+33612345678")
+    finally:
+        context.close()

@@ -12,6 +12,9 @@ from letters.content import letter_data_for
 from patients.categories import Exposure
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
+# A minor is decided by age on the letter date (22 November 2026 here), never by the stored flag.
+CHILD_BIRTH = dt.date(2014, 6, 1)
+ADULT_BIRTH = dt.date(1970, 5, 17)
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
 ALL_CATEGORIES = 0
 for _flag in Exposure:

@@ -12,12 +12,14 @@ from letters.content import LetterData, letter_data_for
 from letters.versions import CURRENT_TEMPLATE_VERSION
 from patients.categories import Exposure
 
+from .conftest import CHILD_BIRTH
+
 pytestmark = pytest.mark.django_db
 
 
 def test_letter_data_holds_the_patient_laboratory_and_breach_as_plain_values(make_letter):
     # given a patient of a laboratory in a breach
-    patient, letter = make_letter(first_name="Élodie", last_name="Le Goff", is_minor=True)
+    patient, letter = make_letter(first_name="Élodie", last_name="Le Goff", birth_date=CHILD_BIRTH)
     # then the letter data is plain and frozen
     assert isinstance(letter, LetterData)
     assert letter.recipient_first_name == "Élodie" and letter.is_minor is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -10,7 +12,7 @@ from letters.selectors import preview_samples
 from patients.categories import Exposure
 from tests.factories import BreachFactory, PatientFactory
 
-from .conftest import pdf_text
+from .conftest import ADULT_BIRTH, CHILD_BIRTH, pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +24,8 @@ C = B | int(Exposure.MEDICAL_COMMENT)
 @pytest.fixture
 def breach_a(lab_a):
     breach = BreachFactory(slug="preview")
-    for mask, minor in [(A, False), (A, False), (B, False), (C, False), (A, True)]:
-        PatientFactory(breach=breach, laboratory=lab_a, exposure_mask=mask, is_minor=minor)
+    for mask, birth in [(A, ADULT_BIRTH), (A, ADULT_BIRTH), (B, ADULT_BIRTH), (C, ADULT_BIRTH), (A, CHILD_BIRTH)]:
+        PatientFactory(breach=breach, laboratory=lab_a, exposure_mask=mask, birth_date=birth)
     return breach
 
 
@@ -34,8 +36,20 @@ def test_samples_cover_each_combination_once_and_include_a_minor(breach_a, lab_a
     samples = preview_samples(breach=breach_a, laboratory=lab_a)
     # then there is one per combination (most frequent first), plus the minor, and none of lab B
     assert [p.exposure_mask for p in samples] == [A, B, C, A]
-    assert [p.is_minor for p in samples] == [False, False, False, True]
+    assert [p.birth_date == CHILD_BIRTH for p in samples] == [False, False, False, True]
     assert {p.laboratory_id for p in samples} == {lab_a.pk}
+
+
+def test_the_sample_minor_is_a_minor_by_age_not_by_the_leaks_civility(lab_a):
+    # given an adult the leak calls "Enfant" (flagged minor at import by the old rule) and a real child
+    breach = BreachFactory(slug="preview-age")
+    PatientFactory(breach=breach, laboratory=lab_a, exposure_mask=A, birth_date=ADULT_BIRTH, civility="Enfant",
+                   is_minor=True)  # fmt: skip
+    PatientFactory(breach=breach, laboratory=lab_a, exposure_mask=A, birth_date=ADULT_BIRTH)
+    child = PatientFactory(breach=breach, laboratory=lab_a, exposure_mask=A, birth_date=CHILD_BIRTH)
+    # when the samples are chosen, then the minor sample is the child
+    samples = preview_samples(breach=breach, laboratory=lab_a, on=dt.date(2026, 11, 22))
+    assert samples[-1] == child
 
 
 def test_dpo_sees_samples_with_pdf_links_and_the_email(client, login_verified, dpo_lab_a, breach_a, lab_a):

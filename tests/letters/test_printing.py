@@ -15,7 +15,7 @@ from letters.printing import MANIFEST_COLUMNS, build_print_batch
 from letters.render import render_letter_pdf
 from patients.categories import Exposure
 
-from .conftest import ALL_CATEGORIES, pdf_text
+from .conftest import ALL_CATEGORIES, CHILD_BIRTH, pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def letters(make_letter):
     few = int(Exposure.IDENTITY | Exposure.POSTAL_ADDRESS)
     made = [
         make_letter(exposure_mask=ALL_CATEGORIES)[1],
-        make_letter(language="en", is_minor=True, exposure_mask=few)[1],
+        make_letter(language="en", birth_date=CHILD_BIRTH, exposure_mask=few)[1],
         make_letter(exposure_mask=few)[1],
         make_letter(exposure_mask=ALL_CATEGORIES, country="BE", city="Bruxelles", postcode="1000")[1],
     ]

@@ -13,7 +13,7 @@ from letters.slots import slot_lines
 from letters.wording import exposure_labels
 from patients.categories import Exposure
 
-from .conftest import ALL_CATEGORIES, PDFTOTEXT, pdf_text
+from .conftest import ADULT_BIRTH, ALL_CATEGORIES, CHILD_BIRTH, PDFTOTEXT, pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,9 @@ SPREAD = [
 @pytest.mark.parametrize(("language", "minor", "mask"), SPREAD)
 def test_letter_has_every_block_in_order_and_the_patients_own_data(make_letter, language, minor, mask):
     # given a patient with some exposed categories
-    _, letter = make_letter(language=language, is_minor=minor, exposure_mask=mask, sensitive_mask=0b11)
+    _, letter = make_letter(
+        language=language, birth_date=CHILD_BIRTH if minor else ADULT_BIRTH, exposure_mask=mask, sensitive_mask=0b11
+    )
     # when their letter is rendered
     text = pdf_text(render_letter_pdf(letter))
     # then the 7 blocks come in order
@@ -64,6 +66,8 @@ def test_letter_has_every_block_in_order_and_the_patients_own_data(make_letter, 
     # and block 2 lists exactly their categories, in words
     block_2 = text[positions[1] : positions[2]]
     for flag in Exposure:
+        if minor and flag == Exposure.MEDICAL_COMMENT:
+            continue  # a guardian's letter never says whether there was one (test_minors.py)
         label = exposure_labels(int(flag), language, minor=minor)[0]
         assert (label in block_2) == bool(mask & flag), label
     # and carries the reference, code, phrase, status page and DPO contact
@@ -76,7 +80,9 @@ def test_letter_has_every_block_in_order_and_the_patients_own_data(make_letter, 
 @pytest.mark.parametrize(("language", "minor", "mask"), SPREAD)
 def test_letter_never_names_a_condition_a_full_nir_or_a_password(make_letter, language, minor, mask):
     # given a patient whose leaked comment was classified as sensitive (all classes)
-    _, letter = make_letter(language=language, is_minor=minor, exposure_mask=mask, sensitive_mask=0xFF)
+    _, letter = make_letter(
+        language=language, birth_date=CHILD_BIRTH if minor else ADULT_BIRTH, exposure_mask=mask, sensitive_mask=0xFF
+    )
     # when the letter is rendered
     text = pdf_text(render_letter_pdf(letter))
     # then no condition word, no 13+ digit number (a NIR), no password value appears
@@ -84,8 +90,8 @@ def test_letter_never_names_a_condition_a_full_nir_or_a_password(make_letter, la
     assert [word for word in CONDITION_WORDS if word.lower() in lowered] == []
     assert re.search(r"\d(?:\s?\d){12,}", text) is None
     assert "mot de passe :" not in lowered and "password:" not in lowered
-    if mask & Exposure.MEDICAL_COMMENT:
-        assert ("un commentaire lié à" in text) or ("a comment related to" in text)
+    mentions_comment = ("un commentaire lié à" in text) or ("a comment related to" in text)
+    assert mentions_comment == bool(mask & Exposure.MEDICAL_COMMENT and not minor)
 
 
 def test_portal_password_advice_appears_only_when_the_password_leaked(make_letter):
@@ -100,8 +106,8 @@ def test_portal_password_advice_appears_only_when_the_password_leaked(make_lette
 
 
 def test_minor_letter_is_addressed_to_the_parents_or_guardian(make_letter):
-    # given a child patient (the leak's civility says "enfant")
-    _, letter = make_letter(is_minor=True, civility="enfant", first_name="Léo", last_name="Morvan")
+    # given a child patient (12 on the letter date; the leak's civility says "enfant")
+    _, letter = make_letter(birth_date=CHILD_BIRTH, civility="enfant", first_name="Léo", last_name="Morvan")
     # when the letter is rendered
     text = pdf_text(render_letter_pdf(letter))
     # then it is addressed to the parents, names the child, and speaks of "votre enfant"
@@ -112,7 +118,7 @@ def test_minor_letter_is_addressed_to_the_parents_or_guardian(make_letter):
 
 def test_english_letter_speaks_english(make_letter):
     # given a patient who reads English
-    _, letter = make_letter(language="en", is_minor=True)
+    _, letter = make_letter(language="en", birth_date=CHILD_BIRTH)
     # when rendered
     text = pdf_text(render_letter_pdf(letter))
     # then the letter is in English, including the guardian line
@@ -123,7 +129,9 @@ def test_english_letter_speaks_english(make_letter):
 @pytest.mark.parametrize(("language", "minor", "mask"), [SPREAD[0], SPREAD[3]])
 def test_fast_path_and_plain_weasyprint_path_extract_to_the_same_text(make_letter, language, minor, mask):
     # given a patient
-    _, letter = make_letter(language=language, is_minor=minor, exposure_mask=mask, first_name="Zoë-Anaïs")
+    _, letter = make_letter(
+        language=language, birth_date=CHILD_BIRTH if minor else ADULT_BIRTH, exposure_mask=mask, first_name="Zoë-Anaïs"
+    )
     # when the letter is rendered by the stamped fast path and wholly by WeasyPrint
     fast, plain = render_letter_pdf(letter), render_letter_pdf_plain(letter)
     # then both extract to the same text

@@ -164,17 +164,20 @@ def test_unmapped_non_empty_columns_count_as_other_administrative_data(tmp_path,
     assert "other_admin" not in Patient.objects.get(last_name="Durand").exposure_categories
 
 
-def test_children_are_minors_by_civility_or_by_age(tmp_path, breach):
-    # given a "Bébé" born long ago (civility wins), a child by birth date, an adult
+def test_minors_are_decided_by_age_and_by_civility_only_without_a_birth_date(tmp_path, breach):
+    # given a "Bébé" born long ago (an adult now), a child by birth date, an adult, and an "Enfant" whose
+    # birth date is unreadable (the civility is then the only hint)
     rows = [
         row(NOM="A", NUM_SECU="", CIVILITE="Bébé", DATE_NAISSANCE="01/01/1990"),
         row(NOM="B", NUM_SECU="", CIVILITE="", DATE_NAISSANCE="01/01/2020"),
         row(NOM="C", NUM_SECU="", CIVILITE="M.", DATE_NAISSANCE="01/01/1960"),
+        row(NOM="D", NUM_SECU="", CIVILITE="Enfant", DATE_NAISSANCE="31/02/20xx"),
     ]
     # when imported
     _import(tmp_path, breach, rows)
     # then
-    assert dict(Patient.objects.values_list("last_name", "is_minor")) == {"A": True, "B": True, "C": False}
+    minors = dict(Patient.objects.values_list("last_name", "is_minor"))
+    assert minors == {"A": False, "B": True, "C": False, "D": True}
 
 
 def test_a_cp1252_file_with_commas_and_crlf_is_read(tmp_path, breach):

@@ -62,14 +62,15 @@ def test_the_right_code_and_birth_date_open_the_patients_own_notice(client, laun
     code = status_code_for(campaign=campaign, patient=patient)
     # when
     response = _post(client, code.lower().replace("-", " "))
-    # then: a fresh session, then the notice with this patient's categories, sensitive class named with care
+    # then: a fresh session, then the notice with this patient's categories; the health remark never by its class
     assert response.status_code == 302
     assert response["Location"] == reverse("status:notice_fr")
     page = client.get(response["Location"])
     html = page.content.decode()
     assert page.status_code == 200
     assert "votre numéro de sécurité sociale" in html
-    assert "une information concernant une grossesse" in html
+    assert "une remarque liée à votre santé" in html
+    assert "grossesse" not in html
     assert "Changez dès maintenant le mot de passe" in html
     assert patient.laboratory.name in html
     assert page["Cache-Control"] == "no-store"
@@ -181,7 +182,8 @@ def test_english_page_speaks_english(client, launched):
     assert response["Location"] == reverse("status:notice_en")
     html = client.get(response["Location"]).content.decode()
     assert "your social security number" in html
-    assert "information about a pregnancy" in html
+    assert "a remark related to your health" in html
+    assert "pregnan" not in html
 
 
 def test_signing_out_ends_the_session(client, launched):
