@@ -207,6 +207,16 @@ def admin_rules(model: type[models.Model]) -> AdminRules:
     return ADMIN_TABLE.get(model._meta.label_lower) or AdminRules(label=model._meta.label, view=NOBODY)
 
 
+def view_permission(url_name: str) -> str:
+    """The permission a staff page outside the admin needs (`VIEW_TABLE`; a page missing from it: nobody)."""
+    return VIEW_TABLE.get(url_name, (NOBODY, ""))[0]
+
+
+def command_permission(command: str) -> str:
+    """The permission a management command (or its `--by` person) needs (`COMMAND_TABLE`)."""
+    return COMMAND_TABLE.get(command, (NOBODY, ""))[0]
+
+
 def roles_allowed(permission: str | None) -> frozenset[str]:
     if not permission:
         return frozenset()
