@@ -101,6 +101,7 @@ class AdminRules:
     export: str | None = None
     actions: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     views: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    import_label: str = "importer"
 
 
 _RUN, _READ_PATIENTS = "labs.run_operations", "labs.read_patient_data"
@@ -157,7 +158,10 @@ ADMIN_TABLE: dict[str, AdminRules] = {
             "export_call_centre_list_xlsx": (_READ_PATIENTS, "exporter la liste du centre d'appels (XLSX)"),
         },
     ),
-    "notifier.notification": AdminRules("Envois (lettres, courriels)", view=_READ_PATIENTS, import_=_RUN),
+    "notifier.notification": AdminRules(
+        "Envois (lettres, courriels)", view=_READ_PATIENTS, import_=_RUN,
+        import_label="importer les retours de courrier (PND), pour ses laboratoires",
+    ),
     "notifier.deliveryevent": AdminRules("Événements de distribution", view=_READ_PATIENTS),
     "notifier.printbatch": AdminRules(
         "Lots d'impression", view=_READ_PATIENTS, delete="labs.delete_lab_data",
@@ -638,7 +642,7 @@ def roles_table_markdown() -> str:
         row(f"{rules_.label} : ajouter", rules_.add)
         row(f"{rules_.label} : modifier", rules_.change)
         row(f"{rules_.label} : supprimer", rules_.delete)
-        row(f"{rules_.label} : importer", rules_.import_)
+        row(f"{rules_.label} : {rules_.import_label}", rules_.import_)
         row(f"{rules_.label} : exporter", rules_.export)
         for permission, label in [*rules_.actions.values(), *rules_.views.values()]:
             row(f"{rules_.label} : {label}", permission)

@@ -382,3 +382,15 @@ def make_campaign_in():
         return campaigns.campaign_create(breach=breach, laboratory=lab, name="Vague", by=author), patient
 
     return make
+
+
+# --- the README's table ---------------------------------------------------------------------------------
+def test_the_readme_roles_table_is_the_code_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- roles-table:start")
+    start = readme.index("\n", start) + 1
+    end = readme.index("<!-- roles-table:end -->")
+    # regenerate with: python manage.py shell -c "from labs.access import roles_table_markdown as t; print(t())"
+    assert readme[start:end].strip() == access.roles_table_markdown()
