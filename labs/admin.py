@@ -296,6 +296,10 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
             case_file_prefill_estimates(case_file=case_file, overwrite=True)
         self.message_user(request, f"{queryset.count()} dossier(s) mis à jour depuis l'import.")
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_register_pdf": self.has_url_permission(request, "register_pdf")}
+        return super().changelist_view(request, extra_context)
+
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [

@@ -191,3 +191,23 @@ def test_a_refused_action_says_why_in_french(client, login_verified, cnil_liaiso
     )
     assert response.status_code == 403
     assert "Action non autorisée" in html.unescape(response.content.decode())
+
+
+@pytest.mark.parametrize(
+    ("persona", "offered"), [("dpo_lab_a", True), ("operator_lab_a", False), ("cnil_liaison", False)]
+)
+def test_the_file_with_the_cnil_button_is_shown_only_to_those_who_may_file(
+    persona, offered, request, client, login_verified, lab_a
+):
+    from labs.models import BreachLaboratory
+
+    # given A's case file
+    case_file = BreachLaboratory.objects.create(breach=BreachFactory(), laboratory=lab_a, aware_at=timezone.now())
+    login_verified(client, request.getfixturevalue(persona))
+    # when the persona opens it
+    page = client.get(reverse("admin:labs_breachlaboratory_change", args=[case_file.pk]))
+    file_url = reverse("admin:labs_breachlaboratory_file", args=[case_file.pk])
+    # then the button is there exactly when the filing page would accept them
+    assert page.status_code == 200
+    assert (file_url in page.content.decode()) is offered
+    assert (client.get(file_url).status_code == 200) is offered
