@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -30,18 +29,18 @@ from .charts import CHANNEL_LABELS, STATUS_LABELS, STATUS_ORDER, progress_chart,
 from .formatting import format_duration, format_percent
 from .masking import MASKED
 
-# --- who may look ------------------------------------------------------------------------------------------
+# --- who may look: each page's line of labs.access.VIEW_TABLE -----------------------------------------------
 
 
-def _require_dpo_view(user: Any) -> None:
+def _require_dpo_view(user: Any, url_name: str) -> None:
     # Person-level rows are behind these pages (downloads): the same permission as the patient admin.
-    if not user.has_perm("labs.read_patient_data"):
-        raise PermissionDenied("Tableau de bord réservé aux DPO et opérateurs des laboratoires.")
+    access.require(
+        user, access.view_permission(url_name), "Tableau de bord réservé aux DPO et opérateurs des laboratoires."
+    )
 
 
-def _require_cnil_view(user: Any) -> None:
-    if not (access.is_cnil_liaison(user) or access.is_active_superuser(user)):
-        raise PermissionDenied("Tableau de bord réservé à la liaison CNIL.")
+def _require_cnil_view(user: Any, url_name: str) -> None:
+    access.require(user, access.view_permission(url_name), "Tableau de bord réservé à la liaison CNIL.")
 
 
 def _security_alerts(now: dt.datetime) -> list[dict[str, str]]:
@@ -78,7 +77,7 @@ def _campaign_view(s: stats.CampaignStats, aware_at: dt.datetime) -> dict[str, A
 
 def dpo_dashboard(request: HttpRequest) -> HttpResponse:
     """Per case file (breach × own laboratory): the CNIL deadline and filings, then each campaign's numbers."""
-    _require_dpo_view(request.user)
+    _require_dpo_view(request.user, "dashboards:dpo")
     now = timezone.now()
     user = request.user
     case_files = list(
@@ -129,20 +128,20 @@ def dpo_dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _scoped_campaign(request: HttpRequest, pk: int) -> Campaign:
-    _require_dpo_view(request.user)
+def _scoped_campaign(request: HttpRequest, pk: int, url_name: str) -> Campaign:
+    _require_dpo_view(request.user, url_name)
     scoped = access.scope_queryset(Campaign.objects.select_related("laboratory", "breach"), request.user, "laboratory")
     return get_object_or_404(scoped, pk=pk)
 
 
 def delivery_report(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    campaign = _scoped_campaign(request, pk)
+    campaign = _scoped_campaign(request, pk, "dashboards:delivery_report")
     dataset = exports.delivery_report_dataset(campaign=campaign)
     return exports.download_response(request, campaign, kind="rapport-envois", fmt=fmt, dataset=dataset)
 
 
 def unreachable_list(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    campaign = _scoped_campaign(request, pk)
+    campaign = _scoped_campaign(request, pk, "dashboards:unreachable")
     dataset = call_centre_dataset(campaigns=[campaign])
     return exports.download_response(request, campaign, kind="injoignables", fmt=fmt, dataset=dataset)
 
@@ -152,7 +151,7 @@ def unreachable_list(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 def cnil_dashboard(request: HttpRequest) -> HttpResponse:
     """Laboratories × indicators, sortable (links, no script), the deadline state in words and colour."""
-    _require_cnil_view(request.user)
+    _require_cnil_view(request.user, "dashboards:cnil")
     now = timezone.now()
     sort = request.GET.get("tri", "echeance")
     if sort not in cnil.CNIL_SORT_KEYS:
@@ -193,7 +192,7 @@ def cnil_dashboard(request: HttpRequest) -> HttpResponse:
 
 def cnil_export(request: HttpRequest) -> HttpResponse:
     """The liaison's table as CSV: the same masked strings as the page, never a person."""
-    _require_cnil_view(request.user)
+    _require_cnil_view(request.user, "dashboards:cnil_export")
     rows = cnil.cnil_rows(counts=cnil.cnil_counts_cached())
     rows = cnil.cnil_rows_sorted(rows, key="laboratoire", descending=False)
     content = exports.cnil_csv(rows)

@@ -1,23 +1,29 @@
-"""Who may see and do what: the ONE place that decides (roles, laboratory scoping, admin mixin).
+"""Who may see and do what: the ONE place that decides (the role × action table, scoping, admin mixin).
 
 Roles are Django groups (`DPO`, `Liaison CNIL`, `Opérateur`, named in `labs.roles`) plus superusers;
 a `LaboratoryMembership` links a DPO or operator to their laboratories. Everything else asks this module:
-- `laboratories_for(user)` — the laboratories a user may see;
-- `scope_queryset(qs, user, lab_path)` — a queryset cut down to those laboratories;
-- `rules` permissions (`labs.read_patient_data`, `labs.edit_breach`, ...) — what a role may do;
-- `LabScopedAdminMixin` — the same rules applied to an admin, objects of another laboratory are 404,
-  reads of patient-level rows are written to the audit trail.
+- `PERMISSION_TABLE` — each permission and the roles that hold it (rules permissions `labs.*`);
+- `ADMIN_TABLE`, `VIEW_TABLE`, `COMMAND_TABLE` — every admin page, action, import, export and custom view,
+  every staff page outside the admin and every management command, mapped to one permission of that
+  table. An admin action, import or export missing from it is offered to nobody and refused to everybody;
+  the README's "Rôles et permissions" is rendered from these tables (`roles_table_markdown`, checked by
+  a test), and a test generated from the admin registry checks every URL × role × method against them;
+- `laboratories_for(user)` / `scope_queryset(qs, user, lab_path)` — a DPO or operator sees their own
+  laboratories only (another laboratory's objects are 404), the liaison and superusers every laboratory;
+- `LabScopedAdminMixin` — the same table applied to an admin; patient-level reads are audited.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import rules
 from axes.backends import AxesStandaloneBackend
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.exceptions import NotRegistered
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -28,21 +34,213 @@ from .models import Laboratory, LaboratoryMembership
 from .roles import CNIL_LIAISON, DPO, OPERATOR, role_names
 from .roles import roles_ensure as roles_ensure  # callers set up roles through this module, as the rest
 
+SUPERUSER = "superuser"
+TABLE_ROLES = (DPO, OPERATOR, CNIL_LIAISON, SUPERUSER)  # the README's columns, in this order
+ROLE_LABELS = {DPO: "DPO", OPERATOR: "Opérateur", CNIL_LIAISON: "Liaison CNIL", SUPERUSER: "Superutilisateur"}
+NOBODY = ""  # an operation nobody may do in the application: engine-written or append-only rows
+REFUSED = "Action non autorisée pour votre rôle. / Not allowed for your role."
+
+
+# --- the table -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Permission:
+    label: str  # French: what holding it allows
+    roles: frozenset[str]
+
+
+def _roles(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+PERMISSION_TABLE: dict[str, Permission] = {
+    "labs.view_lab_data": Permission(
+        "Voir les laboratoires, violations, dossiers art. 33, notifications CNIL, campagnes et imports (comptes)",
+        _roles(DPO, OPERATOR, CNIL_LIAISON, SUPERUSER),
+    ),
+    "labs.read_patient_data": Permission(
+        "Lire ou exporter une donnée de patient ou de lettre (patients, envois, événements, lots, liste d'appels)",
+        _roles(DPO, OPERATOR, SUPERUSER),
+    ),
+    "labs.edit_lab_data": Permission("Créer ou modifier une campagne en brouillon", _roles(DPO, OPERATOR, SUPERUSER)),
+    "labs.run_operations": Permission(
+        "Conduire une campagne, remettre un lot à l'imprimeur, importer les retours de courrier",
+        _roles(DPO, OPERATOR, SUPERUSER),
+    ),
+    "labs.edit_laboratory": Permission(
+        "Modifier les coordonnées de son laboratoire (nom, adresse, contact DPO)", _roles(DPO, SUPERUSER)
+    ),
+    "labs.edit_breach": Permission("Tenir le dossier art. 33 de son laboratoire", _roles(DPO, SUPERUSER)),
+    "labs.file_with_cnil": Permission("Enregistrer une notification à la CNIL", _roles(DPO, SUPERUSER)),
+    "labs.view_audit": Permission("Lire le journal d'audit de son laboratoire", _roles(DPO, SUPERUSER)),
+    "labs.view_cnil_dashboard": Permission(
+        "Tableau de bord de la liaison CNIL (comptes masqués sous 10)", _roles(CNIL_LIAISON, SUPERUSER)
+    ),
+    "labs.manage_shared": Permission(
+        "Créer ou importer des laboratoires, modifier une violation commune, gérer les accès", _roles(SUPERUSER)
+    ),
+    "labs.delete_lab_data": Permission("Supprimer une donnée de laboratoire", _roles(SUPERUSER)),
+    # Management commands run by whoever has a shell on the server: de facto a superuser. A command acting
+    # for a named person (`--by`) also checks that person against the permission of the same admin action.
+    "ops.shell": Permission("Commandes d'exploitation (accès au serveur)", _roles(SUPERUSER)),
+}
+
+
+@dataclass(frozen=True)
+class AdminRules:
+    """One admin's line of the table: a permission name (or NOBODY) per operation.
+
+    `import_` / `export` are None when the admin has no such button; `actions` and `views` map each admin
+    action and each custom admin URL (by the suffix of its name) to (permission, French label)."""
+
+    label: str
+    view: str
+    add: str = NOBODY
+    change: str = NOBODY
+    delete: str = NOBODY
+    import_: str | None = None
+    export: str | None = None
+    actions: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    views: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    import_label: str = "importer"
+
+
+_RUN, _READ_PATIENTS = "labs.run_operations", "labs.read_patient_data"
+ADMIN_TABLE: dict[str, AdminRules] = {
+    "labs.laboratory": AdminRules(
+        "Laboratoires", view="labs.view_lab_data", add="labs.manage_shared", change="labs.edit_laboratory",
+        delete="labs.delete_lab_data", import_="labs.manage_shared", export="labs.view_lab_data",
+    ),
+    "labs.breach": AdminRules(
+        "Violations", view="labs.view_lab_data", add="labs.manage_shared", change="labs.manage_shared",
+        delete="labs.delete_lab_data",
+        actions={"sync_case_files": ("labs.manage_shared", "créer les dossiers par laboratoire")},
+    ),
+    "labs.breachlaboratory": AdminRules(
+        "Dossiers art. 33", view="labs.view_lab_data", add="labs.manage_shared", change="labs.edit_breach",
+        delete="labs.delete_lab_data", export="labs.view_lab_data",
+        actions={"prefill_estimates": ("labs.edit_breach", "reprendre les estimations de l'import")},
+        views={
+            "file": ("labs.file_with_cnil", "notifier la CNIL"),
+            "register_pdf": ("labs.view_lab_data", "registre PDF (art. 33(5))"),
+        },
+    ),
+    "labs.breachmeasure": AdminRules(
+        "Mesures (dans le dossier)", view="labs.view_lab_data", add="labs.edit_breach", change="labs.edit_breach",
+        delete="labs.delete_lab_data",
+    ),
+    "labs.cnilfiling": AdminRules(
+        "Notifications CNIL (ajout seul)", view="labs.view_lab_data",
+        views={
+            "sheet_pdf": ("labs.view_lab_data", "fiche PDF"),
+            "sheet_json": ("labs.view_lab_data", "fiche JSON"),
+        },
+    ),
+    "labs.deadlinereminder": AdminRules("Rappels d'échéance", view="labs.view_lab_data"),
+    "labs.laboratorymembership": AdminRules(
+        "Accès aux laboratoires", view="labs.view_lab_data", add="labs.manage_shared", change="labs.manage_shared",
+        delete="labs.delete_lab_data",
+    ),
+    "labs.auditevent": AdminRules("Journal d'audit (ajout seul)", view="labs.view_audit"),
+    "patients.importbatch": AdminRules("Imports (comptes)", view="labs.view_lab_data"),
+    "patients.importrejection": AdminRules("Enregistrements rejetés (dans l'import)", view=_READ_PATIENTS),
+    "patients.patient": AdminRules("Patients", view=_READ_PATIENTS, export=_READ_PATIENTS),
+    "patients.exposedrecord": AdminRules("Enregistrements exposés", view=_READ_PATIENTS),
+    "notifier.campaign": AdminRules(
+        "Campagnes", view="labs.view_lab_data", add="labs.edit_lab_data", change="labs.edit_lab_data",
+        delete="labs.delete_lab_data",
+        actions={
+            "approve": (_RUN, "approuver (quatre yeux)"),
+            "launch": (_RUN, "lancer"),
+            "pause": (_RUN, "suspendre"),
+            "resume": (_RUN, "reprendre"),
+            "cancel": (_RUN, "annuler"),
+            "export_call_centre_list": (_READ_PATIENTS, "exporter la liste du centre d'appels (CSV)"),
+            "export_call_centre_list_xlsx": (_READ_PATIENTS, "exporter la liste du centre d'appels (XLSX)"),
+        },
+    ),
+    "notifier.notification": AdminRules(
+        "Envois (lettres, courriels)", view=_READ_PATIENTS, import_=_RUN,
+        import_label="importer les retours de courrier (PND), pour ses laboratoires",
+    ),
+    "notifier.deliveryevent": AdminRules("Événements de distribution", view=_READ_PATIENTS),
+    "notifier.printbatch": AdminRules(
+        "Lots d'impression", view=_READ_PATIENTS, delete="labs.delete_lab_data",
+        actions={"hand_over": (_RUN, "marquer remis à l'imprimeur / La Poste")},
+    ),
+}  # fmt: skip
+
+# Admins of other packages (users, groups, TOTP devices, lockouts) keep Django's model permissions, which
+# no role group holds (a test checks it): superusers only.
+THIRD_PARTY_ADMIN_APPS = frozenset({"auth", "otp_totp", "axes"})
+
+# Staff pages outside the admin, by URL name.
+VIEW_TABLE: dict[str, tuple[str, str]] = {
+    "dashboards:dpo": (_READ_PATIENTS, "Tableau de bord du DPO"),
+    "dashboards:delivery_report": (_READ_PATIENTS, "Tableau de bord : rapport d'envois par lettre"),
+    "dashboards:unreachable": (_READ_PATIENTS, "Tableau de bord : liste des injoignables"),
+    "dashboards:cnil": ("labs.view_cnil_dashboard", "Tableau de bord CNIL"),
+    "dashboards:cnil_export": ("labs.view_cnil_dashboard", "Tableau de bord CNIL : export CSV"),
+    "letters:preview": (_READ_PATIENTS, "Aperçu des lettres"),
+    "letters:preview_pdf": (_READ_PATIENTS, "Aperçu d'une lettre (PDF spécimen)"),
+}
+
+# Management commands: "ops.shell" for those run by the operations team; a subcommand acting for a
+# person (`--by USER`) names the permission that person must hold on the campaign's laboratory.
+COMMAND_TABLE: dict[str, tuple[str, str]] = {
+    "campaign create": ("labs.edit_lab_data", "campaign create --by (créer une campagne)"),
+    "campaign approve": (_RUN, "campaign approve --by"),
+    "campaign launch": (_RUN, "campaign launch --by"),
+    "campaign pause": (_RUN, "campaign pause --by"),
+    "campaign resume": (_RUN, "campaign resume --by"),
+    "campaign cancel": (_RUN, "campaign cancel --by"),
+    "campaign handover": (_RUN, "campaign handover --by (lot remis)"),
+    "campaign status": ("ops.shell", "campaign status"),
+    "campaign demo": ("ops.shell", "campaign demo (refusée en production)"),
+    "import_leak": ("ops.shell", "import_leak (import du fichier fuité)"),
+    "generate_leak": ("ops.shell", "generate_leak (fichier synthétique)"),
+    "create_breach": ("ops.shell", "create_breach"),
+    "case_files_sync": ("ops.shell", "case_files_sync"),
+    "demo_laboratories": ("ops.shell", "demo_laboratories (refusée en production)"),
+    "demo_users": ("ops.shell", "demo_users (refusée en production)"),
+    "demo_patient": ("ops.shell", "demo_patient (refusée en production)"),
+}
+
+
+def admin_rules(model: type[models.Model]) -> AdminRules:
+    """The table's line for a model's admin; a model missing from it may do nothing but be refused."""
+    return ADMIN_TABLE.get(model._meta.label_lower) or AdminRules(label=model._meta.label, view=NOBODY)
+
+
+def view_permission(url_name: str) -> str:
+    """The permission a staff page outside the admin needs (`VIEW_TABLE`; a page missing from it: nobody)."""
+    return VIEW_TABLE.get(url_name, (NOBODY, ""))[0]
+
+
+def command_permission(command: str) -> str:
+    """The permission a management command (or its `--by` person) needs (`COMMAND_TABLE`)."""
+    return COMMAND_TABLE.get(command, (NOBODY, ""))[0]
+
+
+def roles_allowed(permission: str | None) -> frozenset[str]:
+    if not permission:
+        return frozenset()
+    return PERMISSION_TABLE[permission].roles
+
 
 # --- rules predicates and permissions -------------------------------------------------------------
 @rules.predicate
 def is_dpo(user: Any) -> bool:
-    return DPO in role_names(user)
+    return bool(getattr(user, "is_active", False)) and DPO in role_names(user)
 
 
 @rules.predicate
 def is_cnil_liaison(user: Any) -> bool:
-    return CNIL_LIAISON in role_names(user)
+    return bool(getattr(user, "is_active", False)) and CNIL_LIAISON in role_names(user)
 
 
 @rules.predicate
 def is_operator(user: Any) -> bool:
-    return OPERATOR in role_names(user)
+    return bool(getattr(user, "is_active", False)) and OPERATOR in role_names(user)
 
 
 @rules.predicate
@@ -58,27 +256,34 @@ def in_users_laboratories(user: Any, obj: Any) -> bool:
     return can_access(user, obj, getattr(type(obj), "lab_path", "laboratory"))
 
 
-_staff_roles = is_dpo | is_operator | is_cnil_liaison
-PERMISSIONS = {
-    # Person-level rows (patients, exposed records, notifications): never the CNIL liaison.
-    "labs.read_patient_data": is_active_superuser | is_dpo | is_operator,
-    # Laboratory-level facts and aggregates (breaches, filings, counts): every role, read-only for some.
-    "labs.view_lab_data": is_active_superuser | _staff_roles,
-    "labs.edit_lab_data": is_active_superuser | is_dpo | is_operator,
-    # The Art. 33 decisions and filings are the controller's: its DPO (or a superuser).
-    "labs.edit_breach": is_active_superuser | is_dpo,
-    "labs.file_with_cnil": is_active_superuser | is_dpo,
-    # Imports and campaigns are run by operators (and DPOs) of the laboratory.
-    "labs.run_operations": is_active_superuser | is_dpo | is_operator,
-    "labs.delete_lab_data": is_active_superuser,
-    # Shared across laboratories (a breach's common facts, the list of laboratories, who works where).
-    "labs.manage_shared": is_active_superuser,
-    # The trail names patients (object ids, searches typed by staff): not for the CNIL liaison.
-    "labs.view_audit": is_active_superuser | is_dpo,
-    "labs.access_object": is_active_superuser | in_users_laboratories,
-}
+ROLE_PREDICATES = {DPO: is_dpo, OPERATOR: is_operator, CNIL_LIAISON: is_cnil_liaison, SUPERUSER: is_active_superuser}
+
+
+def _predicate_for(roles_: frozenset[str]) -> Any:
+    predicate = rules.always_false
+    for role in TABLE_ROLES:
+        if role in roles_:
+            predicate = predicate | ROLE_PREDICATES[role]
+    return predicate
+
+
+# The rules permissions, derived from the table (Django's ModelBackend answers True to active superusers
+# for any name, hence SUPERUSER in every line of the table: the table says what actually happens).
+PERMISSIONS = {name: _predicate_for(permission.roles) for name, permission in PERMISSION_TABLE.items()}
+PERMISSIONS["labs.access_object"] = is_active_superuser | in_users_laboratories
 for _name, _predicate in PERMISSIONS.items():
     rules.set_perm(_name, _predicate)
+
+
+def may(user: Any, permission: str | None) -> bool:
+    """Whether `user` holds `permission` of the table (NOBODY / None: nobody, superusers included)."""
+    return bool(permission) and bool(getattr(user, "is_active", False)) and user.has_perm(permission)
+
+
+def require(user: Any, permission: str | None, message: str = REFUSED) -> None:
+    """Raise PermissionDenied (403, with a French message) unless `user` holds `permission`."""
+    if not may(user, permission):
+        raise PermissionDenied(message)
 
 
 # --- scoping -------------------------------------------------------------------------------------
@@ -164,27 +369,25 @@ def _cached_perm(request: HttpRequest, name: str | None) -> bool:
 class LabScopedAdminMixin:
     """Put first in an admin's bases: `class PatientAdmin(LabScopedAdminMixin, admin.ModelAdmin)`.
 
+    What each role may do is the admin's line of `ADMIN_TABLE` (view, add, change, delete, import,
+    export, each action, each custom URL); the admin itself declares only
     - `lab_path`: the lookup from the model to its Laboratory ("laboratory", "patient__laboratory",
       "laboratories" for a breach, "pk" for Laboratory, None for superuser-only models);
-    - `patient_data = True` for person-level rows: hidden from the CNIL liaison, reads audited;
-    - `view_permission` / `change_permission` / `add_permission` / `delete_permission`: rules names.
-    Objects outside the user's laboratories are 404 on every object URL (change, delete, history).
+    - `patient_data = True` for person-level rows: their reads are audited.
+    Objects outside the user's laboratories are 404 on every object URL (change, delete, history) and
+    when selected for an action; an action the table does not give the user is not offered, and posting
+    it anyway is 403.
     """
 
     lab_path: str | None = "laboratory"
     patient_data: bool = False
-    view_permission: str | None = None
-    change_permission: str = "labs.edit_lab_data"
-    add_permission: str | None = None
-    delete_permission: str = "labs.delete_lab_data"
+
+    @property
+    def table_rules(self) -> AdminRules:
+        return admin_rules(self.model)
 
     def _perm(self, request: HttpRequest, name: str | None) -> bool:
         return _cached_perm(request, name)
-
-    def _view_perm_name(self) -> str:
-        if self.view_permission:
-            return self.view_permission
-        return "labs.read_patient_data" if self.patient_data else "labs.view_lab_data"
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return scope_queryset(super().get_queryset(request), request.user, self.lab_path)
@@ -229,20 +432,89 @@ class LabScopedAdminMixin:
     def _in_scope(self, request: HttpRequest, obj: Any) -> bool:
         return obj is None or can_access(request.user, obj, self.lab_path)
 
+    # --- the table, operation by operation ---
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._perm(request, self._view_perm_name()) and self._in_scope(request, obj)
+        return self._perm(request, self.table_rules.view) and self._in_scope(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._perm(request, self.change_permission) and self._in_scope(request, obj)
+        return self._perm(request, self.table_rules.change) and self._in_scope(request, obj)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return self._perm(request, self.add_permission or self.change_permission)
+        return self._perm(request, self.table_rules.add)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._perm(request, self.delete_permission) and self._in_scope(request, obj)
+        return self._perm(request, self.table_rules.delete) and self._in_scope(request, obj)
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return self._perm(request, self.table_rules.import_)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self._perm(request, self.table_rules.export)
+
+    def has_url_permission(self, request: HttpRequest, name: str) -> bool:
+        """A custom admin URL (`<app>_<model>_<name>`), e.g. the case file's "file" page."""
+        return self._perm(request, self.table_rules.views.get(name, (NOBODY, ""))[0])
+
+    def action_permission(self, name: str) -> str | None:
+        """The permission an action needs: Django's bulk delete is the delete permission."""
+        if name == "delete_selected":
+            return self.table_rules.delete
+        return self.table_rules.actions.get(name, (NOBODY, ""))[0]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        return {name: action for name, action in actions.items() if self._perm(request, self.action_permission(name))}
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST" and "action" in request.POST:
+            self._refuse_unless_action_allowed(request)
+        if self.patient_data and request.method == "GET":
+            audit_record(
+                actor=request.user,
+                action=AuditEvent.Action.LIST,
+                request=request,
+                object_type=self.model._meta.label_lower,
+                query=request.GET.urlencode()[:500],
+                via="admin",
+            )
+        return super().changelist_view(request, extra_context)
+
+    def _refuse_unless_action_allowed(self, request: HttpRequest) -> None:
+        # Django answers an action it does not offer with a "no action selected" redirect: say 403 instead,
+        # and 404 when a selected object is another laboratory's (as on every object URL).
+        names = request.POST.getlist("action")
+        try:
+            name = names[int(request.POST.get("index", 0))]
+        except (ValueError, IndexError):
+            name = names[0] if names else ""
+        if name not in self.get_actions(request):
+            raise PermissionDenied(REFUSED)
+        selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+        if selected and request.POST.get("select_across") != "1":
+            try:
+                found = self.get_queryset(request).filter(pk__in=selected).count()
+            except (ValueError, TypeError) as error:
+                raise Http404("Objet introuvable / not found") from error
+            if found != len(set(selected)):
+                raise Http404("Objet introuvable / not found")
+
+    def import_action(self, request, **kwargs):
+        if not self.has_import_permission(request):
+            raise PermissionDenied(REFUSED)
+        return super().import_action(request, **kwargs)
+
+    def process_import(self, request, **kwargs):
+        if not self.has_import_permission(request):
+            raise PermissionDenied(REFUSED)
+        return super().process_import(request, **kwargs)
+
+    def export_action(self, request):
+        if not self.has_export_permission(request):
+            raise PermissionDenied(REFUSED)
+        return super().export_action(request)
 
     def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
         # Django redirects to the index for a missing object; out of scope must look like "does not exist": 404.
@@ -299,18 +571,6 @@ class LabScopedAdminMixin:
             self._audit(request, AuditEvent.Action.VIEW, obj, via="admin")
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
-    def changelist_view(self, request, extra_context=None):
-        if self.patient_data and request.method == "GET":
-            audit_record(
-                actor=request.user,
-                action=AuditEvent.Action.LIST,
-                request=request,
-                object_type=self.model._meta.label_lower,
-                query=request.GET.urlencode()[:500],
-                via="admin",
-            )
-        return super().changelist_view(request, extra_context)
-
     def get_export_queryset(self, request):
         qs = super().get_export_queryset(request)
         audit_record(
@@ -338,24 +598,56 @@ class LabScopedAdminMixin:
 
 
 class LabScopedInlineMixin:
-    """Inlines follow the same rules names (the parent object is already scoped by its admin)."""
-
-    view_permission: str | None = "labs.view_lab_data"
-    change_permission: str = "labs.edit_lab_data"
-    add_permission: str | None = None
-    delete_permission: str = "labs.delete_lab_data"
+    """Inlines follow the table's line of their own model (the parent object is already scoped by its admin)."""
 
     def _perm(self, request: HttpRequest, name: str | None) -> bool:
         return _cached_perm(request, name)
 
+    @property
+    def table_rules(self) -> AdminRules:
+        return admin_rules(self.model)
+
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._perm(request, self.view_permission) or self.has_change_permission(request, obj)
+        return self._perm(request, self.table_rules.view) or self.has_change_permission(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._perm(request, self.change_permission)
+        return self._perm(request, self.table_rules.change)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._perm(request, self.add_permission or self.change_permission)
+        return self._perm(request, self.table_rules.add)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._perm(request, self.delete_permission)
+        return self._perm(request, self.table_rules.delete)
+
+
+# --- the README's table --------------------------------------------------------------------------
+def _cells(permission: str | None) -> str:
+    allowed = roles_allowed(permission)
+    return " | ".join("oui" if role in allowed else "—" for role in TABLE_ROLES)
+
+
+def roles_table_markdown() -> str:
+    """The README's "Rôles et permissions" table, rendered from the tables above (a test keeps them equal).
+
+    Operations nobody may do (rows written by the engine, append-only rows) are left out."""
+    header = "| opération | " + " | ".join(ROLE_LABELS[role] for role in TABLE_ROLES) + " | permission |"
+    lines = [header, "|" + " --- |" * (len(TABLE_ROLES) + 2)]
+
+    def row(label: str, permission: str | None) -> None:
+        if permission:
+            lines.append(f"| {label} | {_cells(permission)} | `{permission}` |")
+
+    for rules_ in ADMIN_TABLE.values():
+        row(f"{rules_.label} : consulter", rules_.view)
+        row(f"{rules_.label} : ajouter", rules_.add)
+        row(f"{rules_.label} : modifier", rules_.change)
+        row(f"{rules_.label} : supprimer", rules_.delete)
+        row(f"{rules_.label} : {rules_.import_label}", rules_.import_)
+        row(f"{rules_.label} : exporter", rules_.export)
+        for permission, label in [*rules_.actions.values(), *rules_.views.values()]:
+            row(f"{rules_.label} : {label}", permission)
+    for permission, label in VIEW_TABLE.values():
+        row(label, permission)
+    for permission, label in COMMAND_TABLE.values():
+        row(f"`manage.py {label}`", permission)
+    return "\n".join(lines)

@@ -19,7 +19,7 @@ from import_export.admin import ExportMixin, ImportExportModelAdmin
 from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
 
-from .access import LabScopedAdminMixin, LabScopedInlineMixin
+from .access import REFUSED, LabScopedAdminMixin, LabScopedInlineMixin
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris, format_time_left, time_left
 from .filing_states import FilingState, filing_state_q, initial_filing_late
@@ -42,9 +42,10 @@ from .sheets import filing_sheet_json, filing_sheet_pdf, register_pdf
 
 @admin.register(Laboratory)
 class LaboratoryAdmin(LabScopedAdminMixin, ImportExportModelAdmin):
+    """Laboratories and their DPO contact (printed on letters, emails and the status page): changed by the
+    laboratory's own DPO or a superuser, created and imported by superusers only (`labs.access.ADMIN_TABLE`)."""
+
     lab_path = "pk"
-    change_permission = "labs.edit_breach"  # the laboratory's DPO keeps its contact details right
-    add_permission = "labs.manage_shared"  # laboratories come from the import or a superuser
     resource_classes = [LaboratoryResource]
     list_display = ["code", "name", "city", "dpo_name", "dpo_email", "siren"]
     search_fields = ["code", "name", "city", "siren"]
@@ -55,7 +56,6 @@ class BreachAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
     """The processor's breach, shared by its laboratories: read by their staff, changed by superusers."""
 
     lab_path = "laboratories"
-    change_permission = "labs.manage_shared"
     list_display = ["title", "slug", "processor", "aware_at_paris", "case_file_count"]
     prepopulated_fields = {"slug": ["title"]}
     search_fields = ["title", "slug"]
@@ -77,7 +77,6 @@ class BreachAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
 
 class BreachMeasureInline(LabScopedInlineMixin, admin.TabularInline):
     model = BreachMeasure
-    change_permission = "labs.edit_breach"
     fields = ["recorded_at", "kind", "text", "recorded_by"]
     readonly_fields = ["recorded_by"]
     extra = 1
@@ -87,15 +86,10 @@ class CnilFilingInline(LabScopedInlineMixin, admin.TabularInline):
     """Filed notifications, read-only: a correction is a new complementary filing ("Notifier la CNIL")."""
 
     model = CnilFiling
-    change_permission = ""
-    delete_permission = ""
     fields = ["sequence", "kind", "submitted_at", "cnil_reference", "late", "filed_by", "sheet"]
     readonly_fields = fields
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("fiche"))
     def sheet(self, obj):
@@ -142,8 +136,6 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
     Exporting the list (CSV/XLSX) gives the Art. 33(5) register; "Registre PDF" prints it."""
 
     form = CaseFileForm
-    change_permission = "labs.edit_breach"
-    add_permission = "labs.manage_shared"  # case files are created from the import ("Créer les dossiers")
     resource_classes = [BreachRegisterResource]
     formats = [base_formats.CSV, base_formats.XLSX]
     change_list_template = "labs/admin/case_file_change_list.html"
@@ -206,6 +198,16 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "breach", "laboratory"] if obj is not None else fields
+
+    def get_fieldsets(self, request, obj=None):
+        # The "file with the CNIL" button only for those the table lets file (the page itself refuses others).
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_url_permission(request, "file"):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "file_link"]})
+            for name, options in fieldsets
+        ]
 
     @admin.display(description=_("échéance CNIL"), ordering="due_at")
     def deadline(self, obj):
@@ -294,6 +296,10 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
             case_file_prefill_estimates(case_file=case_file, overwrite=True)
         self.message_user(request, f"{queryset.count()} dossier(s) mis à jour depuis l'import.")
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_register_pdf": self.has_url_permission(request, "register_pdf")}
+        return super().changelist_view(request, extra_context)
+
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
@@ -310,8 +316,8 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         case_file = self.get_object(request, unquote(object_id))
         if case_file is None:
             raise Http404("Dossier introuvable / not found")
-        if not request.user.has_perm("labs.file_with_cnil"):
-            raise PermissionDenied
+        if not self.has_url_permission(request, "file"):
+            raise PermissionDenied(REFUSED)
         form = FilingForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -335,8 +341,8 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         return TemplateResponse(request, "labs/admin/file_form.html", context)
 
     def register_pdf_view(self, request):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
+        if not self.has_url_permission(request, "register_pdf"):
+            raise PermissionDenied(REFUSED)
         rows = register_rows(user=request.user)
         audit_record(
             actor=request.user,
@@ -355,8 +361,6 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
     """Filings are read-only for everyone (append-only); recorded from the case file, printed from here."""
 
     lab_path = "case_file__laboratory"
-    change_permission = ""
-    delete_permission = ""
     list_display = ["case_file", "sequence", "kind", "submitted_at", "cnil_reference", "late", "sheet"]
     list_select_related = ["case_file__laboratory", "case_file__breach"]
     list_filter = ["kind", "late"]
@@ -373,9 +377,6 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
         "sheet",
     ]
     exclude = ["snapshot"]
-
-    def has_add_permission(self, request, *args):
-        return False
 
     @admin.display(description=_("fiche"))
     def sheet(self, obj):
@@ -403,6 +404,8 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
         filing = self.get_object(request, unquote(object_id))
         if filing is None or not self.has_view_permission(request, filing):
             raise Http404("Notification introuvable / not found")
+        if not self.has_url_permission(request, f"sheet_{fmt}"):
+            raise PermissionDenied(REFUSED)
         audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, obj=filing, request=request, format=fmt)
         name = f"notification-cnil-{filing.case_file.laboratory.code}-{filing.sequence}"
         if fmt == "json":
@@ -416,19 +419,13 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
 @admin.register(DeadlineReminder)
 class DeadlineReminderAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     lab_path = "case_file__laboratory"
-    change_permission = ""
-    delete_permission = ""
     list_display = ["case_file", "kind", "due_at", "sent_at", "skipped"]
     list_filter = ["kind", "skipped"]
     list_select_related = ["case_file__laboratory", "case_file__breach"]
 
-    def has_add_permission(self, request, *args):
-        return False
-
 
 @admin.register(LaboratoryMembership)
 class LaboratoryMembershipAdmin(LabScopedAdminMixin, admin.ModelAdmin):
-    change_permission = "labs.manage_shared"  # who works for which laboratory: superusers only
     list_display = ["user", "laboratory", "created_at"]
     list_select_related = ["user", "laboratory"]
     list_filter = [("laboratory", admin.RelatedOnlyFieldListFilter)]
@@ -440,17 +437,11 @@ class LaboratoryMembershipAdmin(LabScopedAdminMixin, admin.ModelAdmin):
 class AuditEventAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     """Read-only for everyone, superusers included: the trail is append-only."""
 
-    view_permission = "labs.view_audit"
-    change_permission = ""
-    delete_permission = ""
     list_display = ["at", "actor_username", "role", "action", "object_type", "object_id", "laboratory", "ip_address"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_username", "object_id"]
     date_hierarchy = "at"
     list_select_related = ["laboratory"]
-
-    def has_add_permission(self, request, *args):
-        return False
 
     def get_queryset(self, request):
         # Rows without a laboratory (log-ins, system tasks) are for superusers only.

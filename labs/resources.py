@@ -1,7 +1,9 @@
 """django-import-export resources: the list of laboratories and their DPO contacts (CSV/XLSX).
 
 The import is keyed on the laboratory's code in the leak: a known code updates the laboratory, a new one
-creates it. A file with the wrong columns is refused as a whole with a message naming the expected ones
+creates it. Matching across every laboratory is why the Import button is for superusers only
+(`labs.access.ADMIN_TABLE`, "labs.manage_shared"): a DPO changes their own laboratory on its page. Every
+laboratory an import creates or changes is written to the audit trail, with who imported it. A file with the wrong columns is refused as a whole with a message naming the expected ones
 (a patients file uploaded by mistake must not half-import); each row is validated like the model.
 """
 
@@ -12,6 +14,7 @@ import logging
 from import_export import resources
 from import_export.results import Error
 
+from .audit import AuditEvent, audit_record
 from .models import Laboratory
 
 logger = logging.getLogger(__name__)
@@ -68,6 +71,18 @@ class LaboratoryResource(resources.ModelResource):
         if not row.get("code"):
             raise ValueError("Code de laboratoire vide. / Empty laboratory code.")
         super().before_import_row(row, **kwargs)
+
+    def before_save_instance(self, instance, row, **kwargs):
+        instance._import_creates = instance._state.adding
+        super().before_save_instance(instance, row, **kwargs)
+
+    def after_save_instance(self, instance, row, **kwargs):
+        super().after_save_instance(instance, row, **kwargs)
+        if kwargs.get("dry_run"):
+            return  # the preview: nothing was written
+        action = AuditEvent.Action.ADD if getattr(instance, "_import_creates", False) else AuditEvent.Action.CHANGE
+        audit_record(actor=kwargs.get("user"), action=action, obj=instance, via="import",
+                     file=kwargs.get("file_name") or "")  # fmt: skip
 
 
 class MessageOnlyError(Error):

@@ -1,4 +1,8 @@
-"""Campaign admin: actions are one-liners calling the same services as the `campaign` command."""
+"""Campaign admin: actions are one-liners calling the same services as the `campaign` command.
+
+Who is offered (and allowed) each action, the returned-mail import and each page is the model's line in
+`labs.access.ADMIN_TABLE`: the CNIL liaison sees campaigns (counts) but acts on none, and reads no
+per-letter row (letters, delivery events, print batches)."""
 
 from __future__ import annotations
 
@@ -174,22 +178,10 @@ def _call_centre_download(request: HttpRequest, queryset: QuerySet, file_format:
     return response
 
 
-class ReadOnlyMixin:
-    """Rows written by the engine only: visible, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyMixin, LabScopedAdminMixin, ImportMixin, admin.ModelAdmin):
-    """Read-only rows; "Import" takes a returned-mail CSV (reference, return date, reason)."""
+class NotificationAdmin(LabScopedAdminMixin, ImportMixin, admin.ModelAdmin):
+    """Rows written by the engine (read-only); "Import" takes a returned-mail CSV (reference, return date,
+    reason), each reference looked up in the importer's own laboratories only."""
 
     resource_classes = [ReturnedMailResource]
     lab_path = "campaign__laboratory"
@@ -203,8 +195,11 @@ class NotificationAdmin(ReadOnlyMixin, LabScopedAdminMixin, ImportMixin, admin.M
 
 
 @admin.register(DeliveryEvent)
-class DeliveryEventAdmin(ReadOnlyMixin, LabScopedAdminMixin, admin.ModelAdmin):
+class DeliveryEventAdmin(LabScopedAdminMixin, admin.ModelAdmin):
+    """Written by the engine; bounce texts quote patients' addresses, each row names a letter: patient data."""
+
     lab_path = "notification__campaign__laboratory"
+    patient_data = True
     list_display = ("notification", "event_type", "source", "at", "reason", "applied")
     list_filter = ("source", "event_type", "applied")
     list_select_related = ("notification",)
@@ -213,15 +208,15 @@ class DeliveryEventAdmin(ReadOnlyMixin, LabScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(PrintBatch)
 class PrintBatchAdmin(LabScopedAdminMixin, admin.ModelAdmin):
+    """A batch's PDF and manifest name every letter in it: patient data, like the letters themselves."""
+
     lab_path = "campaign__laboratory"
+    patient_data = True
     list_display = ("__str__", "campaign", "letter_count", "built_at", "handed_over_at", "handed_over_by", "pdf_path")
     list_filter = ("campaign",)
     list_select_related = ("campaign", "handed_over_by")
     readonly_fields = [f.name for f in PrintBatch._meta.fields]
     actions = ["hand_over"]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
 
     @admin.action(description="Marquer remis à l'imprimeur / La Poste (handed over)")
     def hand_over(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -1,7 +1,8 @@
 """Admin for imports, patients and their exposed records: read-only, since all of it comes from imports.
 
-Scoping and the audit trail come from `labs.access.LabScopedAdminMixin` (a DPO sees their laboratory only;
-patient-level reads and exports are written to the trail). No NIR is ever shown: the database holds only
+Who may see, export or change what is the line of each model in `labs.access.ADMIN_TABLE` (nothing here is
+changed by hand: no add, change or delete for anyone); scoping and the audit trail come from
+`LabScopedAdminMixin` (a DPO sees their laboratory only; patient-level reads and exports are in the trail). No NIR is ever shown: the database holds only
 its masked form. The per-laboratory patient summary is exported through django-import-export.
 """
 
@@ -16,12 +17,11 @@ from django.forms.models import BaseInlineFormSet
 from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 
-from labs.access import LabScopedAdminMixin
+from labs.access import LabScopedAdminMixin, LabScopedInlineMixin
 
 from .models import ExposedRecord, ImportBatch, ImportRejection, Patient
 from .resources import PatientSummaryResource, channel_words, exposure_words, sensitive_words
 
-READ_ONLY = ""  # a rules permission name that nobody has: no add, change or delete through the admin
 _DATE_TERM = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$|^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
@@ -37,17 +37,6 @@ def parse_search_date(term: str) -> dt.date | None:
         return None
 
 
-class ReadOnlyMixin:
-    """Before LabScopedAdminMixin in the bases: its permission names become ones nobody holds."""
-
-    change_permission = READ_ONLY
-    add_permission = READ_ONLY
-    delete_permission = READ_ONLY
-
-    def has_add_permission(self, request, *args) -> bool:
-        return False
-
-
 # --- imports -------------------------------------------------------------------------------------
 class FirstRejectionsFormSet(BaseInlineFormSet):
     """Only the first rejections on the page: a broken file may have thousands; the rejects file has all."""
@@ -60,7 +49,7 @@ class FirstRejectionsFormSet(BaseInlineFormSet):
         return self._limited_queryset
 
 
-class ImportRejectionInline(admin.TabularInline):
+class ImportRejectionInline(LabScopedInlineMixin, admin.TabularInline):
     model = ImportRejection
     formset = FirstRejectionsFormSet
     fields = ["record_number", "line_number", "reason", "message"]
@@ -72,25 +61,12 @@ class ImportRejectionInline(admin.TabularInline):
     verbose_name = "enregistrement rejeté (500 premiers)"
     verbose_name_plural = "enregistrements rejetés (500 premiers ; le fichier des rejets les contient tous)"
 
-    def has_view_permission(self, request, obj=None) -> bool:
-        # Shown with its batch (already scoped); rejections hold positions and reasons, no patient data.
-        return request.user.has_perm("labs.view_lab_data")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ReadOnlyMixin, LabScopedAdminMixin, admin.ModelAdmin):
+class ImportBatchAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     # A batch covers every laboratory of the file: a DPO sees the batches that touched their laboratory.
+    # Its counts are for every role; its per-record rejections (the inline) are patient-level.
     lab_path = "records__patient__laboratory"
-    view_permission = "labs.view_lab_data"
     list_display = [
         "file_name",
         "breach",
@@ -163,7 +139,7 @@ class SensitiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(Patient)
-class PatientAdmin(ReadOnlyMixin, LabScopedAdminMixin, ExportMixin, admin.ModelAdmin):
+class PatientAdmin(LabScopedAdminMixin, ExportMixin, admin.ModelAdmin):
     patient_data = True
     lab_path = "laboratory"
     resource_classes = [PatientSummaryResource]
@@ -186,10 +162,6 @@ class PatientAdmin(ReadOnlyMixin, LabScopedAdminMixin, ExportMixin, admin.ModelA
         ("Horodatage", {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = ["exposure", "sensitive", "channels", "issues", "created_at", "updated_at"]
-
-    def has_export_permission(self, request) -> bool:
-        # The summary holds patient rows: the same right as reading them (never the CNIL liaison).
-        return self.has_view_permission(request)
 
     def get_search_results(self, request, queryset, search_term):
         terms = search_term.split()
@@ -224,7 +196,7 @@ class PatientAdmin(ReadOnlyMixin, LabScopedAdminMixin, ExportMixin, admin.ModelA
 
 
 @admin.register(ExposedRecord)
-class ExposedRecordAdmin(ReadOnlyMixin, LabScopedAdminMixin, admin.ModelAdmin):
+class ExposedRecordAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     patient_data = True
     lab_path = "patient__laboratory"
     list_display = ["record_label", "patient", "laboratory", "specimen_date", "exposure", "batch"]

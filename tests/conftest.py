@@ -10,8 +10,8 @@ import os
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 
+from labs import access
 from notifier import campaigns
 
 # Personas and OTP-verified clients (admin_client overrides pytest-django's: the admin needs a 2nd factor).
@@ -24,6 +24,7 @@ from tests.access_fixtures import (  # noqa: F401
     lab_a,
     lab_b,
     login_verified_fixture,
+    make_staff,
     operator_lab_a,
 )
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
@@ -62,13 +63,14 @@ def _language_reset():
 
 # A laboratory with patients and an approved campaign: the campaign engine's tests and the status page's.
 @pytest.fixture
-def author(db):
-    return get_user_model().objects.create_user("alice", password="x" * 16, is_staff=True)
+def author(laboratory):
+    # Operators of the laboratory: the `campaign` command checks `--by` against the role × action table.
+    return make_staff("alice", role=access.OPERATOR, laboratories=[laboratory])
 
 
 @pytest.fixture
-def approver(db):
-    return get_user_model().objects.create_user("bob", password="x" * 16, is_staff=True)
+def approver(laboratory):
+    return make_staff("bob", role=access.OPERATOR, laboratories=[laboratory])
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from config.celery import app as celery_app
+from labs import access
 from notifier import campaigns, launch, notice_email, queue, sending
 from notifier.models import Campaign, Notification
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
@@ -152,6 +153,9 @@ def campaign_with_patients(n: int, policy: str = "email") -> Campaign:
     author = user_model.objects.create_user("alice", password="x" * 16, is_staff=True)
     approver = user_model.objects.create_user("bob", password="x" * 16, is_staff=True)
     breach, lab = BreachFactory(slug="fuite-int"), LaboratoryFactory(code="LABI")
+    for user in (author, approver):  # `campaign ... --by` checks the role × action table (labs.access)
+        user.groups.add(access.roles_ensure()[access.OPERATOR])
+        access.memberships_set(user=user, laboratories=[lab])
     PatientFactory.create_batch(n, breach=breach, laboratory=lab)
     campaign = campaigns.campaign_create(breach=breach, laboratory=lab, name="Preuve", by=author, channel_policy=policy)
     return campaigns.campaign_approve(campaign=campaign, by=approver)

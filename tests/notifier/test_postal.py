@@ -90,13 +90,13 @@ def test_the_call_centre_list_holds_patients_reached_on_no_channel(
     assert list(selectors.unreachable_patients(campaign=campaign)) == [lost]
 
 
-def test_a_returned_letter_of_another_laboratory_is_unknown_to_a_dpo(launched_post, approver):
-    # given a staff member with no laboratory membership (not a superuser)
+def test_a_returned_letter_of_another_laboratory_is_unknown_to_a_dpo(launched_post, approver, dpo_lab_b):
+    # given a DPO of another laboratory (not a superuser)
     postal.print_batch_hand_over(batch=PrintBatch.objects.get(campaign=launched_post), by=approver)
     letter = Notification.objects.filter(campaign=launched_post).first()
     # when they report its return
     outcome = postal.returned_mail_record(reference=letter.reference, returned_on=letter.created_at.date(),
-                                          reason="npai", by=approver)  # fmt: skip
+                                          reason="npai", by=dpo_lab_b)  # fmt: skip
     # then nothing is applied
     letter.refresh_from_db()
     assert outcome == "unknown" and letter.status == S.SENT

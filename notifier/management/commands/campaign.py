@@ -1,4 +1,9 @@
-"""`manage.py campaign create|approve|launch|pause|resume|cancel|status|handover` (thin, re-runnable, --json)."""
+"""`manage.py campaign create|approve|launch|pause|resume|cancel|status|handover` (thin, re-runnable, --json).
+
+Run from a shell on the server (operations), but on behalf of a named person: `--by USER` must hold, on the
+campaign's laboratory, the permission `labs.access.COMMAND_TABLE` gives the subcommand (the same as the
+admin's action), so the trail's actor and the four-eyes rule mean something. `status` and `demo` act for
+nobody: operations only ("ops.shell")."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from labs import access
 from labs.models import Breach, Laboratory
 from notifier import campaigns, launch, postal, selectors
 from notifier.models import Campaign, PrintBatch
@@ -63,6 +69,17 @@ class Command(BaseCommand):
             raise CommandError(f"Utilisateur inconnu / unknown user: {username!r}")
         return user
 
+    def _acting(self, username: str, subcommand: str, laboratory: Laboratory) -> Any:
+        """The `--by` person, if the table lets them do `subcommand` on this laboratory."""
+        user = self._user(username)
+        allowed = access.may(user, access.command_permission(f"campaign {subcommand}"))
+        if not allowed or not access.laboratories_for(user).filter(pk=laboratory.pk).exists():
+            raise CommandError(
+                f"{username!r} n'a pas le droit « campaign {subcommand} » pour le laboratoire {laboratory.code} "
+                f"(rôle ou laboratoire) / not allowed for this user's role or laboratories"
+            )
+        return user
+
     def _campaign(self, campaign_id: int) -> Campaign:
         campaign = Campaign.objects.select_related("laboratory", "breach").filter(pk=campaign_id).first()
         if campaign is None:
@@ -77,41 +94,43 @@ class Command(BaseCommand):
                 f"Violation ou laboratoire inconnu / unknown breach or laboratory: {o['breach']}, {o['laboratory']}"
             )
         campaign = campaigns.campaign_create(
-            breach=breach, laboratory=laboratory, name=o["name"], by=self._user(o["by"]),
+            breach=breach, laboratory=laboratory, name=o["name"], by=self._acting(o["by"], "create", laboratory),
             channel_policy=o["policy"], language=o["language"], letter_template=o["letter_template"],
             email_template=o["email_template"],
         )  # fmt: skip
         return selectors.campaign_summary(campaign=campaign)
 
-    def _approve(self, o: dict[str, Any]) -> dict[str, Any]:
-        campaign = campaigns.campaign_approve(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
+    def _moved(self, o: dict[str, Any], subcommand: str, service: Any) -> dict[str, Any]:
+        campaign = self._campaign(o["campaign"])
+        campaign = service(campaign=campaign, by=self._acting(o["by"], subcommand, campaign.laboratory))
         return selectors.campaign_summary(campaign=campaign)
+
+    def _approve(self, o: dict[str, Any]) -> dict[str, Any]:
+        return self._moved(o, "approve", campaigns.campaign_approve)
 
     def _launch(self, o: dict[str, Any]) -> dict[str, Any]:
         campaign = self._campaign(o["campaign"])
-        counts = launch.campaign_launch(campaign=campaign, by=self._user(o["by"]))
+        counts = launch.campaign_launch(campaign=campaign, by=self._acting(o["by"], "launch", campaign.laboratory))
         return {**selectors.campaign_summary(campaign=Campaign.objects.get(pk=campaign.pk)), "launched": counts}
 
     def _pause(self, o: dict[str, Any]) -> dict[str, Any]:
-        campaign = campaigns.campaign_pause(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
-        return selectors.campaign_summary(campaign=campaign)
+        return self._moved(o, "pause", campaigns.campaign_pause)
 
     def _resume(self, o: dict[str, Any]) -> dict[str, Any]:
-        campaign = campaigns.campaign_resume(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
-        return selectors.campaign_summary(campaign=campaign)
+        return self._moved(o, "resume", campaigns.campaign_resume)
 
     def _cancel(self, o: dict[str, Any]) -> dict[str, Any]:
-        campaign = campaigns.campaign_cancel(campaign=self._campaign(o["campaign"]), by=self._user(o["by"]))
-        return selectors.campaign_summary(campaign=campaign)
+        return self._moved(o, "cancel", campaigns.campaign_cancel)
 
     def _status(self, o: dict[str, Any]) -> dict[str, Any]:
         return selectors.campaign_summary(campaign=self._campaign(o["campaign"]))
 
     def _handover(self, o: dict[str, Any]) -> dict[str, Any]:
-        batch = PrintBatch.objects.filter(pk=o["batch"]).first()
+        batch = PrintBatch.objects.select_related("campaign__laboratory").filter(pk=o["batch"]).first()
         if batch is None:
             raise CommandError(f"Lot d'impression inconnu / unknown print batch: {o['batch']}")
-        sent = postal.print_batch_hand_over(batch=batch, by=self._user(o["by"]))
+        by = self._acting(o["by"], "handover", batch.campaign.laboratory)
+        sent = postal.print_batch_hand_over(batch=batch, by=by)
         return {"batch": batch.pk, "campaign": batch.campaign_id, "notifications_sent": sent}
 
     def _demo(self, o: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +148,10 @@ class Command(BaseCommand):
         users = get_user_model().objects
         author = users.get_or_create(username="demo-campagne-auteur", defaults={"is_staff": True})[0]
         approver = users.get_or_create(username="demo-campagne-approbateur", defaults={"is_staff": True})[0]
+        operator = access.roles_ensure()[access.OPERATOR]
+        for user in (author, approver):  # operators of the laboratory, so the printed hand-over is allowed
+            user.groups.add(operator)
+            access.memberships_set(user=user, laboratories=[laboratory])
         campaign = Campaign.objects.filter(
             breach=breach, laboratory=laboratory, name="Campagne de démonstration"
         ).first()
