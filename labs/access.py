@@ -72,6 +72,9 @@ PERMISSION_TABLE: dict[str, Permission] = {
     "labs.edit_breach": Permission("Tenir le dossier art. 33 de son laboratoire", _roles(DPO, SUPERUSER)),
     "labs.file_with_cnil": Permission("Enregistrer une notification à la CNIL", _roles(DPO, SUPERUSER)),
     "labs.view_audit": Permission("Lire le journal d'audit de son laboratoire", _roles(DPO, SUPERUSER)),
+    "labs.answer_access_request": Permission(
+        "Traiter les demandes d'accès (art. 15) des patients de son laboratoire", _roles(DPO, SUPERUSER)
+    ),
     "labs.view_cnil_dashboard": Permission(
         "Tableau de bord de la liaison CNIL (comptes masqués sous 10)", _roles(CNIL_LIAISON, SUPERUSER)
     ),
@@ -163,6 +166,10 @@ ADMIN_TABLE: dict[str, AdminRules] = {
         import_label="importer les retours de courrier (PND), pour ses laboratoires",
     ),
     "notifier.deliveryevent": AdminRules("Événements de distribution", view=_READ_PATIENTS),
+    "status_page.accessrequest": AdminRules(
+        "Demandes d'accès des patients (art. 15)", view="labs.answer_access_request",
+        change="labs.answer_access_request",
+    ),
     "notifier.printbatch": AdminRules(
         "Lots d'impression", view=_READ_PATIENTS, delete="labs.delete_lab_data",
         actions={"hand_over": (_RUN, "marquer remis à l'imprimeur / La Poste")},

@@ -63,8 +63,6 @@ class AccessRequestAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     # Art. 33 decisions: operators and call-centre agents neither see nor answer them.
     patient_data = True
     lab_path = "laboratory"
-    view_permission = "labs.edit_breach"
-    change_permission = "labs.edit_breach"
 
     form = AccessRequestStepForm
     list_display = ["__str__", "laboratory", "received_at", "due_on", "late", "status", "requester", "minor"]
