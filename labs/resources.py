@@ -12,6 +12,7 @@ import logging
 from import_export import resources
 from import_export.results import Error
 
+from .exports import FormulaSafeResource
 from .models import Laboratory
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ LABORATORY_COLUMNS = (
 )
 
 
-class LaboratoryResource(resources.ModelResource):
+class LaboratoryResource(FormulaSafeResource, resources.ModelResource):
+    # Formula-safe on export: codes and names come from the leaked file.
+
     class Meta:
         model = Laboratory
         import_id_fields = ["code"]
