@@ -192,6 +192,8 @@ def iter_records(text_stream, delimiter: str) -> Iterator[RawRecord | list[str]]
         except StopIteration:
             return
         except csv.Error as exc:
+            if not header_seen:  # no header, no columns: nothing after it can be read as a row
+                raise ImportInputError(f"ligne d'en-tête illisible / unreadable header line: {exc}") from None
             number += 1
             yield RawRecord(number, last_line + 1, None, str(exc))
             last_line = reader.line_num
