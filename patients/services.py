@@ -32,6 +32,7 @@ from labs.models import Breach, Laboratory
 
 from .importer import (
     REJECTS_HEADER,
+    UNKNOWN_LAB_CODE,
     AcceptedRecord,
     ImportInputError,
     PatientDraft,
@@ -270,7 +271,7 @@ def _read_and_write(
             new_patient_id=writer.new_patient_id,
         )
         rejected: list[Rejection] = []
-        n_read = n_accepted = n_rejected = 0
+        n_read = n_accepted = n_rejected = n_unknown_lab = 0
         write_record = writer.write_record
         for record in records:
             outcome = folder.fold(record)
@@ -280,6 +281,7 @@ def _read_and_write(
                 write_record(outcome)
             else:
                 n_rejected += 1
+                n_unknown_lab += outcome.reason == UNKNOWN_LAB_CODE
                 rejected.append(outcome)
                 rejects_csv.writerow([formula_safe(cell) for cell in folder.rejects_row(outcome)])
                 if len(rejected) >= FLUSH_EVERY:
@@ -289,6 +291,15 @@ def _read_and_write(
                 progress(n_read, raw.tell(), source.size)
         if n_read == 0:
             raise ImportInputError(f"en-tête seul, aucun enregistrement / header only, no records: {source.path}")
+        if n_accepted == 0 and n_unknown_lab:
+            # Surely a first import without --allow-new-laboratories: recorded as done, the same file could
+            # never be imported again with it. Refused instead, nothing written.
+            unknown = sorted(code for code, lab_id in folder.lab_ids.items() if lab_id is None)
+            shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
+            raise ImportInputError(
+                f"aucun code de laboratoire du fichier n'est connu ({shown}) : rien n'est importé ; créez les "
+                f"laboratoires ou relancez avec --allow-new-laboratories / no known laboratory code, nothing imported"
+            )
         writer.flush_records()
         writer.write_rejections(rejected)
         if progress is not None:

@@ -61,7 +61,7 @@ def test_a_second_run_says_already_imported_and_exits_zero(tmp_path, capsys):
     # given a file imported once
     BreachFactory(slug="b")
     path = write_leak(tmp_path / "leak.csv", [row()])
-    call_command("import_leak", str(path), "--breach", "b", stdout=None)
+    call_command("import_leak", str(path), "--breach", "b", "--allow-new-laboratories", stdout=None)
     capsys.readouterr()
     # when run again
     code, out, _ = _run(capsys, str(path), "--breach", "b")

@@ -96,6 +96,7 @@ def test_the_rejects_file_keeps_where_and_why_but_never_the_comment_password_or_
             EMAIL=secrets["email"]),
         row(NUM_DOSSIER="D2", NOM="Zzz", NUM_SECU=NIR, COMMENTAIRE=secrets["comment"]),
         f"LAB01;D3;;Mme;Martin;Anne;;05/07/1953;{NIR};;3 rue;;35000;Rennes;{secrets['password']};extra",
+        row(NUM_DOSSIER="D4", NOM="Durand", NUM_SECU=""),  # accepted: the file is not refused as a whole
     ]  # fmt: skip
     path = write_leak(tmp_path / "leak.csv", rows)
     path.write_bytes(path.read_bytes().replace(b"Zzz", b"Z\xffz"))  # UTF-8 (an accent before) with a bad byte
@@ -113,7 +114,7 @@ def test_the_rejects_file_keeps_where_and_why_but_never_the_comment_password_or_
     assert by_reason["field_count"][5:] == ["", "", ""]  # not aligned with the header: nothing of the row
     # and nothing else of the leaked rows: no comment, password, email, name or NIR in clear; private file
     text = rejects.read_text(encoding="utf-8")
-    for secret in [*secrets.values(), NIR, NIR[:13], "Lefèvre", "Martin", "Rennes"]:
+    for secret in [*secrets.values(), NIR, NIR[:13], "Lefèvre", "Martin", "Durand", "Rennes"]:
         assert secret not in text
     assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
     assert unsafe_csv_cells(text, delimiter=";") == []
@@ -165,3 +166,20 @@ def test_the_purge_runs_daily_from_beat():
     entry = django_settings.CELERY_BEAT_SCHEDULE["patients-import-rejects-purge"]
     assert entry["task"] == import_rejects_purge_task.name
     assert entry["schedule"] == 24 * 3600
+
+
+def test_a_file_whose_every_laboratory_is_unknown_is_refused_so_it_can_be_run_again_with_the_option(
+    tmp_path, capsys, breach
+):
+    # given no laboratory yet and a file naming two
+    path = write_leak(tmp_path / "leak.csv", [row(), row(CODE_LABO="LAB02", NUM_DOSSIER="D2")])
+    # when imported without the option
+    code, out, err = _run(capsys, str(path), "--breach", breach.slug)
+    # then nothing is recorded (exit 2, one French line naming the codes) ...
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "aucun code de laboratoire du fichier n'est connu (LAB01, LAB02)" in err
+    assert not ImportBatch.objects.exists() and not Laboratory.objects.exists()
+    # ... so that the same file imports once the operator allows it
+    code, out, _ = _run(capsys, str(path), "--breach", breach.slug, "--allow-new-laboratories")
+    assert code == 0 and "acceptés / accepted: 2" in out
