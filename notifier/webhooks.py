@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 MALFORMED = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError, AnymailError)
 # What a well-formed event with odd values may raise in our receiver (the same, minus anymail's own).
 BAD_EVENT = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError)
+# An element anymail will not parse: malformed, or a kind the tracking endpoint does not take (an inbound
+# message posted to it raises AnymailConfigurationError: the ESP's settings are wrong, not ours).
+BAD_ELEMENT = (*MALFORMED, AnymailConfigurationError)
 
 
 # --- the receiver -------------------------------------------------------------------------------
@@ -118,14 +121,14 @@ class PerEventMixin:
     def esp_to_anymail_event(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().esp_to_anymail_event(*args, **kwargs)
-        except MALFORMED as error:
+        except BAD_ELEMENT as error:
             self._bad("event", error)
             return None
 
     def unwrap_event(self, raw_event: Any) -> Any:
         try:
             return super().unwrap_event(raw_event)
-        except MALFORMED as error:
+        except BAD_ELEMENT as error:
             self._bad("event", error)
             return None, None, raw_event
 
@@ -134,7 +137,10 @@ class PerEventMixin:
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.run_validators(request)
-        events = self.parse_events(request)
+        try:
+            events = self.parse_events(request)
+        except AnymailConfigurationError:  # a whole request of a kind this endpoint does not take
+            return _refusal(400, "événement d'un autre type que le suivi / not a tracking event")
         received = 0
         for event in events:
             try:
@@ -161,7 +167,7 @@ def guarded(view: Callable[..., HttpResponse], esp: str) -> Callable[..., HttpRe
     def guarded_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except AnymailConfigurationError:
+        except AnymailConfigurationError:  # from the view's construction: a key this deployment lacks
             logger.warning("%s webhook called but not configured for this deployment", esp)
             return _refusal(404, "point d'accès non configuré / webhook not configured")
         except AnymailWebhookValidationFailure:

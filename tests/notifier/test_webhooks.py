@@ -160,15 +160,16 @@ def test_one_bad_element_in_a_sendgrid_batch_loses_only_itself(
 def test_one_bad_element_in_a_sparkpost_batch_loses_only_itself(
     client, settings, two_sent_emails, django_capture_on_commit_callbacks
 ):
-    # given a SparkPost batch with a number, an event of two classes and a good event between them
+    # given a SparkPost batch with a number, an event of two classes, an inbound message, and two good events
     first, second = two_sent_emails
     bad_classes = {"msys": {"message_event": {}, "track_event": {}}}
-    batch = [7, esp_event(first, "delivery", "sp-1"), bad_classes, esp_event(second, "bounce", "sp-2")]
+    inbound = {"msys": {"relay_message": {"msg_from": "someone@example.org"}}}
+    batch = [7, esp_event(first, "delivery", "sp-1"), bad_classes, inbound, esp_event(second, "bounce", "sp-2")]
     # when posted
     response = post(client, settings, batch, django_capture_on_commit_callbacks)
     # then the two good events are applied
     assert response.status_code == 200
-    assert response.json() == {"recus": 2, "rejetes": 2}
+    assert response.json() == {"recus": 2, "rejetes": 3}
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == (S.DELIVERED, S.BOUNCED)
