@@ -240,7 +240,7 @@ def main() -> int:
         load = os.getloadavg()
         rss_before = _peak_rss_mb()
         started = time.perf_counter()
-        result = leak_import(path=path, breach=breach)
+        result = leak_import(path=path, breach=breach, allow_new_laboratories=True)
         seconds = time.perf_counter() - started
         rss_peak = _peak_rss_mb()
         batch = result.batch

@@ -180,6 +180,8 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # --- patients (import) -----------------------------------------------------------------------------
 IMPORT_REJECTS_DIR = VAR_DIR / "rejects"
+# Rejects files (where and why records were refused, masked NIR) are deleted after this many days.
+IMPORT_REJECTS_RETENTION_DAYS = env.int("IMPORT_REJECTS_RETENTION_DAYS", default=30)
 
 # --- letters ---------------------------------------------------------------------------------------
 # Status page printed on letters (and in their QR code, with the personal code after '#').
@@ -246,6 +248,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "labs-deadline-reminders": {"task": "labs.tasks.deadline_reminders_send_task", "schedule": 300.0},
     "labs-audit-purge": {"task": "labs.tasks.audit_purge_task", "schedule": 24 * 3600.0},
+    "patients-import-rejects-purge": {"task": "patients.tasks.import_rejects_purge_task", "schedule": 24 * 3600.0},
     # Under the 60 s the CNIL dashboard's counts snapshot lives, so the page never computes them itself.
     "cnil-counts-refresh": {"task": "dashboards.tasks.cnil_counts_refresh_task", "schedule": 50.0},
 }

@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("dashboards.urls")),  # staff dashboards: /tableau-de-bord/ (DPO), /cnil/ (liaison), OTP login
     path("admin/letters/", include("letters.urls")),  # letter previews, behind the admin's OTP login
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),  # ESP tracking webhooks (basic auth: ANYMAIL WEBHOOK_SECRET)
+    # ESP tracking webhooks only (basic auth: ANYMAIL WEBHOOK_SECRET); bad input is a 4xx (notifier/webhooks.py)
+    path("anymail/", include("notifier.webhooks")),
 ]

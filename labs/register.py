@@ -6,12 +6,17 @@ from typing import Any
 
 from import_export import fields, resources
 
+from .exports import formula_safe
 from .models import BreachLaboratory
 from .selectors import REGISTER_COLUMNS, register_row
 
 
 class BreachRegisterResource(resources.ModelResource):
-    """One line per case file, the same columns as the PDF register (selectors.register_row)."""
+    """One line per case file, the same columns as the PDF register (selectors.register_row); formula-safe,
+    like every export (labs/exports.py): titles, names and descriptions are typed or imported text.
+
+    `export_field` is overridden here (the row is computed once per case file), so the rule is applied in it
+    rather than through the FormulaSafeResource mixin, whose hook this override would bypass."""
 
     class Meta:
         model = BreachLaboratory
@@ -29,4 +34,4 @@ class BreachRegisterResource(resources.ModelResource):
     def export_field(self, field: fields.Field, instance: BreachLaboratory, **kwargs: Any) -> Any:
         if instance.pk not in self._rows:
             self._rows[instance.pk] = register_row(instance)
-        return self._rows[instance.pk].get(field.attribute, "")
+        return formula_safe(self._rows[instance.pk].get(field.attribute, ""))

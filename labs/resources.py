@@ -15,6 +15,7 @@ from import_export import resources
 from import_export.results import Error
 
 from .audit import AuditEvent, audit_record
+from .exports import FormulaSafeResource
 from .models import Laboratory
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,9 @@ LABORATORY_COLUMNS = (
 )
 
 
-class LaboratoryResource(resources.ModelResource):
+class LaboratoryResource(FormulaSafeResource, resources.ModelResource):
+    # Formula-safe on export: codes and names come from the leaked file.
+
     class Meta:
         model = Laboratory
         import_id_fields = ["code"]

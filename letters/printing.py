@@ -29,6 +29,8 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from labs.exports import formula_safe
+
 from . import fonts
 from .content import LetterData
 from .layout import Variant
@@ -266,9 +268,9 @@ def _manifest(letters: list[LetterData], page_counts: list[int], first_pages: li
     writer.writerow(MANIFEST_COLUMNS)
     for sequence, (letter, pages, first) in enumerate(zip(letters, page_counts, first_pages, strict=True), 1):
         lines = (address_lines(letter) + [""] * 6)[:6]
-        writer.writerow(
-            [sequence, letter.reference, first, pages, *lines, letter.postcode, letter.city, letter.country]
-        )
+        # Formula-safe like every export: the address is leaked text the provider opens in a spreadsheet.
+        cells = [sequence, letter.reference, first, pages, *lines, letter.postcode, letter.city, letter.country]
+        writer.writerow([formula_safe(cell) for cell in cells])
     return out.getvalue()
 
 

@@ -27,6 +27,7 @@ from .models import minor_on
 from .normalize import (
     clean_text,
     nir_compact,
+    nir_mask,
     normalize_email,
     normalize_nir,
     normalize_phone,
@@ -43,7 +44,13 @@ UNDECODABLE = "undecodable"
 UNPARSEABLE = "unparseable"
 NO_LAB_CODE = "no_lab_code"
 LAB_CODE_TOO_LONG = "lab_code_too_long"
+UNKNOWN_LAB_CODE = "unknown_lab_code"
 NO_IDENTITY = "no_identity"
+
+# The rejects file: where and why, the failing column, and what identifies the row without exposing it
+# (laboratory code, file number, masked NIR). Never the comment, the password or any other column.
+REJECTS_HEADER = ["enregistrement", "ligne", "motif", "champ", "message", "code laboratoire", "dossier", "NIR masqué"]
+_MESSAGE_MAX = 300
 
 # Per-patient field problems (Patient.data_issues), as bits while importing.
 ISSUE_CODES = {1: "nir_invalid", 2: "birth_date_invalid", 4: "email_invalid", 8: "phone_invalid"}
@@ -61,6 +68,12 @@ _COMMENT, _PASSWORD, _OTHER = int(Exposure.MEDICAL_COMMENT), int(Exposure.PORTAL
 
 # Bytes that did not decode (surrogate escapes) and NUL, which no database text column takes.
 _UNDECODABLE = re.compile("[\x00\udc80-\udcff]")
+_UNSEEN = -1  # a laboratory code not looked up yet (None: looked up, unknown)
+
+
+def _shown(value: str, limit: int) -> str:
+    """A value fit for the rejects file or a message: one line, bad bytes and NUL replaced, cut to `limit`."""
+    return _UNDECODABLE.sub("\ufffd", clean_text(value))[:limit]
 
 
 def _intern(value: str) -> str:
@@ -87,13 +100,13 @@ def inspect_source(path: Path) -> Source:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise ImportInputError(f"file not found: {path}") from None
+        raise ImportInputError(f"fichier introuvable / file not found: {path}") from None
     except OSError as exc:
-        raise ImportInputError(f"cannot read {path}: {exc.strerror}") from None
+        raise ImportInputError(f"lecture impossible / cannot read {path}: {exc.strerror}") from None
     if not path.is_file():
-        raise ImportInputError(f"not a regular file: {path}")
+        raise ImportInputError(f"pas un fichier ordinaire / not a regular file: {path}")
     if size == 0:
-        raise ImportInputError(f"empty file: {path}")
+        raise ImportInputError(f"fichier vide / empty file: {path}")
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     utf8_ok, seen_non_ascii, has_nul, head = True, False, False, b""
@@ -116,9 +129,11 @@ def inspect_source(path: Path) -> Source:
                 except UnicodeDecodeError:
                     utf8_ok = False
     except OSError as exc:
-        raise ImportInputError(f"cannot read {path}: {exc.strerror}") from None
+        raise ImportInputError(f"lecture impossible / cannot read {path}: {exc.strerror}") from None
     if _looks_binary(head):
-        raise ImportInputError(f"not a text CSV file (binary content): {path}")
+        raise ImportInputError(
+            f"pas un fichier CSV texte (contenu binaire) / not a text CSV file (binary content): {path}"
+        )
     bom = head.startswith(codecs.BOM_UTF8)
     # A cp1252 file fails UTF-8 at its first accent; a UTF-8 file with a few corrupt bytes has valid
     # accented text before them: keep UTF-8 then, and reject only the records holding bad bytes.
@@ -126,7 +141,7 @@ def inspect_source(path: Path) -> Source:
     lines = head.decode(encoding, "replace").lstrip("\ufeff").splitlines()
     first_line = next((line for line in lines if line.strip()), "")
     if not first_line:
-        raise ImportInputError(f"no header line at the start of {path}")
+        raise ImportInputError(f"aucune ligne d'en-tête au début du fichier / no header line at the start of {path}")
     return Source(
         path=path,
         size=size,
@@ -176,6 +191,8 @@ def iter_records(text_stream, delimiter: str) -> Iterator[RawRecord | list[str]]
         except StopIteration:
             return
         except csv.Error as exc:
+            if not header_seen:  # no header, no columns: nothing after it can be read as a row
+                raise ImportInputError(f"ligne d'en-tête illisible / unreadable header line: {exc}") from None
             number += 1
             yield RawRecord(number, last_line + 1, None, str(exc))
             last_line = reader.line_num
@@ -272,8 +289,9 @@ class Rejection:
     number: int
     line: int
     reason: str
-    message: str
-    fields: list[str]
+    message: str  # French first, then English; stored on ImportRejection (no patient data in it)
+    fields: list[str]  # the raw row, in memory only: `RowFolder.rejects_row` decides what reaches the file
+    field: str = ""  # the failing column(s) of the file's header, "" when the whole record is at fault
 
 
 @dataclass(slots=True)
@@ -296,7 +314,7 @@ class RowFolder:
         secret: str,
         today: dt.date,
         check_decoding: bool,
-        lab_id_for: Callable[[str], int],
+        lab_id_for: Callable[[str], int | None],
         existing_patient_id: Callable[[int, str], int | None],
         new_patient_id: Callable[[], int],
     ) -> None:
@@ -309,7 +327,7 @@ class RowFolder:
         self.existing_patient_id = existing_patient_id
         self.new_patient_id = new_patient_id
         self.drafts: dict[tuple[int, str], PatientDraft] = {}
-        self.lab_ids: dict[str, int] = {}
+        self.lab_ids: dict[str, int | None] = {}
         # Every canonical field becomes one position of an "extended row": the row itself, then the
         # joined value of each multi-column field, then "" for unmapped fields; one C-level itemgetter
         # call then yields all the values of a record in _FIELDS order (a RowValues).
@@ -327,6 +345,12 @@ class RowFolder:
         self._pick = itemgetter(*positions)
         self._comment_columns = plan.columns.get("comment", ())
         self._other_columns = plan.other_admin
+        self._lab_column = self._column_names("lab_code")
+        self._identity_columns = " / ".join(name for name in (self._column_names("last_name"),
+                                                              self._column_names("nir")) if name)  # fmt: skip
+
+    def _column_names(self, canonical: str) -> str:
+        return " + ".join(self.plan.header[index] for index in self.plan.columns.get(canonical, ()))
 
     def fold(self, record: RawRecord) -> AcceptedRecord | Rejection:
         """One record: a rejection with its reason, or folded into its patient's draft and accepted."""
@@ -337,14 +361,22 @@ class RowFolder:
         values = self._values(row)
         lab_code, last_name, nir_raw = values.lab_code.strip(), values.last_name.strip(), values.nir.strip()
         if not lab_code:
-            return Rejection(record.number, record.line, NO_LAB_CODE, "no laboratory code", row)
+            return Rejection(record.number, record.line, NO_LAB_CODE,
+                             "code de laboratoire absent / no laboratory code", row, self._lab_column)  # fmt: skip
         if len(lab_code) > LAB_CODE_MAX:
-            return Rejection(record.number, record.line, LAB_CODE_TOO_LONG, "laboratory code too long", row)
+            return Rejection(record.number, record.line, LAB_CODE_TOO_LONG,
+                             "code de laboratoire trop long / laboratory code too long", row, self._lab_column)  # fmt: skip
         if not last_name and not nir_raw:
-            return Rejection(record.number, record.line, NO_IDENTITY, "neither a last name nor a NIR", row)
+            return Rejection(record.number, record.line, NO_IDENTITY, "ni nom ni NIR / neither a last name nor a NIR",
+                             row, self._identity_columns)  # fmt: skip
+        lab_id = self.lab_ids.get(lab_code, _UNSEEN)
+        if lab_id == _UNSEEN:
+            lab_id = self.lab_ids[lab_code] = self.lab_id_for(lab_code)
+        if lab_id is None:
+            return self._unknown_laboratory(record, lab_code)
 
         first_name, birth_raw = values.first_name.strip(), values.birth_date.strip()
-        draft = self._draft_for(lab_code, nir_raw, last_name, first_name, birth_raw)
+        draft = self._draft_for(lab_id, nir_raw, last_name, first_name, birth_raw)
         exposure, sensitive = self._exposure(row, values, last_name, first_name, birth_raw, nir_raw)
         if not draft.complete:
             self._complete(draft, values, last_name, first_name)
@@ -365,18 +397,44 @@ class RowFolder:
             sensitive,
         )
 
+    def _unknown_laboratory(self, record: RawRecord, lab_code: str) -> Rejection:
+        """A code that names no laboratory: a corrupted code must not become a phantom laboratory."""
+        message = (
+            f"code de laboratoire inconnu « {_shown(lab_code, LAB_CODE_MAX)} » : créez ce laboratoire, ou relancez l'import avec "
+            f"--allow-new-laboratories si le fichier en crée / unknown laboratory code"
+        )
+        return Rejection(record.number, record.line, UNKNOWN_LAB_CODE, message[:_MESSAGE_MAX], record.fields or [],
+                         self._lab_column)  # fmt: skip
+
     def _malformed(self, record: RawRecord) -> Rejection | None:
         """The rejection of a record that is not a row of this file's shape, None for one that is."""
         row = record.fields
         if row is None:
-            return Rejection(record.number, record.line, UNPARSEABLE, f"CSV parse error: {record.error}", [])
+            message = f"enregistrement CSV illisible / CSV parse error: {record.error}"
+            return Rejection(record.number, record.line, UNPARSEABLE, message[:_MESSAGE_MAX], [])
         if len(row) != self.width:
-            return Rejection(
-                record.number, record.line, FIELD_COUNT, f"{len(row)} fields where the header has {self.width}", row
-            )
+            message = f"{len(row)} champs alors que l'en-tête en a {self.width} / {len(row)} fields where the header has {self.width}"
+            return Rejection(record.number, record.line, FIELD_COUNT, message, row)
         if self.check_decoding and _UNDECODABLE.search("".join(row)):
-            return Rejection(record.number, record.line, UNDECODABLE, "bytes that are not valid text", row)
+            column = next(name for name, value in zip(self.plan.header, row, strict=True) if _UNDECODABLE.search(value))
+            return Rejection(record.number, record.line, UNDECODABLE,
+                             "octets qui ne sont pas du texte valide / bytes that are not valid text", row, column)  # fmt: skip
         return None
+
+    def rejects_row(self, rejection: Rejection) -> list[str | int]:
+        """The rejects file's line for a rejection (REJECTS_HEADER): never the row's other columns.
+
+        A row of the wrong width is not aligned with the header (any cell may be the comment or the
+        password): only where and why are kept then."""
+        lab_code = record_id = nir_masked = ""
+        if len(rejection.fields) == self.width:
+            values = self._values(rejection.fields)
+            lab_code = _shown(values.lab_code, LAB_CODE_MAX)
+            record_id = _shown(values.record_id, _MAX["record_id"])
+            nir = nir_compact(values.nir.strip())
+            nir_masked = _shown(nir_mask(nir), 40) if nir else ""
+        return [rejection.number, rejection.line, rejection.reason, rejection.field, rejection.message, lab_code,
+                record_id, nir_masked]  # fmt: skip
 
     def _values(self, row: list[str]) -> RowValues:
         """The row's raw values by canonical field: multi-column fields joined, unmapped fields ""."""
@@ -384,11 +442,8 @@ class RowFolder:
         extended.append("")
         return RowValues._make(self._pick(extended))
 
-    def _draft_for(self, lab_code: str, nir_raw: str, last_name: str, first_name: str, birth_raw: str) -> PatientDraft:
+    def _draft_for(self, lab_id: int, nir_raw: str, last_name: str, first_name: str, birth_raw: str) -> PatientDraft:
         """The draft of the row's (laboratory, person), created at the person's first row."""
-        lab_id = self.lab_ids.get(lab_code)
-        if lab_id is None:
-            lab_id = self.lab_ids[lab_code] = self.lab_id_for(lab_code)
         material = person_material(
             nir_compact_=nir_compact(nir_raw) if nir_raw else "",
             last_name=last_name,

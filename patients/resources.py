@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from import_export import fields, resources
 
+from labs.exports import FormulaSafeResource
+
 from .categories import Exposure, Sensitive
 from .models import Patient
 
@@ -83,7 +85,9 @@ SUMMARY_COLUMNS = (
 )
 
 
-class PatientSummaryResource(resources.ModelResource):
+class PatientSummaryResource(FormulaSafeResource, resources.ModelResource):
+    """Formula-safe: names, addresses and emails are leaked text a spreadsheet would otherwise run."""
+
     laboratory_code = fields.Field(attribute="laboratory__code", column_name="laboratoire")
     laboratory_name = fields.Field(attribute="laboratory__name", column_name="nom du laboratoire")
     civility = fields.Field(attribute="civility", column_name="civilité")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import gc
 import io
 import json
@@ -26,9 +27,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from labs.audit import audit_record
+from labs.exports import formula_safe
 from labs.models import Breach, Laboratory
 
 from .importer import (
+    REJECTS_HEADER,
+    UNKNOWN_LAB_CODE,
     AcceptedRecord,
     ImportInputError,
     PatientDraft,
@@ -49,7 +53,7 @@ PROGRESS_EVERY = 10_000
 
 Progress = Callable[[int, int, int], None]  # (records read, bytes read, file size)
 
-__all__ = ["ColumnPlan", "ImportInputError", "ImportResult", "MappingError", "leak_import"]
+__all__ = ["ColumnPlan", "ImportInputError", "ImportResult", "MappingError", "import_rejects_purge", "leak_import"]
 
 
 @dataclass
@@ -69,9 +73,12 @@ def leak_import(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
     actor: object | None = None,
+    allow_new_laboratories: bool = False,
 ) -> ImportResult:
     """Import one leaked file into `breach`; idempotent by (breach, sha256), all-or-nothing per file.
 
+    A laboratory code that names no laboratory rejects its record (a corrupted code must not become a
+    phantom laboratory) unless `allow_new_laboratories`: the operator then says this file creates them.
     The import is written to the audit trail in the same transaction (actor None: the command line).
 
     Raises ImportInputError (nothing written) when the file or mapping cannot be used at all.
@@ -103,11 +110,13 @@ def leak_import(
                 started_at=timezone.now(),
                 rejects_file=str(rejects),
             )
-            _import_file(batch=batch, source=source, mapping=mapping, partial=partial, progress=progress)
+            _import_file(batch=batch, source=source, mapping=mapping, partial=partial, progress=progress,
+                         allow_new_laboratories=allow_new_laboratories)  # fmt: skip
             batch.refresh_from_db()
             audit_record(
                 actor=actor, action="import", obj=batch, breach=breach.slug, sha256=source.sha256,
                 rows_read=batch.rows_read, rows_accepted=batch.rows_accepted, rows_rejected=batch.rows_rejected,
+                allow_new_laboratories=allow_new_laboratories,
             )  # fmt: skip
         os.replace(partial, rejects)
     except IntegrityError:
@@ -125,6 +134,35 @@ def leak_import(
         _record_failure(breach=breach, path=path, source=source, error=exc)
         raise
     return ImportResult(batch, False, time.monotonic() - started, str(rejects), source)
+
+
+def import_rejects_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete rejects files older than IMPORT_REJECTS_RETENTION_DAYS; returns how many. Re-runnable.
+
+    A rejects file says where and why records were refused, with a masked NIR: still personal data, kept
+    only while an operator may need it. Each batch's file goes (wherever --rejects put it) and the batch
+    stops pointing at it; files left in IMPORT_REJECTS_DIR by nothing (a crashed run's ".part") go by age.
+    The database's rejection rows (positions and reasons, no content) stay for the accounting."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.IMPORT_REJECTS_RETENTION_DAYS)
+    purged = 0
+    old_batches = ImportBatch.objects.exclude(rejects_file="").filter(created_at__lt=cutoff)
+    for batch in old_batches.only("pk", "rejects_file"):
+        path = Path(batch.rejects_file)
+        if path.is_file():
+            _unlink(path)
+            purged += 1
+        ImportBatch.objects.filter(pk=batch.pk).update(rejects_file="")
+    directory = Path(settings.IMPORT_REJECTS_DIR)
+    if directory.is_dir():
+        for path in directory.iterdir():
+            with contextlib.suppress(OSError):  # gone meanwhile: another purge got there first
+                if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
+                    path.unlink()
+                    purged += 1
+    if purged:
+        logger.info("purged %d import rejects files older than %s", purged, cutoff.date())
+    return purged
 
 
 def _default_rejects_path(breach: Breach, source: Source) -> Path:
@@ -162,15 +200,24 @@ def _open_private(path: Path):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
-        raise ImportInputError(f"cannot write the rejects file {path.with_suffix('')}: {exc.strerror}") from None
+        raise ImportInputError(
+            f"fichier des rejets impossible à écrire / cannot write the rejects file {path.with_suffix('')}: "
+            f"{exc.strerror}"
+        ) from None
     os.fchmod(fd, 0o600)
     return open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
 
 
 def _import_file(
-    *, batch: ImportBatch, source: Source, mapping: dict | None, partial: Path, progress: Progress | None
+    *,
+    batch: ImportBatch,
+    source: Source,
+    mapping: dict | None,
+    partial: Path,
+    progress: Progress | None,
+    allow_new_laboratories: bool,
 ) -> None:
-    writer = _writer_for(batch)
+    writer = _writer_for(batch, allow_new_laboratories=allow_new_laboratories)
     # The patient drafts are hundreds of thousands of long-lived objects: the cyclic garbage collector
     # would walk them again and again (it nearly doubled the import time). Reading creates no cycles
     # (rows, records and drafts are freed by reference counting), so it is paused meanwhile.
@@ -207,12 +254,13 @@ def _read_and_write(
         records = iter_records(text, source.delimiter)
         header = next(records, None)
         if header is None:
-            raise ImportInputError(f"no header line in {source.path}")
+            raise ImportInputError(f"aucune ligne d'en-tête / no header line in {source.path}")
         header = [name.lstrip("\ufeff").strip() for name in header]
         plan = mapping_plan(header, mapping) if mapping is not None else builtin_plan(header)
         batch.mapping = plan.names
+        # Where and why only (importer.REJECTS_HEADER), never the leaked row; formula-safe like every export.
         rejects_csv = csv.writer(rejects_fh, delimiter=";")
-        rejects_csv.writerow(["record_number", "line_number", "reason", "message", *header])
+        rejects_csv.writerow(REJECTS_HEADER)
         folder = RowFolder(
             plan=plan,
             secret=settings.PERSON_KEY_SECRET,
@@ -223,7 +271,7 @@ def _read_and_write(
             new_patient_id=writer.new_patient_id,
         )
         rejected: list[Rejection] = []
-        n_read = n_accepted = n_rejected = 0
+        n_read = n_accepted = n_rejected = n_unknown_lab = 0
         write_record = writer.write_record
         for record in records:
             outcome = folder.fold(record)
@@ -233,15 +281,25 @@ def _read_and_write(
                 write_record(outcome)
             else:
                 n_rejected += 1
+                n_unknown_lab += outcome.reason == UNKNOWN_LAB_CODE
                 rejected.append(outcome)
-                rejects_csv.writerow([outcome.number, outcome.line, outcome.reason, outcome.message, *outcome.fields])
+                rejects_csv.writerow([formula_safe(cell) for cell in folder.rejects_row(outcome)])
                 if len(rejected) >= FLUSH_EVERY:
                     writer.write_rejections(rejected)
                     rejected = []
             if progress is not None and n_read % PROGRESS_EVERY == 0:
                 progress(n_read, raw.tell(), source.size)
         if n_read == 0:
-            raise ImportInputError(f"header only, no records: {source.path}")
+            raise ImportInputError(f"en-tête seul, aucun enregistrement / header only, no records: {source.path}")
+        if n_accepted == 0 and n_unknown_lab:
+            # Surely a first import without --allow-new-laboratories: recorded as done, the same file could
+            # never be imported again with it. Refused instead, nothing written.
+            unknown = sorted(code for code, lab_id in folder.lab_ids.items() if lab_id is None)
+            shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
+            raise ImportInputError(
+                f"aucun code de laboratoire du fichier n'est connu ({shown}) : rien n'est importé ; créez les "
+                f"laboratoires ou relancez avec --allow-new-laboratories / no known laboratory code, nothing imported"
+            )
         writer.flush_records()
         writer.write_rejections(rejected)
         if progress is not None:
@@ -313,8 +371,9 @@ class _Writer:
     """Bulk writes through the ORM (SQLite, any backend); patient ids are assigned before insertion
     so that exposed records can be written while the file is still being read."""
 
-    def __init__(self, batch: ImportBatch) -> None:
+    def __init__(self, batch: ImportBatch, *, allow_new_laboratories: bool) -> None:
         self.batch = batch
+        self.allow_new_laboratories = allow_new_laboratories
         self._next_id = (Patient.objects.aggregate(m=Max("id"))["m"] or 0) + 1
         self._records: list[AcceptedRecord] = []
 
@@ -323,10 +382,13 @@ class _Writer:
         self._next_id += 1
         return value
 
-    def lab_id_for(self, code: str) -> int:
-        """Laboratories are created from the codes found in the leak; their details are filled in later."""
-        lab, _ = Laboratory.objects.get_or_create(code=code, defaults={"name": code})
-        return lab.pk
+    def lab_id_for(self, code: str) -> int | None:
+        """The laboratory of a code, None when there is none; created (details filled in later) only when
+        the operator allowed this file to create laboratories."""
+        if self.allow_new_laboratories:
+            lab, _ = Laboratory.objects.get_or_create(code=code, defaults={"name": code})
+            return lab.pk
+        return Laboratory.objects.filter(code=code).values_list("pk", flat=True).first()
 
     def write_record(self, record: AcceptedRecord) -> None:
         self._records.append(record)
@@ -385,8 +447,9 @@ class _PostgresWriter(_Writer):
     while the file is read, so that the server stores them on the second core while this process
     parses; it is closed only for the rare other query (a new laboratory, a new block of ids)."""
 
-    def __init__(self, batch: ImportBatch) -> None:
+    def __init__(self, batch: ImportBatch, *, allow_new_laboratories: bool) -> None:
         self.batch = batch
+        self.allow_new_laboratories = allow_new_laboratories
         self._ids: list[int] = []
         self._lines: list[str] = []
         self._cursor = self._copy_cm = self._copy = None
@@ -408,7 +471,7 @@ class _PostgresWriter(_Writer):
                 self._ids = [row[0] for row in cursor.fetchall()][::-1]
         return self._ids.pop()
 
-    def lab_id_for(self, code: str) -> int:
+    def lab_id_for(self, code: str) -> int | None:
         self._suspend()
         return super().lab_id_for(code)
 
@@ -486,6 +549,7 @@ def _patient_line(d: PatientDraft, breach_id: int, now: str) -> str:
     ) + "\n"  # fmt: skip
 
 
-def _writer_for(batch: ImportBatch) -> _Writer:
+def _writer_for(batch: ImportBatch, *, allow_new_laboratories: bool) -> _Writer:
     """The COPY writer on PostgreSQL; the ORM's bulk_create elsewhere (SQLite: demo and unit tests)."""
-    return _PostgresWriter(batch) if connection.vendor == "postgresql" else _Writer(batch)
+    writer_class = _PostgresWriter if connection.vendor == "postgresql" else _Writer
+    return writer_class(batch, allow_new_laboratories=allow_new_laboratories)

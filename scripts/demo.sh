@@ -11,7 +11,8 @@ $PY manage.py migrate --noinput -v 0
 $PY manage.py generate_leak var/demo_leak.csv --rows "$ROWS" --labs 5 --seed 2021
 $PY manage.py create_breach demo-2021 --title "Fuite de données d'un éditeur de logiciel de laboratoire" \
   --aware-at 2021-02-23T09:00+01:00
-$PY manage.py import_leak var/demo_leak.csv --breach demo-2021 --rejects var/demo_rejects.csv
+# The synthetic leak creates its laboratories (a real one is imported after its laboratories are listed).
+$PY manage.py import_leak var/demo_leak.csv --breach demo-2021 --rejects var/demo_rejects.csv --allow-new-laboratories
 $PY manage.py demo_laboratories
 # Campaign: created, approved by a second person, launched on the first laboratory; prints where
 # the emails (var/outbox/) and the letters (var/print/, merged PDF + manifest) went.

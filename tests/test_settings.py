@@ -39,6 +39,7 @@ def test_every_beat_entry_names_a_registered_celery_task():
         "campaigns-tick",
         "labs-deadline-reminders",
         "labs-audit-purge",
+        "patients-import-rejects-purge",
         "cnil-counts-refresh",
     }
     for entry in settings.CELERY_BEAT_SCHEDULE.values():

@@ -40,7 +40,9 @@ def imported(tmp_path) -> dict:
         "2021-02-23T09:00+01:00",
         stdout=io.StringIO(),
     )
-    call_command("import_leak", str(leak), "--breach", "fuite-test", "--json", stdout=io.StringIO())
+    call_command(
+        "import_leak", str(leak), "--breach", "fuite-test", "--allow-new-laboratories", "--json", stdout=io.StringIO()
+    )
     with leak.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
     nirs = {re.sub(r"[ .]", "", row["NUM_SECU"] or "") for row in rows} - {""}

@@ -40,7 +40,9 @@ def test_json_output_is_exactly_one_object_with_the_breach_wide_counts(tmp_path,
     )
     rejects = tmp_path / "rejects.csv"
     # when imported with --json
-    code, out, err = _run(capsys, str(path), "--breach", "b", "--rejects", str(rejects), "--json")
+    code, out, err = _run(
+        capsys, str(path), "--breach", "b", "--rejects", str(rejects), "--allow-new-laboratories", "--json"
+    )
     # then stdout is one JSON object with the counts
     assert code == 0
     summary = json.loads(out)
@@ -59,7 +61,7 @@ def test_a_second_run_says_already_imported_and_exits_zero(tmp_path, capsys):
     # given a file imported once
     BreachFactory(slug="b")
     path = write_leak(tmp_path / "leak.csv", [row()])
-    call_command("import_leak", str(path), "--breach", "b", stdout=None)
+    call_command("import_leak", str(path), "--breach", "b", "--allow-new-laboratories", stdout=None)
     capsys.readouterr()
     # when run again
     code, out, _ = _run(capsys, str(path), "--breach", "b")
@@ -74,7 +76,7 @@ def test_readable_summary_lists_labs_and_sensitive_classes(tmp_path, capsys):
     BreachFactory(slug="b")
     path = write_leak(tmp_path / "leak.csv", [row(COMMENTAIRE="Grossesse 12 SA")])
     # when
-    code, out, _ = _run(capsys, str(path), "--breach", "b")
+    code, out, _ = _run(capsys, str(path), "--breach", "b", "--allow-new-laboratories")
     # then
     assert code == 0
     assert "LAB01: 1" in out

@@ -29,7 +29,7 @@ def test_a_50000_record_leak_imports_with_exactly_the_generators_accounting(leak
     path, truth = leak_50k
     breach = BreachFactory(slug="leak-50k")
     # when imported
-    result = leak_import(path=path, breach=breach, rejects_path=tmp_path / "rejects.csv")
+    result = leak_import(path=path, breach=breach, allow_new_laboratories=True, rejects_path=tmp_path / "rejects.csv")
     # then every record is accounted for as the generator says
     batch = result.batch
     assert (result.source.encoding, result.source.delimiter) == ("cp1252", ",")
@@ -60,10 +60,10 @@ def test_importing_the_50000_record_leak_again_is_a_no_op(leak_50k, tmp_path):
     # given the file imported once
     path, truth = leak_50k
     breach = BreachFactory(slug="leak-50k-twice")
-    first = leak_import(path=path, breach=breach, rejects_path=tmp_path / "rejects.csv")
+    first = leak_import(path=path, breach=breach, allow_new_laboratories=True, rejects_path=tmp_path / "rejects.csv")
     counts = (Patient.objects.count(), ExposedRecord.objects.count(), ImportRejection.objects.count())
     # when imported again
-    second = leak_import(path=path, breach=breach, rejects_path=tmp_path / "rejects2.csv")
+    second = leak_import(path=path, breach=breach, allow_new_laboratories=True, rejects_path=tmp_path / "rejects2.csv")
     # then nothing changed
     assert (first.already_imported, second.already_imported) == (False, True)
     assert (Patient.objects.count(), ExposedRecord.objects.count(), ImportRejection.objects.count()) == counts
@@ -83,13 +83,13 @@ def test_a_failed_postgresql_import_rolls_back_and_runs_again(leak_50k, tmp_path
 
     monkeypatch.setattr(services._PostgresWriter, "write_new_patients", broken)
     with pytest.raises(RuntimeError):
-        leak_import(path=path, breach=breach)
+        leak_import(path=path, breach=breach, allow_new_laboratories=True)
     # then nothing of it remains but the failed batch
     assert not ExposedRecord.objects.filter(batch__breach=breach).exists()
     assert breach.import_batches.get().status == "failed"
     # when run again
     monkeypatch.undo()
-    result = leak_import(path=path, breach=breach)
+    result = leak_import(path=path, breach=breach, allow_new_laboratories=True)
     # then it completes
     assert result.batch.rows_accepted == truth["accepted"]
     assert Patient.objects.filter(breach=breach).count() == truth["patients"]

@@ -26,13 +26,21 @@ class Command(BaseCommand):
         parser.add_argument("--breach", required=True, help="slug of the breach (see create_breach)")
         parser.add_argument("--mapping", help="JSON file: canonical field → column name or list of names")
         parser.add_argument("--rejects", help="where to write the rejected records (CSV, mode 0600)")
+        parser.add_argument(
+            "--allow-new-laboratories",
+            action="store_true",
+            help="créer les laboratoires dont le code est inconnu (sinon leurs enregistrements sont rejetés) "
+            "/ create laboratories for unknown codes (otherwise their records are rejected)",
+        )
         parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
 
     def handle(self, *args, **options):
         breach = Breach.objects.filter(slug=options["breach"]).first()
         if breach is None:
             raise CommandError(
-                f"unknown breach {options['breach']!r}: create it first with create_breach", returncode=BAD_INPUT
+                f"violation inconnue {options['breach']!r} : créez-la d'abord avec create_breach "
+                f"/ unknown breach: create it first with create_breach",
+                returncode=BAD_INPUT,
             )
         progress = None
         if not options["json"] and sys.stderr.isatty():
@@ -44,6 +52,7 @@ class Command(BaseCommand):
                 mapping_path=options["mapping"],
                 rejects_path=options["rejects"],
                 progress=progress,
+                allow_new_laboratories=options["allow_new_laboratories"],
             )
         except (ImportInputError, MappingError) as exc:
             raise CommandError(str(exc), returncode=BAD_INPUT) from None
