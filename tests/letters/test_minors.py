@@ -121,7 +121,7 @@ def test_every_generated_adult_gets_their_own_letter_whatever_their_civility(tmp
     path = tmp_path / "leak.csv"
     leak_generate(path=path, rows=3000, labs=3, seed=7)
     breach = BreachFactory(slug="fuite-age")
-    leak_import(path=path, breach=breach, rejects_path=tmp_path / "rejects.csv")
+    leak_import(path=path, breach=breach, rejects_path=tmp_path / "rejects.csv", allow_new_laboratories=True)
     patients = list(Patient.objects.filter(breach=breach).select_related("laboratory", "breach"))
     # when each patient's letter is made on the letter date
     letters = [(p, _letter(p, reference=f"R{p.pk}")) for p in patients]
