@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 from .categories import Sensitive
-from .normalize import fold
+from .normalize import accentless_lower
 
 _PATTERNS: dict[Sensitive, str] = {
     Sensitive.PREGNANCY: r"""
@@ -55,7 +55,7 @@ def classify_comment(text: str) -> int:
     """Sensitive bit mask of one comment: 0 when empty, else its classes or `other_medical`."""
     if not text or text.isspace():
         return 0
-    folded = fold(text)
+    folded = accentless_lower(text)
     mask = 0
     for flag, pattern in _COMPILED:
         if pattern.search(folded):

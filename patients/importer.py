@@ -1,4 +1,4 @@
-"""Reading a leaked file: sniffing it, streaming its CSV records, and folding rows into patients.
+"""Reading a leaked file: sniffing it, streaming its CSV records, and sorting records into accepted (merged into their patient) or rejected.
 
 No database access here: `services.leak_import` owns the transaction and the writes, and hands this
 module the callbacks it needs (laboratory ids, patient ids). One pass with `csv.reader` over a text
@@ -290,7 +290,7 @@ class Rejection:
     line: int
     reason: str
     message: str  # French first, then English; stored on ImportRejection (no patient data in it)
-    fields: list[str]  # the raw row, in memory only: `RowFolder.rejects_row` decides what reaches the file
+    fields: list[str]  # the raw row, in memory only: `RecordSorter.rejects_row` decides what reaches the file
     field: str = ""  # the failing column(s) of the file's header, "" when the whole record is at fault
 
 
@@ -304,8 +304,8 @@ class AcceptedRecord:
     sensitive: int
 
 
-class RowFolder:
-    """Turns each record into an accepted record (folded into its patient draft) or a rejection."""
+class RecordSorter:
+    """Turns each record into an accepted record (merged into its patient draft) or a rejection."""
 
     def __init__(
         self,
@@ -352,8 +352,8 @@ class RowFolder:
     def _column_names(self, canonical: str) -> str:
         return " + ".join(self.plan.header[index] for index in self.plan.columns.get(canonical, ()))
 
-    def fold(self, record: RawRecord) -> AcceptedRecord | Rejection:
-        """One record: a rejection with its reason, or folded into its patient's draft and accepted."""
+    def accept_or_reject(self, record: RawRecord) -> AcceptedRecord | Rejection:
+        """One record: a rejection with its reason, or merged into its patient's draft and accepted."""
         rejection = self._malformed(record)
         if rejection is not None:
             return rejection

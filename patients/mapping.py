@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .normalize import fold
+from .normalize import accentless_lower
 
 CANONICAL_FIELDS: tuple[str, ...] = (
     "lab_code",
@@ -201,7 +201,7 @@ class MappingError(ValueError):
 
 def header_key(name: str) -> str:
     """ "Date de naissance", "DATE_NAISSANCE" and "date-naissance" all give "datedenaissance"/"datenaissance"."""
-    return _NOT_ALNUM.sub("", fold(name.strip().lstrip("\ufeff")))
+    return _NOT_ALNUM.sub("", accentless_lower(name.strip().lstrip("\ufeff")))
 
 
 @dataclass(frozen=True)

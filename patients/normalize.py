@@ -93,7 +93,7 @@ def name_key(raw: str) -> str:
     return _NOT_LETTERS.sub("", ascii_only)
 
 
-def fold(text: str) -> str:
+def accentless_lower(text: str) -> str:
     """Lower-case, accent-free text (for header recognition and comment classification)."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()

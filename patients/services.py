@@ -36,8 +36,8 @@ from .importer import (
     AcceptedRecord,
     ImportInputError,
     PatientDraft,
+    RecordSorter,
     Rejection,
-    RowFolder,
     Source,
     inspect_source,
     iter_records,
@@ -261,7 +261,7 @@ def _read_and_write(
         # Where and why only (importer.REJECTS_HEADER), never the leaked row; formula-safe like every export.
         rejects_csv = csv.writer(rejects_fh, delimiter=";")
         rejects_csv.writerow(REJECTS_HEADER)
-        folder = RowFolder(
+        sorter = RecordSorter(
             plan=plan,
             secret=settings.PERSON_KEY_SECRET,
             today=timezone.localdate(),
@@ -274,7 +274,7 @@ def _read_and_write(
         n_read = n_accepted = n_rejected = n_unknown_lab = 0
         write_record = writer.write_record
         for record in records:
-            outcome = folder.fold(record)
+            outcome = sorter.accept_or_reject(record)
             n_read += 1
             if type(outcome) is AcceptedRecord:
                 n_accepted += 1
@@ -283,7 +283,7 @@ def _read_and_write(
                 n_rejected += 1
                 n_unknown_lab += outcome.reason == UNKNOWN_LAB_CODE
                 rejected.append(outcome)
-                rejects_csv.writerow([formula_safe(cell) for cell in folder.rejects_row(outcome)])
+                rejects_csv.writerow([formula_safe(cell) for cell in sorter.rejects_row(outcome)])
                 if len(rejected) >= FLUSH_EVERY:
                     writer.write_rejections(rejected)
                     rejected = []
@@ -294,7 +294,7 @@ def _read_and_write(
         if n_accepted == 0 and n_unknown_lab:
             # Surely a first import without --allow-new-laboratories: recorded as done, the same file could
             # never be imported again with it. Refused instead, nothing written.
-            unknown = sorted(code for code, lab_id in folder.lab_ids.items() if lab_id is None)
+            unknown = sorted(code for code, lab_id in sorter.lab_ids.items() if lab_id is None)
             shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
             raise ImportInputError(
                 f"aucun code de laboratoire du fichier n'est connu ({shown}) : rien n'est importé ; créez les "
@@ -305,7 +305,7 @@ def _read_and_write(
         if progress is not None:
             progress(n_read, source.size, source.size)
 
-    drafts = folder.drafts.values()
+    drafts = sorter.drafts.values()
     writer.write_new_patients([d for d in drafts if not d.existing])
     _merge_existing([d for d in drafts if d.existing])
     batch.rows_read, batch.rows_accepted, batch.rows_rejected = n_read, n_accepted, n_rejected
