@@ -514,27 +514,17 @@ class RecordSorter:
             draft.postcode = _intern(clean_text(values.postcode)[: _MAX["postcode"]])
         if values.city and not draft.city:
             draft.city = _intern(clean_text(values.city)[: _MAX["city"]])
-        email_raw = values.email
-        if email_raw and not draft.email:
-            email = normalize_email(email_raw)
-            if email:
-                draft.email = email
-            elif email_raw.strip():
-                draft.issues |= _EMAIL_INVALID
-        landline_raw = values.landline_phone
-        if landline_raw and not draft.landline:
-            phone = normalize_phone(landline_raw)
-            if phone:
-                draft.landline = phone
-            elif landline_raw.strip():
-                draft.issues |= _PHONE_INVALID
-        mobile_raw = values.mobile_phone
-        if mobile_raw and not draft.mobile:
-            phone = normalize_phone(mobile_raw)
-            if phone:
-                draft.mobile = phone
-            elif mobile_raw.strip():
-                draft.issues |= _PHONE_INVALID
+        for attribute, raw, normalize, invalid in (
+            ("email", values.email, normalize_email, _EMAIL_INVALID),
+            ("landline", values.landline_phone, normalize_phone, _PHONE_INVALID),
+            ("mobile", values.mobile_phone, normalize_phone, _PHONE_INVALID),
+        ):
+            if raw and not getattr(draft, attribute):
+                normalised = normalize(raw)
+                if normalised:
+                    setattr(draft, attribute, normalised)
+                elif raw.strip():
+                    draft.issues |= invalid
         draft.complete = bool(
             draft.civility and draft.last_name and draft.first_name and draft.address_line and draft.postcode
             and draft.city and draft.email and draft.landline and draft.mobile

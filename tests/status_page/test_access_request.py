@@ -7,7 +7,6 @@ import html
 import smtplib
 
 import pytest
-from django.core.cache import caches
 from django.urls import reverse
 
 from labs.audit import AuditEvent
@@ -26,13 +25,6 @@ pytestmark = pytest.mark.django_db
 
 BIRTH = dt.date(1970, 5, 17)
 HEALTH = int(Exposure.IDENTITY | Exposure.BIRTH_DATE | Exposure.MEDICAL_COMMENT)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    caches["ratelimit"].clear()
-    yield
-    caches["ratelimit"].clear()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.cache import caches
 from django.urls import reverse
 
 from notifier import launch
@@ -14,13 +13,6 @@ from notifier.codes import status_code_for
 pytestmark = pytest.mark.django_db
 
 BIRTH = dt.date(1970, 5, 17)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    caches["ratelimit"].clear()
-    yield
-    caches["ratelimit"].clear()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.core.cache import caches
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,13 +30,6 @@ EVERYTHING = int(
 NO_COMMENT = EVERYTHING & ~int(Exposure.MEDICAL_COMMENT)
 ADULT = dt.date(1970, 5, 17)
 CHILD = dt.date(2012, 4, 2)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    caches["ratelimit"].clear()
-    yield
-    caches["ratelimit"].clear()
 
 
 @pytest.fixture

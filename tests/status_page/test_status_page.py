@@ -6,7 +6,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.core.cache import caches
 from django.urls import reverse
 
 from labs.audit import AuditEvent
@@ -18,13 +17,6 @@ from patients.categories import Exposure, Sensitive
 pytestmark = pytest.mark.django_db
 
 BIRTH = dt.date(1970, 5, 17)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    caches["ratelimit"].clear()
-    yield
-    caches["ratelimit"].clear()
 
 
 @pytest.fixture
