@@ -140,6 +140,12 @@ class Notification(TimeStampedModel):
     )
     queued_at = models.DateTimeField(null=True, blank=True)
     sending_at = models.DateTimeField(null=True, blank=True)
+    # The claim of the worker sending the row (host/process/random, new at each claim) and until when it
+    # holds: the tick takes back a row whose lease ran out, and the "sent" mark checks the claim, so a
+    # late worker's mark is refused and its message dropped (notifier/sending.py). db_default: the
+    # launch's COPY leaves the column out.
+    claimed_by = models.CharField("réservée par", max_length=100, blank=True, default="", db_default="")
+    lease_until = models.DateTimeField("réservée jusqu'à", null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     final_at = models.DateTimeField(null=True, blank=True)
 
