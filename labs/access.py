@@ -202,6 +202,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "campaign cancel": (_RUN, "campaign cancel --by"),
     "campaign handover": (_RUN, "campaign handover --by (lot remis)"),
     "campaign status": ("ops.shell", "campaign status"),
+    "campaign unconfirmed": ("ops.shell", "campaign unconfirmed (courriels sans accusé du serveur, --csv)"),
     "campaign demo": ("ops.shell", "campaign demo (refusée en production)"),
     "import_leak": ("ops.shell", "import_leak (import du fichier fuité)"),
     "generate_leak": ("ops.shell", "generate_leak (fichier synthétique)"),

@@ -23,7 +23,7 @@ from patients.models import Patient
 from . import postal, queue
 from .campaigns import CampaignStatus, ChannelPolicy, campaign_close_if_finished, campaign_trail, campaign_transition
 from .codes import status_code_digests_for
-from .models import Campaign, Notification
+from .models import Campaign, Notification, claim_expired
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -150,7 +150,7 @@ def campaigns_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     stale = now - dt.timedelta(seconds=settings.CAMPAIGN_STUCK_SECONDS)
     result = {"requeued": 0, "released": 0, "failed": 0, "completed": 0}
-    expired = Q(lease_until__lt=now) | Q(lease_until__isnull=True, sending_at__lt=stale)
+    expired = claim_expired(now=now)
     running = list(Campaign.objects.filter(status=CampaignStatus.RUNNING).values_list("pk", flat=True))
     for campaign_id in running:
         rows = Notification.objects.filter(campaign_id=campaign_id, channel=Channel.EMAIL)

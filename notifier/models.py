@@ -6,6 +6,8 @@ was sent; the broker only carries ids of rows to look at.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 
@@ -175,6 +177,13 @@ class Notification(TimeStampedModel):
     def reference_for(*, campaign_id: int, patient_id: int, channel: str) -> str:
         """The printed, non-secret reference of a notification (returned-mail files quote it)."""
         return f"N{campaign_id}-{patient_id}-{'C' if channel == Notification.Channel.POST else 'E'}"
+
+
+def claim_expired(*, now: dt.datetime) -> models.Q:
+    """Rows (in `sending`) whose claim no longer holds: its lease ran out, or, claimed before leases
+    existed, it is older than CAMPAIGN_STUCK_SECONDS. The tick takes them back; status calls them stalled."""
+    stale = now - dt.timedelta(seconds=settings.CAMPAIGN_STUCK_SECONDS)
+    return models.Q(lease_until__lt=now) | models.Q(lease_until__isnull=True, sending_at__lt=stale)
 
 
 class DeliveryEvent(models.Model):
