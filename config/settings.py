@@ -206,7 +206,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CAMPAIGN_EMAIL_CHUNK = env.int("CAMPAIGN_EMAIL_CHUNK", default=100)  # ids per send task
 CAMPAIGN_PRINT_CHUNK = env.int("CAMPAIGN_PRINT_CHUNK", default=500)  # letters per print batch
-CAMPAIGN_STUCK_SECONDS = env.int("CAMPAIGN_STUCK_SECONDS", default=600)  # queued/sending longer → re-queued
+# A row queued this long (its task lost with the broker), or claimed without a lease, is re-queued by the
+# tick; so is an ESP claim, whose API call cannot be taken back (its tracking webhook settles the row first).
+CAMPAIGN_STUCK_SECONDS = env.int("CAMPAIGN_STUCK_SECONDS", default=600)
+# An SMTP claim's lease, renewed by a live worker every third of it: a dead worker's rows go back to the
+# queue at the first tick after it runs out (lease + tick ≈ 1 minute); its late "sent" mark would be refused.
+CAMPAIGN_LEASE_SECONDS = env.int("CAMPAIGN_LEASE_SECONDS", default=45)
 CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
 PRINT_BATCH_DIR = VAR_DIR / "print"
 
@@ -244,7 +249,7 @@ CNIL_DEADLINE_HOURS = env.int("CNIL_DEADLINE_HOURS", default=72)
 CELERY_BEAT_SCHEDULE = {
     "campaigns-tick": {
         "task": "notifier.tasks.campaigns_tick_task",
-        "schedule": env.float("CAMPAIGN_TICK_SECONDS", default=60.0),
+        "schedule": env.float("CAMPAIGN_TICK_SECONDS", default=15.0),
     },
     "labs-deadline-reminders": {"task": "labs.tasks.deadline_reminders_send_task", "schedule": 300.0},
     "labs-audit-purge": {"task": "labs.tasks.audit_purge_task", "schedule": 24 * 3600.0},

@@ -202,6 +202,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "campaign cancel": (_RUN, "campaign cancel --by"),
     "campaign handover": (_RUN, "campaign handover --by (lot remis)"),
     "campaign status": ("ops.shell", "campaign status"),
+    "campaign unconfirmed": ("ops.shell", "campaign unconfirmed (courriels sans accusé du serveur, --csv)"),
     "campaign demo": ("ops.shell", "campaign demo (refusée en production)"),
     "import_leak": ("ops.shell", "import_leak (import du fichier fuité)"),
     "generate_leak": ("ops.shell", "generate_leak (fichier synthétique)"),
@@ -210,6 +211,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "demo_laboratories": ("ops.shell", "demo_laboratories (refusée en production)"),
     "demo_users": ("ops.shell", "demo_users (refusée en production)"),
     "demo_patient": ("ops.shell", "demo_patient (refusée en production)"),
+    "staff": ("ops.shell", "staff add, totp, deactivate, list (comptes du personnel)"),
 }
 
 

@@ -23,7 +23,7 @@ from patients.models import Patient
 from . import postal, queue
 from .campaigns import CampaignStatus, ChannelPolicy, campaign_close_if_finished, campaign_trail, campaign_transition
 from .codes import status_code_digests_for
-from .models import Campaign, Notification
+from .models import Campaign, Notification, claim_expired
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -141,19 +141,26 @@ def campaign_dispatch(*, campaign_id: int) -> dict[str, int]:
 
 
 def campaigns_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Periodic repair: re-queue rows stuck in queued/sending past the timeout; close finished campaigns."""
+    """Periodic repair: take back expired claims, re-queue rows stuck in queued; close finished campaigns.
+
+    A row in `sending` whose claim's lease ran out (its worker was killed or hangs) goes back to the
+    queue at once: the worker's late "sent" mark would be refused (notifier/sending.py), so it cannot
+    also send it. Rows claimed before leases existed are taken back after CAMPAIGN_STUCK_SECONDS.
+    """
     now = now or timezone.now()
     stale = now - dt.timedelta(seconds=settings.CAMPAIGN_STUCK_SECONDS)
-    result = {"requeued": 0, "failed": 0, "completed": 0}
+    result = {"requeued": 0, "released": 0, "failed": 0, "completed": 0}
+    expired = claim_expired(now=now)
     running = list(Campaign.objects.filter(status=CampaignStatus.RUNNING).values_list("pk", flat=True))
     for campaign_id in running:
         rows = Notification.objects.filter(campaign_id=campaign_id, channel=Channel.EMAIL)
         # A row left in `sending` by a dead worker: retry it, unless it has used up its attempts.
-        result["failed"] += rows.filter(status=Status.SENDING, sending_at__lt=stale, attempts__gte=settings.CAMPAIGN_MAX_ATTEMPTS).update(
-            status=Status.FAILED, final_at=now, last_error="interrompu trop de fois / interrupted too often", updated_at=now
+        result["failed"] += rows.filter(expired, status=Status.SENDING, attempts__gte=settings.CAMPAIGN_MAX_ATTEMPTS).update(
+            status=Status.FAILED, final_at=now, last_error="interrompu trop de fois / interrupted too often",
+            updated_at=now, lease_until=None,
         )  # fmt: skip
-        rows.filter(status=Status.SENDING, sending_at__lt=stale).update(
-            status=Status.QUEUED, queued_at=None, updated_at=now
+        result["released"] += rows.filter(expired, status=Status.SENDING).update(
+            status=Status.QUEUED, queued_at=None, updated_at=now, claimed_by="", lease_until=None
         )
         stuck_filter = Q(queued_at__isnull=True) | Q(queued_at__lt=stale)
         stuck = list(rows.filter(stuck_filter, status=Status.QUEUED).order_by("pk").values_list("pk", flat=True))

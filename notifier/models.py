@@ -6,6 +6,8 @@ was sent; the broker only carries ids of rows to look at.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 
@@ -140,6 +142,12 @@ class Notification(TimeStampedModel):
     )
     queued_at = models.DateTimeField(null=True, blank=True)
     sending_at = models.DateTimeField(null=True, blank=True)
+    # The claim of the worker sending the row (host/process/random, new at each claim) and until when it
+    # holds: the tick takes back a row whose lease ran out, and the "sent" mark checks the claim, so a
+    # late worker's mark is refused and its message dropped (notifier/sending.py). db_default: the
+    # launch's COPY leaves the column out.
+    claimed_by = models.CharField("réservée par", max_length=100, blank=True, default="", db_default="")
+    lease_until = models.DateTimeField("réservée jusqu'à", null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     final_at = models.DateTimeField(null=True, blank=True)
 
@@ -169,6 +177,13 @@ class Notification(TimeStampedModel):
     def reference_for(*, campaign_id: int, patient_id: int, channel: str) -> str:
         """The printed, non-secret reference of a notification (returned-mail files quote it)."""
         return f"N{campaign_id}-{patient_id}-{'C' if channel == Notification.Channel.POST else 'E'}"
+
+
+def claim_expired(*, now: dt.datetime) -> models.Q:
+    """Rows (in `sending`) whose claim no longer holds: its lease ran out, or, claimed before leases
+    existed, it is older than CAMPAIGN_STUCK_SECONDS. The tick takes them back; status calls them stalled."""
+    stale = now - dt.timedelta(seconds=settings.CAMPAIGN_STUCK_SECONDS)
+    return models.Q(lease_until__lt=now) | models.Q(lease_until__isnull=True, sending_at__lt=stale)
 
 
 class DeliveryEvent(models.Model):

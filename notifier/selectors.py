@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+import datetime as dt
+
+from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet
+from django.utils import timezone
 
 from patients.models import Patient
 
 from .codes import status_code_digest
-from .models import Campaign, Notification
+from .models import Campaign, Notification, claim_expired
+from .notice_email import message_id_for
 
 
 def campaign_counts(*, campaign: Campaign) -> dict[str, dict[str, int]]:
@@ -24,9 +28,51 @@ def campaign_counts(*, campaign: Campaign) -> dict[str, dict[str, int]]:
     return counts
 
 
+def campaign_claims(*, campaign: Campaign, now: dt.datetime | None = None) -> list[dict[str, object]]:
+    """The claims holding email rows in `sending`: by whom, how many rows, until when, and whether stalled.
+
+    A stalled claim's worker stopped renewing it (killed, or hung): the tick puts its rows back in the
+    queue, and the worker's late "sent" mark would be refused (notifier/sending.py).
+    """
+    now = now or timezone.now()
+    claims = (
+        Notification.objects.filter(campaign=campaign, channel=Notification.Channel.EMAIL,
+                                    status=Notification.Status.SENDING)
+        .values("claimed_by")
+        .annotate(rows=Count("pk"), lease=Max("lease_until"), since=Min("sending_at"),
+                  stalled_rows=Count("pk", filter=claim_expired(now=now)))
+        .order_by("claimed_by")
+    )  # fmt: skip
+    return [
+        {"worker": claim["claimed_by"], "rows": claim["rows"], "lease_until": claim["lease"] or claim["since"],
+         "stalled": claim["stalled_rows"] == claim["rows"]}
+        for claim in claims
+    ]  # fmt: skip
+
+
+def _unconfirmed(campaign: Campaign) -> QuerySet[Notification]:
+    # Committed as sent beside the SMTP final dot, but the server's reply never recorded: the one
+    # message a worker had in flight when it died (at most one per worker). Almost surely delivered;
+    # lost only if the worker died between writing the COMMIT and the dot (notifier/sending.py).
+    return Notification.objects.filter(
+        campaign=campaign, channel=Notification.Channel.EMAIL, status=Notification.Status.SENT, provider_message_id=""
+    )
+
+
+def unconfirmed_notifications(*, campaign: Campaign) -> list[dict[str, object]]:
+    """The sent emails without the server's confirmation, with the Message-ID to look for in the mail server's log."""
+    rows = _unconfirmed(campaign).order_by("sent_at", "pk").only("pk", "reference", "sent_at", "claimed_by")
+    return [
+        {"reference": row.reference, "message_id": message_id_for(row), "sent_at": row.sent_at,
+         "worker": row.claimed_by}
+        for row in rows
+    ]  # fmt: skip
+
+
 def campaign_summary(*, campaign: Campaign) -> dict[str, object]:
     """A JSON-able picture of one campaign (the `campaign status --json` answer)."""
     counts = campaign_counts(campaign=campaign)
+    claims = campaign_claims(campaign=campaign)
     total = sum(sum(by_status.values()) for by_status in counts.values())
     open_rows = sum(
         by_status.get(s, 0)
@@ -43,15 +89,11 @@ def campaign_summary(*, campaign: Campaign) -> dict[str, object]:
         "notifications": total,
         "open": open_rows,
         "unreachable_patients": unreachable_patients(campaign=campaign).count(),
-        # Committed as sent beside the SMTP final dot, but the server's reply never recorded: the one
-        # message a worker had in flight when it died (at most one per worker). Almost surely
-        # delivered; lost only if the worker died between writing the COMMIT and the dot (notifier/sending.py).
-        "sent_unconfirmed": Notification.objects.filter(
-            campaign=campaign,
-            channel=Notification.Channel.EMAIL,
-            status=Notification.Status.SENT,
-            provider_message_id="",
-        ).count(),  # fmt: skip
+        "claims": [
+            {**claim, "lease_until": claim["lease_until"] and claim["lease_until"].isoformat()} for claim in claims
+        ],  # fmt: skip
+        "stalled": sum(claim["rows"] for claim in claims if claim["stalled"]),
+        "sent_unconfirmed": _unconfirmed(campaign).count(),
         "counts": counts,
     }
 

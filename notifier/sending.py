@@ -12,6 +12,12 @@ at once, and `wait_for_commit` reads the COMMIT's answer afterwards. Waiting for
 the dot would leave the whole WAL flush in the gap (2 of 2,000 messages lost over three SIGKILLs
 that way, none since).
 
+Claims carry a lease (`claimed_by`, `lease_until`): a worker renews it while it works, and the
+tick takes back the rows of a worker whose lease ran out (killed, or hung), so they are sending
+again within about a minute rather than after CAMPAIGN_STUCK_SECONDS. That is safe only because the
+"sent" mark also checks the claim: a late first worker's mark is refused (CommitRefused), its final
+dot never goes out, and the server drops its message; the row's new owner sends it, once.
+
 Only Django's SMTP backend takes this path (`supports_two_phase`); other backends (anymail ESP
 APIs) use the plain `send()`, and their tracking webhooks (metadata `notification_id`) settle the
 rest (notifier/webhooks.py).
@@ -23,8 +29,11 @@ The interface: `notifications_send(notification_ids=...)` (a chunk, one reused c
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
+import os
 import re
+import secrets
 import select
 import smtplib
 import socket
@@ -192,11 +201,27 @@ def _relaxed_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def notifications_claim(*, notification_ids: Sequence[int]) -> list[int]:
-    """Move the queued email rows among `notification_ids` to sending; returns those this caller now owns.
+def claim_token() -> str:
+    """A claim's name: host and process (who to look for after a crash), and a random part new at each claim."""
+    return f"{socket.gethostname()[:60]}/{os.getpid()}/{secrets.token_hex(6)}"
+
+
+def lease_seconds_for(connection: Any) -> int:
+    """How long a claim holds without renewal.
+
+    Over SMTP a row can be taken back soon: a late mark is refused and its message dropped. An ESP's
+    API call cannot be taken back once made, so its claim lasts until the ESP's webhook has had time
+    to settle the row (CAMPAIGN_STUCK_SECONDS).
+    """
+    return settings.CAMPAIGN_LEASE_SECONDS if supports_two_phase(connection) else settings.CAMPAIGN_STUCK_SECONDS
+
+
+def notifications_claim(*, notification_ids: Sequence[int], claimed_by: str, lease_seconds: int) -> list[int]:
+    """Move the queued email rows among `notification_ids` to sending under the claim `claimed_by`; returns them.
 
     Rows are locked (SKIP LOCKED) and re-checked as queued in a running campaign, so two workers
-    given the same ids split them: each row is owned, and sent, by one caller only.
+    given the same ids split them: each row is owned, and sent, by one caller only. The claim holds
+    `lease_seconds` unless renewed (`notifications_lease_renew`).
     """
     now = timezone.now()
     running = Campaign.objects.filter(status=CampaignStatus.RUNNING).values("pk")
@@ -210,9 +235,25 @@ def notifications_claim(*, notification_ids: Sequence[int]) -> list[int]:
         )
         if claimed:
             Notification.objects.filter(pk__in=claimed).update(
-                status=Status.SENDING, sending_at=now, attempts=F("attempts") + 1, updated_at=now
-            )
+                status=Status.SENDING, sending_at=now, attempts=F("attempts") + 1, updated_at=now,
+                claimed_by=claimed_by, lease_until=now + dt.timedelta(seconds=lease_seconds),
+            )  # fmt: skip
     return claimed
+
+
+def notifications_lease_renew(*, notification_ids: Sequence[int], claimed_by: str, lease_seconds: int) -> set[int]:
+    """Extend the claim `claimed_by` on those of `notification_ids` it still holds; returns their ids.
+
+    A row missing from the answer was taken back by the tick (this worker was too slow): its new owner
+    sends it. Renewing twice is harmless.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        _relaxed_commit()  # a renewal forgotten by a database crash only lets the tick take rows back sooner
+        held = Notification.objects.filter(pk__in=list(notification_ids), claimed_by=claimed_by, status=Status.SENDING)
+        ids = set(held.values_list("pk", flat=True))
+        held.update(lease_until=now + dt.timedelta(seconds=lease_seconds))
+    return ids
 
 
 def _confirm_rows(notification_ids: Sequence[int]) -> None:
@@ -239,10 +280,17 @@ def notification_send(*, notification_id: int, connection: Any = None) -> bool:
     return notifications_send(notification_ids=[notification_id], connection=connection, close_campaigns=False) == 1
 
 
-def _mark_sent(notification_id: int, provider_id: str, *, from_statuses: Sequence[str]) -> bool:
-    """Move a row this caller owns to sent; an empty provider id means "not yet confirmed by the server"."""
+def _mark_sent(
+    notification_id: int, provider_id: str, *, from_statuses: Sequence[str], claimed_by: str | None = None
+) -> bool:
+    """Move a row this caller owns to sent; an empty provider id means "not yet confirmed by the server".
+
+    With `claimed_by`, only while that claim still holds the row (the tick may have taken it back).
+    """
     sent_at = timezone.now()
     rows = Notification.objects.filter(pk=notification_id, status__in=list(from_statuses))
+    if claimed_by is not None:
+        rows = rows.filter(claimed_by=claimed_by)
     fields = {"status": Status.SENT, "sent_at": sent_at, "last_error": "", "updated_at": sent_at}
     return bool(rows.update(provider_message_id=provider_id[:200], **fields))
 
@@ -266,12 +314,15 @@ class SentMark:
             updated_at = CASE WHEN id = %(id)s THEN %(now)s ELSE updated_at END,
             last_error = CASE WHEN id = %(id)s THEN '' ELSE last_error END,
             provider_message_id = CASE WHEN id = %(id)s THEN '' ELSE '<' || reference || '.' || id || %(domain)s END
-        WHERE (id = %(id)s AND status = %(sending)s) OR id = ANY(%(confirm)s)
+        WHERE (id = %(id)s AND status = %(sending)s AND claimed_by = %(claim)s) OR id = ANY(%(confirm)s)
         RETURNING id
     """
 
-    def __init__(self, notification_id: int, *, confirm: Sequence[int] = ()) -> None:
+    def __init__(self, notification_id: int, *, claimed_by: str, confirm: Sequence[int] = ()) -> None:
         self.notification_id = notification_id
+        # The mark holds only under this claim: if the tick took the row back (lease run out) and
+        # another worker claimed it, this late mark is refused and the dot never goes out.
+        self.claimed_by = claimed_by
         self.confirm = list(confirm)
         # Inside an outer transaction our COMMIT would end it: then commit the plain way.
         self.pipelined = db_connection.vendor == "postgresql" and not db_connection.in_atomic_block
@@ -288,7 +339,7 @@ class SentMark:
         # The server's 250 for the previous message(s) rides on this commit: after a crash, a sent row
         # without its Message-ID is then only the one message in flight, the one that may be lost.
         if not self.pipelined:
-            if not _mark_sent(self.notification_id, "", from_statuses=[Status.SENDING]):
+            if not _mark_sent(self.notification_id, "", from_statuses=[Status.SENDING], claimed_by=self.claimed_by):
                 return False
             _confirm_rows(self.confirm)
             return True
@@ -297,7 +348,7 @@ class SentMark:
             cursor.execute(
                 self.MARK_AND_CONFIRM.format(table=Notification._meta.db_table),
                 {"id": self.notification_id, "confirm": self.confirm, "now": timezone.now(), "sent": Status.SENT,
-                 "sending": Status.SENDING, "domain": f"@{message_domain()}>"},
+                 "sending": Status.SENDING, "claim": self.claimed_by, "domain": f"@{message_domain()}>"},
             )  # fmt: skip
             if self.notification_id not in {row[0] for row in cursor.fetchall()}:
                 return False
@@ -332,15 +383,16 @@ class SentMarkLost(Exception):
     """The database did not confirm the "sent" mark, though the final dot went out."""
 
 
-def _send_failed(notification: Notification, error: Exception, *, from_status: str) -> None:
+def _send_failed(notification: Notification, error: Exception, *, from_status: str, claimed_by: str) -> None:
     """Record a refused or interrupted send; a transient one is re-queued (attempts capped) and re-raised."""
     outcome, reason = _classify(error)
     if outcome == "transient":
         exhausted = notification.attempts >= settings.CAMPAIGN_MAX_ATTEMPTS
         now = timezone.now()
-        Notification.objects.filter(pk=notification.pk, status=from_status).update(
+        # Only while our claim holds: a row the tick gave to another worker is that worker's to record.
+        Notification.objects.filter(pk=notification.pk, status=from_status, claimed_by=claimed_by).update(
             status=Status.FAILED if exhausted else Status.QUEUED, last_error=reason, updated_at=now,
-            queued_at=now, final_at=now if exhausted else None,
+            queued_at=now, final_at=now if exhausted else None, lease_until=None,
         )  # fmt: skip
         if exhausted:
             return
@@ -351,13 +403,15 @@ def _send_failed(notification: Notification, error: Exception, *, from_status: s
                  at=timezone.now())  # fmt: skip
 
 
-def _send_claimed(notification: Notification, connection: Any, *, confirm: Sequence[int] = ()) -> bool | None:
-    """Send a row this caller owns. True: sent and confirmed; None: sent, confirmation pending; False: not sent.
+def _send_claimed(
+    notification: Notification, connection: Any, *, claimed_by: str, confirm: Sequence[int] = ()
+) -> bool | None:
+    """Send a row claimed as `claimed_by`. True: sent and confirmed; None: sent, confirmation pending; False: not sent.
 
     `confirm`: rows whose server said 250 since the last mark, confirmed with this one (None returned).
     """
     if supports_two_phase(connection):
-        mark = SentMark(notification.pk, confirm=confirm)
+        mark = SentMark(notification.pk, claimed_by=claimed_by, confirm=confirm)
         try:
             with mark.transaction():
                 send_two_phase(
@@ -366,30 +420,36 @@ def _send_claimed(notification: Notification, connection: Any, *, confirm: Seque
                 )  # fmt: skip
         except SentMarkLost as error:
             # The dot went out but the database's answer did not come: the server probably has the
-            # message. Mark it again on a fresh connection so that it is not sent twice.
+            # message. Mark it again on a fresh connection so that it is not sent twice: whatever the claim
+            # (had the tick taken the row back meanwhile, this mark makes its new owner's mark refused).
             logger.error("notification %s: sent, but its sent mark was not confirmed: %s", notification.pk, error)
             db_connection.close()
             _mark_sent(notification.pk, "", from_statuses=[Status.SENDING])
             raise TransientSendError(str(error)) from error
         except CommitRefused:
-            return False  # the tick took the row back meanwhile: someone else will send it, once
+            # The tick took the row back meanwhile (lease run out): its next owner sends it, once.
+            logger.warning("notification %s: claim %s taken back before its sent mark", notification.pk, claimed_by)
+            return False
         except ReplyLost as error:
             # The dot went out: the server most likely kept the message. It stays sent; new connection.
             Notification.objects.filter(pk=notification.pk).update(last_error=f"réponse perdue: {error}"[:300])
             raise TransientSendError(str(error)) from error
         except Exception as error:
             sent = Notification.objects.filter(pk=notification.pk, status=Status.SENT).exists()
-            _send_failed(notification, error, from_status=Status.SENT if sent else Status.SENDING)
+            _send_failed(notification, error, from_status=Status.SENT if sent else Status.SENDING,
+                         claimed_by=claimed_by)  # fmt: skip
             return False
         # The server said 250; its confirmation is stored in bulk (`_confirm`). A sent row left without
         # a provider id was cut between the commit and the reply (see the module's docstring).
         return None
+    if not Notification.objects.filter(pk=notification.pk, status=Status.SENDING, claimed_by=claimed_by).exists():
+        return False  # taken back by the tick: an API call cannot be undone, so check before making it
     message = notice_email_message(notification=notification, connection=connection)
     message_id = message.extra_headers["Message-ID"]
     try:
         message.send()
     except Exception as error:
-        _send_failed(notification, error, from_status=Status.SENDING)
+        _send_failed(notification, error, from_status=Status.SENDING, claimed_by=claimed_by)
         return False
     status = getattr(message, "anymail_status", None)
     provider_id = str((getattr(status, "message_id", None) if status else None) or message_id)
@@ -402,21 +462,33 @@ def _send_claimed(notification: Notification, connection: Any, *, confirm: Seque
 def notifications_send(*, notification_ids: Sequence[int], connection: Any = None, close_campaigns: bool = True) -> int:
     """Send a chunk over one reused connection; safe to run twice (rows are claimed, sent ones skipped).
 
-    Returns how many messages this call submitted.
+    Returns how many messages this call submitted. The chunk's claim is renewed every third of its lease
+    while the worker goes through it; rows the tick took back meanwhile are left to their new owner.
     """
-    claimed = notifications_claim(notification_ids=notification_ids)
+    own_connection = connection is None
+    connection = connection or get_connection()  # not opened yet: its kind decides the lease
+    claimed_by, lease_seconds = claim_token(), lease_seconds_for(connection)
+    claimed = notifications_claim(notification_ids=notification_ids, claimed_by=claimed_by, lease_seconds=lease_seconds)
     if not claimed:
         return 0
     rows = {
         row.pk: row
         for row in Notification.objects.filter(pk__in=claimed).select_related("campaign__laboratory", "patient")
     }
-    sent, to_confirm, done = 0, [], set()
-    own_connection = connection is None
-    connection = connection or get_connection()
+    sent, to_confirm, done, held = 0, [], set(), set(claimed)
+    renew_every = dt.timedelta(seconds=lease_seconds / 3)
+    renew_at = timezone.now() + renew_every
     try:
         for notification_id in claimed:
-            outcome = _send_claimed(rows[notification_id], connection, confirm=to_confirm)
+            if timezone.now() >= renew_at:
+                left = [pk for pk in claimed if pk not in done]
+                held = notifications_lease_renew(notification_ids=left, claimed_by=claimed_by,
+                                                 lease_seconds=lease_seconds)  # fmt: skip
+                renew_at = timezone.now() + renew_every
+            if notification_id not in held:
+                done.add(notification_id)  # taken back by the tick: its new owner sends it
+                continue
+            outcome = _send_claimed(rows[notification_id], connection, claimed_by=claimed_by, confirm=to_confirm)
             done.add(notification_id)
             if outcome is not False:
                 sent += 1
@@ -427,9 +499,10 @@ def notifications_send(*, notification_ids: Sequence[int], connection: Any = Non
         # Rows claimed but not reached (a transient error stopped the chunk) go back to the queue now.
         untouched = [pk for pk in claimed if pk not in done]
         if untouched:
-            Notification.objects.filter(pk__in=untouched, status=Status.SENDING).update(
-                status=Status.QUEUED, queued_at=timezone.now(), attempts=F("attempts") - 1, updated_at=timezone.now()
-            )
+            Notification.objects.filter(pk__in=untouched, status=Status.SENDING, claimed_by=claimed_by).update(
+                status=Status.QUEUED, queued_at=timezone.now(), attempts=F("attempts") - 1, updated_at=timezone.now(),
+                claimed_by="", lease_until=None,
+            )  # fmt: skip
         if own_connection:
             connection.close()
     if close_campaigns:

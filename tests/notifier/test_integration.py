@@ -91,6 +91,7 @@ def child_env(sink: Sink, broker_url: str, **extra: str) -> dict[str, str]:
         "EMAIL_PORT": str(sink.port),
         "EMAIL_TIMEOUT": "5",
         "CAMPAIGN_STUCK_SECONDS": "6",
+        "CAMPAIGN_LEASE_SECONDS": "6",
         "CAMPAIGN_TICK_SECONDS": "2",
         "CAMPAIGN_EMAIL_CHUNK": "25",
         "DB_CONN_MAX_AGE": "0",

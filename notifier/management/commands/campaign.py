@@ -1,23 +1,27 @@
-"""`manage.py campaign create|approve|launch|pause|resume|cancel|status|handover` (thin, re-runnable, --json).
+"""`manage.py campaign create|approve|launch|pause|resume|cancel|status|unconfirmed|handover` (thin, re-runnable, --json).
 
 Run from a shell on the server (operations), but on behalf of a named person: `--by USER` must hold, on the
 campaign's laboratory, the permission `labs.access.COMMAND_TABLE` gives the subcommand (the same as the
-admin's action), so the trail's actor and the four-eyes rule mean something. `status` and `demo` act for
-nobody: operations only ("ops.shell")."""
+admin's action), so the trail's actor and the four-eyes rule mean something. `status`, `unconfirmed` and
+`demo` act for nobody: operations only ("ops.shell")."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from labs import access
+from labs.exports import formula_safe
 from labs.models import Breach, Laboratory
 from notifier import campaigns, launch, postal, selectors
-from notifier.models import Campaign, PrintBatch
+from notifier.models import Campaign, Notification, PrintBatch
 
 
 class Command(BaseCommand):
@@ -42,6 +46,13 @@ class Command(BaseCommand):
             action.add_argument("--by", required=True, help="identifiant de la personne")
         status = sub.add_parser("status", help="comptes par canal et état")
         status.add_argument("campaign", type=int)
+        unconfirmed = sub.add_parser(
+            "unconfirmed",
+            help="courriels envoyés sans accusé du serveur (un worker arrêté en plein envoi), avec leur Message-ID "
+            "à chercher dans le journal du serveur de messagerie",
+        )
+        unconfirmed.add_argument("campaign", type=int)
+        unconfirmed.add_argument("--csv", action="store_true", help="liste CSV sur la sortie standard")
         handover = sub.add_parser("handover", help="marquer un lot d'impression remis à l'imprimeur / La Poste")
         handover.add_argument("batch", type=int, help="id du lot d'impression")
         handover.add_argument("--by", required=True)
@@ -54,11 +65,15 @@ class Command(BaseCommand):
             p.add_argument("--json", action="store_true", help="résumé lisible par une machine")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
+        if options.get("csv") and options["json"]:
+            raise CommandError("Choisissez --csv ou --json, pas les deux / choose --csv or --json")
         try:
             result = getattr(self, f"_{action}")(options)
         except campaigns.CampaignError as error:
             raise CommandError(str(error)) from error
-        if options["json"]:
+        if options.get("csv"):
+            self._csv(result["unconfirmed"])
+        elif options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False, sort_keys=True, default=str))
         else:
             self.stdout.write(self._human(action, result))
@@ -125,6 +140,18 @@ class Command(BaseCommand):
     def _status(self, o: dict[str, Any]) -> dict[str, Any]:
         return selectors.campaign_summary(campaign=self._campaign(o["campaign"]))
 
+    def _unconfirmed(self, o: dict[str, Any]) -> dict[str, Any]:
+        campaign = self._campaign(o["campaign"])
+        return {"campaign": campaign.pk, "unconfirmed": selectors.unconfirmed_notifications(campaign=campaign)}
+
+    def _csv(self, rows: list[dict[str, Any]]) -> None:
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer.writerow(["référence", "Message-ID", "envoyé le", "réservé par (worker)"])
+        for row in rows:
+            sent_at = row["sent_at"] and timezone.localtime(row["sent_at"]).isoformat(timespec="seconds")
+            writer.writerow([formula_safe(value) for value in (row["reference"], row["message_id"], sent_at,
+                                                                row["worker"])])  # fmt: skip
+
     def _handover(self, o: dict[str, Any]) -> dict[str, Any]:
         batch = PrintBatch.objects.select_related("campaign__laboratory").filter(pk=o["batch"]).first()
         if batch is None:
@@ -177,21 +204,67 @@ class Command(BaseCommand):
         }
 
     def _human(self, action: str, result: dict[str, Any]) -> str:
+        if "unconfirmed" in result:
+            return self._human_unconfirmed(result)
         if "counts" not in result:
             return " ".join(f"{k}={v}" for k, v in result.items())
-        lines = [f"campagne {result['id']} « {result['name']} » : {result['status']} ({result['channel_policy']})"]
+        # In words (the --json answer keeps the codes).
+        state, policy = Campaign.Status(result["status"]).label, Campaign.ChannelPolicy(result["channel_policy"]).label
+        lines = [f"campagne {result['id']} « {result['name']} » : {state} ({policy})"]
         if "launched" in result:
             lines.append("lancée : " + ", ".join(f"{k} {v}" for k, v in result["launched"].items()))
         for channel, by_status in result["counts"].items():
-            lines.append(f"  {channel:6} " + ", ".join(f"{s} {n}" for s, n in by_status.items()))
+            lines.append(f"  {Notification.Channel(channel).label} : "
+                         + ", ".join(f"{Notification.Status(s).label} {n}" for s, n in by_status.items()))  # fmt: skip
         lines.append(f"  injoignables (liste centre d'appels) : {result['unreachable_patients']}")
+        lines.extend(self._human_claims(result))
         if result.get("sent_unconfirmed"):
             lines.append(
                 f"  courriels sans accusé du serveur / sent, unconfirmed : {result['sent_unconfirmed']} "
                 "(un worker arrêté en plein envoi : très probablement reçus / a worker died mid-send: most likely delivered)"
+                f" ; la liste à vérifier dans le journal du serveur : manage.py campaign unconfirmed {result['id']} --csv"
             )
         if "emails_dir" in result:
             lines.append(f"  courriels : {result['emails_dir']}")
             lines.extend(f"  lettres : {line}" for line in result["letters"])
             lines.extend(f"  remise à l'imprimeur / hand over : {line}" for line in result.get("hand_over", []))
+        return "\n".join(lines)
+
+    def _human_claims(self, result: dict[str, Any]) -> list[str]:
+        """Rows in `sending`, per worker claim: being sent (lease renewed), or stalled and when they go again."""
+        now, lines = timezone.now(), []
+        tick = int(settings.CELERY_BEAT_SCHEDULE["campaigns-tick"]["schedule"])
+        for claim in result.get("claims", []):
+            lease_until = dt.datetime.fromisoformat(claim["lease_until"]) if claim["lease_until"] else now
+            worker = claim["worker"] or "worker d'une version précédente"
+            if not claim["stalled"]:
+                lines.append(
+                    f"  en cours d'envoi : {claim['rows']} courriels réservés par {worker}, bail jusqu'à "
+                    f"{timezone.localtime(lease_until):%H:%M:%S} (renouvelé tant que ce worker avance)"
+                )
+                continue
+            when = (
+                f"remis en file au prochain passage de la tâche de réparation (toutes les {tick} s)"
+                if result["status"] == Campaign.Status.RUNNING
+                else "remis en file quand la campagne reprendra"
+            )
+            lines.append(
+                f"  bloqués : {claim['rows']} courriels « envoi en cours » réservés par {worker}, qui ne répond plus "
+                f"(arrêté ?) : bail expiré depuis {max(0, int((now - lease_until).total_seconds()))} s ; {when}, "
+                "chacun envoyé une seule fois"
+            )
+        return lines
+
+    def _human_unconfirmed(self, result: dict[str, Any]) -> str:
+        rows = result["unconfirmed"]
+        if not rows:
+            return f"campagne {result['campaign']} : aucun courriel envoyé sans accusé du serveur."
+        lines = [
+            f"campagne {result['campaign']} : {len(rows)} courriels envoyés sans accusé du serveur (un worker arrêté "
+            "en plein envoi). Très probablement reçus ; cherchez chaque Message-ID dans le journal du serveur de "
+            "messagerie :"
+        ]
+        for row in rows:
+            sent_at = timezone.localtime(row["sent_at"]).strftime("%d/%m/%Y %H:%M:%S") if row["sent_at"] else "?"
+            lines.append(f"  {row['reference']}  {row['message_id']}  envoyé le {sent_at}  ({row['worker'] or '?'})")
         return "\n".join(lines)
