@@ -211,7 +211,11 @@ def _register_row(cf: BreachLaboratory) -> dict[str, Any]:
         informed += f" ({cf.people_informed_channels})"
     period = ""
     if cf.started_at:
-        period = f"du {format_paris(cf.started_at)} au {format_paris(cf.ended_at) or 'en cours ou inconnue'}"
+        period = (
+            f"du {format_paris(cf.started_at)} au {format_paris(cf.ended_at)}"
+            if cf.ended_at
+            else f"depuis le {format_paris(cf.started_at)} (fin : en cours ou inconnue)"
+        )
     return {
         "breach": cf.breach.title,
         "laboratory": str(cf.laboratory),
@@ -235,7 +239,7 @@ def _register_row(cf: BreachLaboratory) -> dict[str, Any]:
         "filed_late": {None: "", True: "oui", False: "non"}[cf.filed_late],
         "filings": "; ".join(
             f"{f.get_kind_display()} n°{f.sequence} du {_day(f.submitted_at)}"
-            + (f", réf. {f.cnil_reference}" if f.cnil_reference else ", réf. à venir")
+            + (f", réf. {f.cnil_reference}" if f.cnil_reference else ", réf. à venir" if f.sequence == 1 else "")
             for f in filings
         ),
         "high_risk": cf.get_high_risk_display(),

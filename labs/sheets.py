@@ -13,23 +13,24 @@ from .models import CnilFiling
 from .selectors import REGISTER_COLUMNS
 from .snapshots import snapshot_items
 
-# Width of each register column in the PDF (% of the landscape page): dates and short values narrow, free text
-# wider. A column missing here gets the default; the widths are scaled to 100 %.
-REGISTER_PDF_WIDTHS = {
-    "people_estimate": 3.2,
-    "records_estimate": 3.6,
-    "filed_late": 2.6,
-    "decided_by": 3.4,
-    "nature": 3.8,
-    "data_categories": 5.6,
-    "measures": 5.6,
-    "consequences": 5.0,
-    "filings": 5.6,
-    "breach": 4.6,
-    "laboratory": 4.6,
-    "people_informed": 4.8,
-}
-REGISTER_PDF_DEFAULT_WIDTH = 4.2
+REGISTER_PDF_MARGIN_MM = 7  # left and right; the table spans the page between them
+
+# The register's 25 columns, grouped for the landscape page into 12 wider ones (each grouped value printed under
+# its own column name), with their widths in %: at one column each, words broke in the middle of a letter.
+REGISTER_PDF_GROUPS: list[tuple[tuple[str, ...], float]] = [
+    (("breach", "laboratory"), 8.5),
+    (("aware_at", "due_at"), 7.5),
+    (("period", "discovered_at"), 8),
+    (("nature", "cause"), 7),
+    (("data_categories",), 9),
+    (("people_estimate", "records_estimate", "other_people"), 8),
+    (("consequences",), 8.5),
+    (("measures",), 9),
+    (("decision", "decided_by", "decided_at", "decision_reason"), 9.5),
+    (("first_filed_at", "filed_late", "filings"), 9.5),
+    (("high_risk", "exemption", "people_informed"), 9),
+    (("other_authorities",), 6.5),
+]
 
 
 def _pdf(html: str) -> bytes:
@@ -67,16 +68,39 @@ def filing_sheet_pdf(filing: CnilFiling) -> bytes:
     return _pdf(filing_sheet_html(filing))
 
 
+def register_column_spans_mm(page_width_mm: float = 297) -> list[tuple[float, float]]:
+    """Where each grouped column lies across the landscape page (mm from the left edge): a test reads each
+    column's text back from there."""
+    usable = page_width_mm - 2 * REGISTER_PDF_MARGIN_MM
+    total = sum(width for _keys, width in REGISTER_PDF_GROUPS)
+    spans, left = [], float(REGISTER_PDF_MARGIN_MM)
+    for _keys, width in REGISTER_PDF_GROUPS:
+        right = left + usable * width / total
+        spans.append((left, right))
+        left = right
+    return spans
+
+
 def register_html(rows: list[dict[str, Any]], *, title: str = "Registre des violations (art. 33(5) RGPD)") -> str:
-    widths = [REGISTER_PDF_WIDTHS.get(key, REGISTER_PDF_DEFAULT_WIDTH) for key, _label in REGISTER_COLUMNS]
-    scale = 100 / sum(widths)
+    labels = dict(REGISTER_COLUMNS)
+    scale = 100 / sum(width for _keys, width in REGISTER_PDF_GROUPS)
     columns = [
-        (key, label, f"{width * scale:.2f}") for (key, label), width in zip(REGISTER_COLUMNS, widths, strict=True)
+        {"labels": [str(labels[key]) for key in keys], "width": f"{width * scale:.2f}"}
+        for keys, width in REGISTER_PDF_GROUPS
     ]
-    cells = [[row.get(key, "") for key, _label in REGISTER_COLUMNS] for row in rows]
+    cells = [
+        [[{"label": str(labels[key]), "value": row.get(key)} for key in keys] for keys, _width in REGISTER_PDF_GROUPS]
+        for row in rows
+    ]
     return render_to_string(
         "labs/register.html",
-        {"title": title, "columns": columns, "rows": cells, "printed_at": format_paris(timezone.now())},
+        {
+            "title": title,
+            "columns": columns,
+            "rows": cells,
+            "margin_mm": REGISTER_PDF_MARGIN_MM,
+            "printed_at": format_paris(timezone.now()),
+        },
     )
 
 
