@@ -469,7 +469,10 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
         missing = obj.snapshot.get("missing") or []
         if not missing:
             return _("rien : notification complète")
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((label,) for label in missing)))
+        return format_html(
+            "<ul style='margin:0;padding-left:1.2em'>{}</ul>",
+            format_html_join("", "<li>{}</li>", ((label,) for label in missing)),
+        )
 
     @admin.display(description=_("modifications depuis la notification précédente"))
     def changes(self, obj):

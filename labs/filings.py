@@ -201,7 +201,13 @@ class BreachMeasure(models.Model):
     kind = models.CharField(_("mesure"), max_length=10, choices=Kind.choices, default=Kind.TAKEN)
     text = models.TextField(_("description"))
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("enregistrée par"),
     )
 
     lab_path = "case_file__laboratory"
@@ -233,7 +239,13 @@ class AuthorityNotification(models.Model):
     notified_at = models.DateTimeField(_("informée le"))
     reference = models.CharField(_("référence"), max_length=100, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("enregistrée par"),
     )
 
     lab_path = "case_file__laboratory"
@@ -289,9 +301,14 @@ class CnilFiling(models.Model):
     receipt_sha256 = models.CharField(_("empreinte SHA-256 de l'accusé"), max_length=64, blank=True)
     receipt_attached_at = models.DateTimeField(_("accusé joint le"), null=True, blank=True)
     filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("enregistrée par"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("enregistrée dans notifier le"), auto_now_add=True)
 
     objects = CnilFilingQuerySet.as_manager()
     history = HistoricalRecords()
