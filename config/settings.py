@@ -214,6 +214,9 @@ CAMPAIGN_STUCK_SECONDS = env.int("CAMPAIGN_STUCK_SECONDS", default=600)
 CAMPAIGN_LEASE_SECONDS = env.int("CAMPAIGN_LEASE_SECONDS", default=45)
 CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
 PRINT_BATCH_DIR = VAR_DIR / "print"
+# CNIL acknowledgements of filings (PDF), written 0600 by labs/receipts.py; not under MEDIA, never served directly.
+CNIL_RECEIPTS_DIR = VAR_DIR / "cnil-receipts"
+CNIL_RECEIPT_MAX_BYTES = env.int("CNIL_RECEIPT_MAX_BYTES", default=5 * 1024 * 1024)
 
 # --- client address --------------------------------------------------------------------------------
 # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; none by

@@ -136,7 +136,13 @@ ADMIN_TABLE: dict[str, AdminRules] = {
         views={
             "sheet_pdf": ("labs.view_lab_data", "fiche PDF"),
             "sheet_json": ("labs.view_lab_data", "fiche JSON"),
+            "receipt": ("labs.view_lab_data", "télécharger l'accusé de réception (PDF)"),
+            "attach_receipt": ("labs.file_with_cnil", "ajouter la référence CNIL et l'accusé de réception (une fois)"),
         },
+    ),
+    "labs.authoritynotification": AdminRules(
+        "Autres autorités informées (dans le dossier)", view="labs.view_lab_data", add="labs.edit_breach",
+        change="labs.edit_breach", delete="labs.delete_lab_data",
     ),
     "labs.deadlinereminder": AdminRules("Rappels d'échéance", view="labs.view_lab_data"),
     "labs.laboratorymembership": AdminRules(

@@ -23,8 +23,9 @@ from .access import REFUSED, LabScopedAdminMixin, LabScopedInlineMixin
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris, format_time_left, time_left
 from .filing_states import FilingState, filing_state_q, initial_filing_late
-from .forms import CaseFileForm, FilingForm
+from .forms import CaseFileForm, FilingForm, ReceiptForm
 from .models import (
+    AuthorityNotification,
     Breach,
     BreachLaboratory,
     BreachMeasure,
@@ -33,11 +34,18 @@ from .models import (
     Laboratory,
     LaboratoryMembership,
 )
-from .register import BreachRegisterResource
+from .receipts import receipt_bytes, receipt_max_bytes
+from .register import BreachRegisterResource, RegisterExportForm, register_export_filename
 from .resources import LaboratoryResource
 from .selectors import case_file_checklist, register_rows
-from .services import case_file_prefill_estimates, case_files_sync, cnil_filing_record
+from .services import (
+    case_file_prefill_estimates,
+    case_files_sync,
+    cnil_filing_receipt_attach,
+    cnil_filing_record,
+)
 from .sheets import filing_sheet_json, filing_sheet_pdf, register_pdf
+from .snapshots import filing_snapshot, snapshot_changes
 
 
 @admin.register(Laboratory)
@@ -82,14 +90,27 @@ class BreachMeasureInline(LabScopedInlineMixin, admin.TabularInline):
     extra = 1
 
 
+class AuthorityNotificationInline(LabScopedInlineMixin, admin.TabularInline):
+    """Other authorities told of the breach (ARS, CERT Santé, a complaint…), with dates and references."""
+
+    model = AuthorityNotification
+    fields = ["authority", "authority_name", "notified_at", "reference", "recorded_by"]
+    readonly_fields = ["recorded_by"]
+    extra = 0
+
+
 class CnilFilingInline(LabScopedInlineMixin, admin.TabularInline):
     """Filed notifications, read-only: a correction is a new complementary filing ("Notifier la CNIL")."""
 
     model = CnilFiling
-    fields = ["sequence", "kind", "submitted_at", "cnil_reference", "late", "filed_by", "sheet"]
+    fields = ["sequence", "kind", "submitted_at", "cnil_reference", "late", "filed_by", "to_complete", "sheet"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description=_("à compléter"))
+    def to_complete(self, obj):
+        return len(obj.snapshot.get("missing") or []) if obj.pk else "—"
 
     @admin.display(description=_("fiche"))
     def sheet(self, obj):
@@ -99,7 +120,15 @@ class CnilFilingInline(LabScopedInlineMixin, admin.TabularInline):
 def _sheet_links(filing):
     pdf = reverse("admin:labs_cnilfiling_sheet_pdf", args=[filing.pk])
     json_url = reverse("admin:labs_cnilfiling_sheet_json", args=[filing.pk])
-    return format_html('<a href="{}">PDF</a> · <a href="{}">JSON</a>', pdf, json_url)
+    page = reverse("admin:labs_cnilfiling_change", args=[filing.pk])
+    receipt = (
+        format_html(' · <a href="{}">{}</a>', reverse("admin:labs_cnilfiling_receipt", args=[filing.pk]), _("accusé"))
+        if filing.receipt_name
+        else ""
+    )
+    return format_html(
+        '<a href="{}">{}</a> · <a href="{}">PDF</a> · <a href="{}">JSON</a>{}', page, _("texte"), pdf, json_url, receipt
+    )
 
 
 class DeadlineFilter(admin.SimpleListFilter):
@@ -137,14 +166,17 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
 
     form = CaseFileForm
     resource_classes = [BreachRegisterResource]
+    export_form_class = RegisterExportForm
     formats = [base_formats.CSV, base_formats.XLSX]
-    change_list_template = "labs/admin/case_file_change_list.html"
+    # import-export puts its Export button in a template whose "object-tools" show only with the add permission
+    # (a DPO has none): this template is the whole list toolbar, the register's links included.
+    import_export_change_list_template = "labs/admin/case_file_change_list.html"
     list_display = ["laboratory", "breach", "deadline", "aware_at_paris", "cnil_decision", "high_risk", "filings_count"]
     list_select_related = ["laboratory", "breach"]
     list_filter = [DeadlineFilter, "cnil_decision", "high_risk", ("breach", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["laboratory__name", "laboratory__code", "breach__title"]
     ordering = ["due_at"]
-    inlines = [BreachMeasureInline, CnilFilingInline]
+    inlines = [BreachMeasureInline, AuthorityNotificationInline, CnilFilingInline]
     actions = ["prefill_estimates"]
     readonly_fields = [
         "deadline",
@@ -155,6 +187,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         "cnil_decided_by",
         "cnil_decided_at",
         "estimates_prefilled_at",
+        "people_informed_synced_at",
     ]
     fieldsets = [
         (None, {"fields": ["breach", "laboratory", "deadline", "checklist", "file_link"]}),
@@ -163,15 +196,30 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
             _("La violation (art. 33(3)(a))"),
             {
                 "fields": [
-                    ("nature_confidentiality", "nature_integrity", "nature_availability"),
+                    ("started_at", "ended_at", "discovered_at"),
                     "discovery",
+                    ("nature_confidentiality", "nature_integrity", "nature_availability"),
+                    ("cause", "cause_text"),
                     "description",
                     "data_categories",
                     "health_data",
+                ],
+            },
+        ),
+        (
+            _("Personnes concernées (art. 33(3)(a)) : estimations"),
+            {
+                "fields": [
                     ("people_estimate", "records_estimate"),
+                    ("minors_estimate", "minors_records_estimate"),
+                    "others_description",
+                    ("others_estimate", "others_records_estimate"),
                     "estimates_prefilled_at",
                 ],
-                "description": "Les nombres sont des estimations reprises de l'import, modifiables.",
+                "description": _(
+                    "Nombres approximatifs, repris de l'import (patients, dont mineurs) et modifiables ; "
+                    "ils sont déposés comme estimations."
+                ),
             },
         ),
         (_("Conséquences probables (art. 33(3)(c))"), {"fields": ["consequences", "consequences_text"]}),
@@ -188,6 +236,10 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
                     "exemption",
                     "exemption_justification",
                     ("public_notice_where", "public_notice_at", "public_notice_url"),
+                    ("people_informed", "people_informed_count"),
+                    ("people_informed_first_at", "people_informed_last_at"),
+                    "people_informed_channels",
+                    "people_informed_synced_at",
                     "cnil_instructions",
                 ]
             },
@@ -249,9 +301,13 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         items = case_file_checklist(obj)
         missing = sum(1 for item in items if not item["ok"])
         head = (
-            _("Complet : la notification peut être déposée.")
+            _("Complet.")
             if not missing
-            else _("%(count)d élément(s) manquant(s).") % {"count": missing}
+            else _(
+                "%(count)d élément(s) à compléter : la notification peut être déposée avec ce qui est connu "
+                "(art. 33(4)), puis complétée."
+            )
+            % {"count": missing}
         )
         return format_html(
             "<p><strong>{}</strong></p><ul style='margin-left:0'>{}</ul>",
@@ -259,7 +315,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
             format_html_join(
                 "",
                 "<li style='list-style:none;color:{}'>{} {}</li>",
-                (("#1b7a32", "✔", i["label"]) if i["ok"] else ("#b00020", "✘", i["label"]) for i in items),
+                (("#1b7a32", "✔", i["label"]) if i["ok"] else ("#a4480a", "à compléter :", i["label"]) for i in items),
             ),
         )
 
@@ -283,7 +339,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for instance in instances:
-            if isinstance(instance, BreachMeasure) and instance.recorded_by_id is None:
+            if isinstance(instance, BreachMeasure | AuthorityNotification) and instance.recorded_by_id is None:
                 instance.recorded_by = request.user
             instance.save()
         for deleted in formset.deleted_objects:
@@ -300,6 +356,9 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         extra_context = {**(extra_context or {}), "can_register_pdf": self.has_url_permission(request, "register_pdf")}
         return super().changelist_view(request, extra_context)
 
+    def get_export_filename(self, request, queryset, file_format):
+        return register_export_filename(file_format.get_extension())
+
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
@@ -315,10 +374,10 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
     def file_view(self, request, object_id):
         case_file = self.get_object(request, unquote(object_id))
         if case_file is None:
-            raise Http404("Dossier introuvable / not found")
+            raise Http404("Dossier introuvable")
         if not self.has_url_permission(request, "file"):
             raise PermissionDenied(REFUSED)
-        form = FilingForm(request.POST or None)
+        form = FilingForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
                 filing = cnil_filing_record(case_file=case_file, by=request.user, request=request, **form.cleaned_data)
@@ -326,7 +385,9 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
                 form.add_error(None, error)
             else:
                 self.message_user(request, f"Notification {filing} enregistrée.", messages.SUCCESS)
-                return redirect("admin:labs_breachlaboratory_change", case_file.pk)
+                return redirect("admin:labs_cnilfiling_change", filing.pk)
+        previous = case_file.filings.order_by("-sequence").first()
+        initial = case_file.filings.filter(kind=CnilFiling.Kind.INITIAL).first()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -336,6 +397,10 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
             "checklist": case_file_checklist(case_file),
             "due": format_paris(case_file.due_at),
             "overdue": initial_filing_late(case_file, at=timezone.now()),
+            "previous": previous,
+            "initial": initial,
+            "initial_at": format_paris(initial.submitted_at) if initial else "",
+            "changes": snapshot_changes(previous.snapshot, filing_snapshot(case_file)) if previous else [],
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "labs/admin/file_form.html", context)
@@ -358,9 +423,11 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
 
 @admin.register(CnilFiling)
 class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
-    """Filings are read-only for everyone (append-only); recorded from the case file, printed from here."""
+    """Filings are read-only for everyone (append-only); recorded from the case file, printed from here. The
+    authority's case number and acknowledgement are added once, when they arrive ("attach_receipt")."""
 
     lab_path = "case_file__laboratory"
+    change_form_template = "labs/admin/filing_change_form.html"
     list_display = ["case_file", "sequence", "kind", "submitted_at", "cnil_reference", "late", "sheet"]
     list_select_related = ["case_file__laboratory", "case_file__breach"]
     list_filter = ["kind", "late"]
@@ -370,17 +437,89 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
         "kind",
         "submitted_at",
         "cnil_reference",
+        "initial_reference",
         "late",
         "delay_reasons",
+        "to_complete",
+        "changes",
+        "receipt",
         "filed_by",
         "created_at",
         "sheet",
+        "text_sent",
     ]
-    exclude = ["snapshot"]
+    fields = readonly_fields
 
     @admin.display(description=_("fiche"))
     def sheet(self, obj):
         return _sheet_links(obj)
+
+    @admin.display(description=_("notification initiale citée"))
+    def initial_reference(self, obj):
+        initial = obj.snapshot.get("filing", {}).get("initial")
+        if not initial:
+            return "—"
+        return _("référence CNIL %(ref)s du %(at)s") % {
+            "ref": initial.get("cnil_reference") or "—",
+            "at": initial.get("submitted_at_paris") or initial.get("submitted_at"),
+        }
+
+    @admin.display(description=_("à compléter (au dépôt)"))
+    def to_complete(self, obj):
+        missing = obj.snapshot.get("missing") or []
+        if not missing:
+            return _("rien : notification complète")
+        return format_html(
+            "<ul style='margin:0;padding-left:1.2em'>{}</ul>",
+            format_html_join("", "<li>{}</li>", ((label,) for label in missing)),
+        )
+
+    @admin.display(description=_("modifications depuis la notification précédente"))
+    def changes(self, obj):
+        rows = obj.snapshot.get("filing", {}).get("changes") or []
+        if obj.sequence == 1:
+            return _("— (notification initiale)")
+        if not rows:
+            return _("aucune")
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("élément"),
+            _("avant"),
+            _("après"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td style='white-space:pre-wrap'>{}</td><td style='white-space:pre-wrap'>{}</td></tr>",
+                ((c["label"], c["before"] or "—", c["after"] or "—") for c in rows),
+            ),
+        )
+
+    @admin.display(description=_("accusé de réception"))
+    def receipt(self, obj):
+        if obj.receipt_name:
+            url = reverse("admin:labs_cnilfiling_receipt", args=[obj.pk])
+            return format_html(
+                '<a href="{}">{}</a> <small>({} {}, SHA-256 {}…)</small>',
+                url,
+                _("télécharger le PDF"),
+                _("joint le"),
+                format_paris(obj.receipt_attached_at),
+                obj.receipt_sha256[:16],
+            )
+        return _("pas encore joint")
+
+    @admin.display(description=_("texte déposé (figé)"))
+    def text_sent(self, obj):
+        return format_html('<pre style="white-space:pre-wrap;font-size:12px">{}</pre>', obj.text or "—")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        filing = self.get_object(request, unquote(object_id))
+        can_attach = (
+            filing is not None
+            and not (filing.cnil_reference and filing.receipt_name)
+            and self.has_url_permission(request, "attach_receipt")
+        )
+        extra_context = {**(extra_context or {}), "can_attach_receipt": can_attach}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -397,13 +536,27 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
                 {"fmt": "json"},
                 name="{}_{}_sheet_json".format(*info),
             ),
+            path(
+                "<path:object_id>/receipt.pdf",
+                self.admin_site.admin_view(self.receipt_view),
+                name="{}_{}_receipt".format(*info),
+            ),
+            path(
+                "<path:object_id>/receipt/attach/",
+                self.admin_site.admin_view(self.attach_receipt_view),
+                name="{}_{}_attach_receipt".format(*info),
+            ),
             *super().get_urls(),
         ]
 
-    def sheet_view(self, request, object_id, fmt):
+    def _filing_or_404(self, request, object_id):
         filing = self.get_object(request, unquote(object_id))
         if filing is None or not self.has_view_permission(request, filing):
-            raise Http404("Notification introuvable / not found")
+            raise Http404("Notification introuvable")
+        return filing
+
+    def sheet_view(self, request, object_id, fmt):
+        filing = self._filing_or_404(request, object_id)
         if not self.has_url_permission(request, f"sheet_{fmt}"):
             raise PermissionDenied(REFUSED)
         audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, obj=filing, request=request, format=fmt)
@@ -414,6 +567,43 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
             response = HttpResponse(filing_sheet_pdf(filing), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
         return response
+
+    def receipt_view(self, request, object_id):
+        filing = self._filing_or_404(request, object_id)
+        if not self.has_url_permission(request, "receipt"):
+            raise PermissionDenied(REFUSED)
+        if not filing.receipt_name:
+            self.message_user(request, _("Aucun accusé de réception joint à cette notification."), messages.WARNING)
+            return redirect("admin:labs_cnilfiling_change", filing.pk)
+        audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, obj=filing, request=request, format="receipt")
+        response = HttpResponse(receipt_bytes(filing.receipt_name), content_type="application/pdf")
+        name = f"accuse-cnil-{filing.case_file.laboratory.code}-{filing.sequence}.pdf"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def attach_receipt_view(self, request, object_id):
+        filing = self._filing_or_404(request, object_id)
+        if not self.has_url_permission(request, "attach_receipt"):
+            raise PermissionDenied(REFUSED)
+        form = ReceiptForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                cnil_filing_receipt_attach(filing=filing, by=request.user, request=request, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(request, _("Référence et accusé de réception enregistrés."), messages.SUCCESS)
+                return redirect("admin:labs_cnilfiling_change", filing.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": filing,
+            "title": _("Référence CNIL et accusé de réception — %(filing)s") % {"filing": filing},
+            "form": form,
+            "max_mb": receipt_max_bytes() // (1024 * 1024),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "labs/admin/receipt_form.html", context)
 
 
 @admin.register(DeadlineReminder)

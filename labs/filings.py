@@ -30,6 +30,9 @@ CONSEQUENCES = [
 ]
 CONSEQUENCE_LABELS = dict(CONSEQUENCES)
 
+# The receipt's file is a CNIL acknowledgement: a small PDF. Bigger is a wrong file (a scan of the whole case).
+RECEIPT_MAX_BYTES_DEFAULT = 5 * 1024 * 1024
+
 
 class BreachLaboratory(TimeStampedModel):
     """One laboratory's (controller's) case file for a breach: awareness, deadline, Art. 33(3) facts, decisions."""
@@ -43,6 +46,21 @@ class BreachLaboratory(TimeStampedModel):
         UNDECIDED = "undecided", _("non décidé")
         YES = "yes", _("oui : risque élevé, information des personnes (art. 34)")
         NO = "no", _("non")
+
+    class Cause(models.TextChoices):
+        # The CNIL form's "origine de l'incident".
+        UNKNOWN = "unknown", _("inconnue à ce stade")
+        EXTERNAL_MALICIOUS = "external_malicious", _("acte externe malveillant")
+        EXTERNAL_ACCIDENTAL = "external_accidental", _("acte externe accidentel")
+        INTERNAL_MALICIOUS = "internal_malicious", _("acte interne malveillant")
+        INTERNAL_ACCIDENTAL = "internal_accidental", _("acte interne accidentel")
+        OTHER = "other", _("autre")
+
+    class Informed(models.TextChoices):
+        NOT_YET = "not_yet", _("pas encore")
+        IN_PROGRESS = "in_progress", _("en cours")
+        DONE = "done", _("oui, informées")
+        NOT_PLANNED = "not_planned", _("non (pas de risque élevé, ou exemption)")
 
     class Exemption(models.TextChoices):
         NONE = "none", _("aucune")
@@ -64,12 +82,31 @@ class BreachLaboratory(TimeStampedModel):
     nature_confidentiality = models.BooleanField(_("atteinte à la confidentialité"), default=False)
     nature_integrity = models.BooleanField(_("atteinte à l'intégrité"), default=False)
     nature_availability = models.BooleanField(_("atteinte à la disponibilité"), default=False)
+    started_at = models.DateTimeField(_("début de la violation"), null=True, blank=True)
+    ended_at = models.DateTimeField(
+        _("fin de la violation"), null=True, blank=True, help_text=_("Vide : en cours ou inconnue.")
+    )
+    discovered_at = models.DateTimeField(_("découverte de la violation"), null=True, blank=True)
     discovery = models.TextField(_("circonstances de la découverte"), blank=True)
+    cause = models.CharField(_("origine (cause)"), max_length=24, choices=Cause.choices, blank=True)
+    cause_text = models.TextField(_("cause : précisions"), blank=True)
     description = models.TextField(_("description détaillée"), blank=True)
     data_categories = models.TextField(_("catégories de données"), blank=True)
     health_data = models.BooleanField(_("données de santé (art. 9)"), default=False)
-    people_estimate = models.PositiveIntegerField(_("nombre approximatif de personnes"), null=True, blank=True)
-    records_estimate = models.PositiveIntegerField(_("nombre approximatif d'enregistrements"), null=True, blank=True)
+    # Categories of persons (Art. 33(3)(a)): patients (minors among them), others (prescribers, spouses…).
+    people_estimate = models.PositiveIntegerField(
+        _("patients : nombre approximatif de personnes"), null=True, blank=True
+    )
+    records_estimate = models.PositiveIntegerField(
+        _("patients : nombre approximatif d'enregistrements"), null=True, blank=True
+    )
+    minors_estimate = models.PositiveIntegerField(_("dont mineurs : personnes"), null=True, blank=True)
+    minors_records_estimate = models.PositiveIntegerField(_("dont mineurs : enregistrements"), null=True, blank=True)
+    others_description = models.CharField(
+        _("autres personnes concernées"), max_length=200, blank=True, help_text=_("Ex. : médecins prescripteurs.")
+    )
+    others_estimate = models.PositiveIntegerField(_("autres : personnes"), null=True, blank=True)
+    others_records_estimate = models.PositiveIntegerField(_("autres : enregistrements"), null=True, blank=True)
     estimates_prefilled_at = models.DateTimeField(_("estimations reprises de l'import le"), null=True, blank=True)
     # Art. 33(3)(c): likely consequences.
     consequences = models.JSONField(_("conséquences probables"), default=list, blank=True)
@@ -92,6 +129,20 @@ class BreachLaboratory(TimeStampedModel):
     public_notice_at = models.DateTimeField(_("communication publique : date"), null=True, blank=True)
     public_notice_url = models.URLField(_("communication publique : lien"), blank=True)
     cnil_instructions = models.TextField(_("instructions de la CNIL (art. 34(4))"), blank=True)
+    # Whether, when and how the persons were told: filled by the campaign engine (a higher layer) through
+    # services.case_file_people_informed_record, or by the DPO for a communication made outside notifier.
+    people_informed = models.CharField(
+        _("personnes informées"), max_length=12, choices=Informed.choices, default=Informed.NOT_YET
+    )
+    people_informed_count = models.PositiveIntegerField(_("personnes informées : nombre"), null=True, blank=True)
+    people_informed_first_at = models.DateTimeField(_("personnes informées : premier envoi"), null=True, blank=True)
+    people_informed_last_at = models.DateTimeField(_("personnes informées : dernier envoi"), null=True, blank=True)
+    people_informed_channels = models.CharField(
+        _("personnes informées : moyens"), max_length=200, blank=True, help_text=_("Ex. : courrier, courriel.")
+    )
+    people_informed_synced_at = models.DateTimeField(
+        _("repris des campagnes le"), null=True, blank=True, editable=False
+    )
     # Art. 33(1): frozen at the first filing, never recomputed afterwards.
     first_filed_at = models.DateTimeField(_("première notification le"), null=True, blank=True, editable=False)
     filed_late = models.BooleanField(_("notifiée hors délai"), null=True, editable=False)
@@ -150,7 +201,13 @@ class BreachMeasure(models.Model):
     kind = models.CharField(_("mesure"), max_length=10, choices=Kind.choices, default=Kind.TAKEN)
     text = models.TextField(_("description"))
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("enregistrée par"),
     )
 
     lab_path = "case_file__laboratory"
@@ -164,8 +221,52 @@ class BreachMeasure(models.Model):
         return f"{self.recorded_at:%Y-%m-%d} {self.get_kind_display()} : {self.text[:60]}"
 
 
+class AuthorityNotification(models.Model):
+    """Another authority told of the breach (ARS and CERT Santé for health establishments, a complaint…)."""
+
+    class Authority(models.TextChoices):
+        ARS = "ars", _("ARS (agence régionale de santé)")
+        CERT_SANTE = "cert_sante", _("CERT Santé (Agence du numérique en santé)")
+        ANSSI = "anssi", _("ANSSI")
+        POLICE = "police", _("police ou gendarmerie (plainte)")
+        OTHER = "other", _("autre")
+
+    case_file = models.ForeignKey(
+        BreachLaboratory, on_delete=models.CASCADE, related_name="authority_notifications", verbose_name=_("dossier")
+    )
+    authority = models.CharField(_("autorité"), max_length=12, choices=Authority.choices)
+    authority_name = models.CharField(_("précision"), max_length=200, blank=True)
+    notified_at = models.DateTimeField(_("informée le"))
+    reference = models.CharField(_("référence"), max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("enregistrée par"),
+    )
+
+    lab_path = "case_file__laboratory"
+
+    class Meta:
+        ordering = ["notified_at", "id"]
+        verbose_name = _("autre autorité informée")
+        verbose_name_plural = _("autres autorités informées")
+
+    def __str__(self) -> str:
+        name = self.authority_name or self.get_authority_display()
+        return f"{name} ({self.notified_at:%d/%m/%Y})" + (f" réf. {self.reference}" if self.reference else "")
+
+
 class FilingImmutableError(Exception):
     """A filing is never edited or deleted: a correction is a new complementary filing."""
+
+
+# What the authority sends back after a filing: written once when it arrives (a filing is recorded as soon as
+# it is submitted, its case number and acknowledgement may come later), never overwritten.
+FILING_SET_ONCE_FIELDS = frozenset({"cnil_reference", "receipt_name", "receipt_sha256", "receipt_attached_at"})
 
 
 class CnilFilingQuerySet(models.QuerySet):
@@ -191,14 +292,23 @@ class CnilFiling(models.Model):
     sequence = models.PositiveSmallIntegerField(_("n°"))
     kind = models.CharField(_("type"), max_length=14, choices=Kind.choices)
     submitted_at = models.DateTimeField(_("déposée le"))
-    cnil_reference = models.CharField(_("référence CNIL"), max_length=100, blank=True)
+    cnil_reference = models.CharField(_("référence CNIL (n° de dossier)"), max_length=100, blank=True)
     delay_reasons = models.TextField(_("motifs du retard (art. 33(1))"), blank=True)
     late = models.BooleanField(_("hors délai"))
     snapshot = models.JSONField(_("contenu déposé (figé)"))
+    text = models.TextField(_("texte déposé (figé)"), blank=True)
+    receipt_name = models.CharField(_("accusé de réception (PDF)"), max_length=200, blank=True)
+    receipt_sha256 = models.CharField(_("empreinte SHA-256 de l'accusé"), max_length=64, blank=True)
+    receipt_attached_at = models.DateTimeField(_("accusé joint le"), null=True, blank=True)
     filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("enregistrée par"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("enregistrée dans notifier le"), auto_now_add=True)
 
     objects = CnilFilingQuerySet.as_manager()
     history = HistoricalRecords()
@@ -227,13 +337,25 @@ class CnilFiling(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
+            self._refuse_unless_set_once(kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+
+    def _refuse_unless_set_once(self, update_fields: Any) -> None:
+        """Only the authority's answer may be written afterwards, and only into fields still empty."""
+        if not update_fields or not set(update_fields) <= FILING_SET_ONCE_FIELDS:
             raise FilingImmutableError(
                 "Une notification déposée ne se modifie pas : déposez une notification complémentaire."
             )
-        super().save(*args, **kwargs)
+        stored = type(self)._base_manager.filter(pk=self.pk).values(*update_fields).get()
+        if any(stored[name] not in ("", None) for name in update_fields):
+            raise FilingImmutableError("La référence et l'accusé de réception, une fois enregistrés, ne changent plus.")
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise FilingImmutableError("Une notification déposée ne se supprime pas.")
+
+    @property
+    def has_receipt(self) -> bool:
+        return bool(self.receipt_name)
 
 
 class DeadlineReminder(models.Model):

@@ -41,16 +41,60 @@ class CaseFileForm(forms.ModelForm):
             and not (data.get("cnil_decision_reason") or "").strip()
         ):
             errors["cnil_decision_reason"] = "Indiquez le motif de la décision / give the reason."
+        errors.update(_dates_and_counts_errors(data))
         if errors:
             raise forms.ValidationError(errors)
         return data
+
+
+def _dates_and_counts_errors(data: dict) -> dict[str, str]:
+    """The breach's dates in order, minors among the patients, a cause "autre" described."""
+    errors = {}
+    started, ended, discovered = data.get("started_at"), data.get("ended_at"), data.get("discovered_at")
+    if started and ended and ended < started:
+        errors["ended_at"] = _("La fin de la violation précède son début.")
+    if started and discovered and discovered < started:
+        errors["discovered_at"] = _("La découverte précède le début de la violation.")
+    for part, whole, label in (
+        ("minors_estimate", "people_estimate", _("personnes")),
+        ("minors_records_estimate", "records_estimate", _("enregistrements")),
+    ):
+        if data.get(part) is not None and data.get(whole) is not None and data[part] > data[whole]:
+            errors[part] = _(
+                "Les mineurs font partie des patients : pas plus de mineurs que de patients (%(what)s)."
+            ) % {"what": label}
+    if data.get("cause") == "other" and not (data.get("cause_text") or "").strip():
+        errors["cause_text"] = _("Précisez la cause (« autre »).")
+    return errors
 
 
 class FilingForm(forms.Form):
     submitted_at = forms.SplitDateTimeField(
         label=_("Déposée le (heure de Paris)"), widget=widgets.AdminSplitDateTime, initial=timezone.now
     )
-    cnil_reference = forms.CharField(label=_("Référence CNIL"), max_length=100, required=False)
+    cnil_reference = forms.CharField(
+        label=_("Référence CNIL (n° de dossier)"),
+        max_length=100,
+        required=False,
+        help_text=_("Donnée par la CNIL au dépôt ; peut être ajoutée plus tard, une seule fois."),
+    )
+    receipt = forms.FileField(
+        label=_("Accusé de réception (PDF)"),
+        required=False,
+        help_text=_("Le PDF envoyé par la CNIL ; peut être joint plus tard, une seule fois."),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
+    )
     delay_reasons = forms.CharField(
         label=_("Motifs du retard (obligatoires si l'échéance est dépassée)"), widget=forms.Textarea, required=False
+    )
+
+
+class ReceiptForm(forms.Form):
+    """The authority's answer to a filing, added once when it arrives."""
+
+    cnil_reference = forms.CharField(label=_("Référence CNIL (n° de dossier)"), max_length=100, required=False)
+    receipt = forms.FileField(
+        label=_("Accusé de réception (PDF)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
     )

@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from .audit import AuditEvent
 from .base import TimeStampedModel
-from .filings import BreachLaboratory, BreachMeasure, CnilFiling, DeadlineReminder
+from .filings import AuthorityNotification, BreachLaboratory, BreachMeasure, CnilFiling, DeadlineReminder
 
 
 class Laboratory(TimeStampedModel):
@@ -91,6 +91,7 @@ class Breach(TimeStampedModel):
 
 __all__ = [
     "AuditEvent",
+    "AuthorityNotification",
     "Breach",
     "BreachLaboratory",
     "BreachMeasure",

@@ -1,10 +1,13 @@
-"""The Art. 33(5) register as a django-import-export resource (CSV/XLSX export from the admin)."""
+"""The Art. 33(5) register as a django-import-export resource (CSV/XLSX export from the admin), its field picker
+in French and its file name."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from import_export import fields, resources
+from import_export.forms import SelectableFieldsExportForm
 
 from .exports import formula_safe
 from .models import BreachLaboratory
@@ -26,7 +29,7 @@ class BreachRegisterResource(resources.ModelResource):
         super().__init__(**kwargs)
         self._rows: dict[int, dict[str, Any]] = {}
         for key, label in REGISTER_COLUMNS:
-            self.fields[key] = fields.Field(attribute=key, column_name=label, readonly=True)
+            self.fields[key] = fields.Field(attribute=key, column_name=str(label), readonly=True)
 
     def get_export_order(self) -> tuple[str, ...]:
         return tuple(key for key, _ in REGISTER_COLUMNS)
@@ -35,3 +38,22 @@ class BreachRegisterResource(resources.ModelResource):
         if instance.pk not in self._rows:
             self._rows[instance.pk] = register_row(instance)
         return formula_safe(self._rows[instance.pk].get(field.attribute, ""))
+
+
+class RegisterExportForm(SelectableFieldsExportForm):
+    """import-export's export form, each column offered under its French name (the package titles the field's
+    attribute: "Aware At (connaissance (Paris))"). Reads the form's public `fields` and the resource's columns;
+    tests/labs/test_register.py fails if an upgrade renames them."""
+
+    def __init__(self, formats: Any, resources: Any, **kwargs: Any) -> None:
+        super().__init__(formats, resources, **kwargs)
+        for resource in resources:
+            instance = resource()
+            for key in instance.get_export_order():
+                name = self.create_boolean_field_name(resource, key)
+                if name in self.fields:
+                    self.fields[name].label = instance.fields[key].column_name
+
+
+def register_export_filename(extension: str) -> str:
+    return f"registre-violations-{timezone.localdate():%Y-%m-%d}.{extension}"

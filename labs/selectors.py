@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .access import scope_queryset
-from .deadlines import format_paris
+from .deadlines import format_paris, in_paris
 from .models import Breach, BreachLaboratory, BreachMeasure, CnilFiling, Laboratory
 
 # Display labels for the patients app's exposure codes (labs must not import patients: codes only).
@@ -31,15 +31,23 @@ DATA_CATEGORY_LABELS = {
 
 
 def laboratory_import_estimates(*, breach: Breach, laboratory: Laboratory) -> dict[str, Any]:
-    """People, records, categories and health-data flag of a laboratory's imported patients, counted in the DB.
+    """People, records (minors among them), categories and health-data flag of a laboratory's imported patients,
+    counted in the DB.
 
-    The Patient model is resolved lazily through the app registry (labs sits below patients)."""
+    The Patient model is resolved lazily through the app registry (labs sits below patients); a minor is the
+    importer's `is_minor` (minor on the import day): an estimate, as the filing says."""
+    empty = {"people": 0, "records": 0, "minors": 0, "minors_records": 0, "categories": [], "health_data": False}
     try:
         patient_model = apps.get_model("patients", "Patient")
     except LookupError:
-        return {"people": 0, "records": 0, "categories": [], "health_data": False}
+        return empty
     rows = patient_model.objects.filter(breach=breach, laboratory=laboratory)
-    totals = rows.aggregate(people=Count("pk"), records=Sum("record_count"))
+    totals = rows.aggregate(
+        people=Count("pk"),
+        records=Sum("record_count"),
+        minors=Count("pk", filter=Q(is_minor=True)),
+        minors_records=Sum("record_count", filter=Q(is_minor=True)),
+    )
     mask = 0
     for value in rows.values_list("exposure_mask", flat=True).distinct():  # a handful of distinct combinations
         mask |= value
@@ -48,6 +56,8 @@ def laboratory_import_estimates(*, breach: Breach, laboratory: Laboratory) -> di
     return {
         "people": totals["people"] or 0,
         "records": totals["records"] or 0,
+        "minors": totals["minors"] or 0,
+        "minors_records": totals["minors_records"] or 0,
         "categories": categories,
         "health_data": rows.exclude(sensitive_mask=0).exists() or "medical_comment" in categories,
     }
@@ -70,11 +80,17 @@ def _missing_checks(cf: BreachLaboratory) -> list[tuple[str, str, bool]]:
         ),
         ("legal_representative", _("représentant légal"), not lab.legal_representative_name),
         ("nature", _("nature de la violation (confidentialité, intégrité, disponibilité)"), not cf.natures),
+        (
+            "dates",
+            _("dates de début et de découverte de la violation"),
+            cf.started_at is None or cf.discovered_at is None,
+        ),
         ("discovery", _("circonstances de la découverte"), not cf.discovery.strip()),
+        ("cause", _("origine (cause) de la violation"), not cf.cause),
         ("description", _("description détaillée"), not cf.description.strip()),
         ("data_categories", _("catégories de données"), not cf.data_categories.strip()),
-        ("people_estimate", _("nombre approximatif de personnes"), cf.people_estimate is None),
-        ("records_estimate", _("nombre approximatif d'enregistrements"), cf.records_estimate is None),
+        ("people_estimate", _("nombre approximatif de personnes (patients)"), cf.people_estimate is None),
+        ("records_estimate", _("nombre approximatif d'enregistrements (patients)"), cf.records_estimate is None),
         ("consequences", _("conséquences probables"), not (cf.consequences or cf.consequences_text.strip())),
         ("measures", _("mesures prises ou proposées"), not cf.measures.exists()),
         (
@@ -92,92 +108,25 @@ def _missing_checks(cf: BreachLaboratory) -> list[tuple[str, str, bool]]:
 
 
 def case_file_checklist(case_file: BreachLaboratory) -> list[dict[str, Any]]:
-    """Every element with whether it is present: the page shows it, a filing needs all present."""
+    """Every element with whether it is present: the page shows it; a missing one is « à compléter » (Art. 33(4):
+    the initial filing goes with what is known, a complementary one completes it)."""
     return [{"code": c, "label": label, "ok": not missing} for c, label, missing in _missing_checks(case_file)]
 
 
 def case_file_missing(case_file: BreachLaboratory) -> list[str]:
-    """Labels of the Art. 33(3) elements still missing (empty when the case file can be filed)."""
+    """Labels of the Art. 33(3) elements still « à compléter » (empty when the case file is complete).
+
+    One query (the measures) per case file; the sheet, the case-file page and the DPO's dashboard show them."""
     return [str(label) for _code, label, missing in _missing_checks(case_file) if missing]
 
 
-def _plain(value: Any) -> Any:
-    """Lazy translations turned into text (the snapshot is JSON, frozen in the language of the filing)."""
+def plain_json(value: Any) -> Any:
+    """Lazy translations turned into text (snapshots and register rows are JSON / cells, in one language)."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+        return [plain_json(item) for item in value]
     return str(value) if isinstance(value, Promise) else value
-
-
-def filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, Any]:
-    """What is filed, along the CNIL teleservice's sections; frozen into the filing as JSON."""
-    return _plain(_filing_snapshot(case_file, **filing))
-
-
-def _filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, Any]:
-    lab, breach = case_file.laboratory, case_file.breach
-    return {
-        "format": "notifier.cnil-filing/1",
-        "filing": filing,
-        "organisation": {
-            "name": lab.name,
-            "siren": lab.siren,
-            "finess_ej": lab.finess_ej,
-            "address": " ".join(filter(None, [lab.address_line, lab.postcode, lab.city])),
-        },
-        "contacts": {
-            "contact_person": {"name": lab.dpo_name, "role": "DPO", "email": lab.dpo_email, "phone": lab.dpo_phone},
-            "legal_representative": {"name": lab.legal_representative_name, "title": lab.legal_representative_title},
-        },
-        "breach": {
-            "title": breach.title,
-            "processor": breach.processor,
-            "processor_notice_received_at": _iso(case_file.processor_notice_received_at),
-            "aware_at": _iso(case_file.aware_at),
-            "aware_at_paris": format_paris(case_file.aware_at),
-            "processor_notice_received_at_paris": format_paris(case_file.processor_notice_received_at),
-            "due_at": _iso(case_file.due_at),
-            "due_at_paris": format_paris(case_file.due_at),
-            "nature": case_file.natures,
-            "discovery": case_file.discovery,
-            "description": case_file.description,
-        },
-        "data_and_people": {
-            "data_categories": case_file.data_categories,
-            "health_data": case_file.health_data,
-            "people_estimate": case_file.people_estimate,
-            "records_estimate": case_file.records_estimate,
-            "estimates": True,
-        },
-        "consequences": {"list": case_file.consequence_labels, "text": case_file.consequences_text},
-        "measures": [
-            {
-                "at": _iso(m.recorded_at),
-                "at_paris": format_paris(m.recorded_at),
-                "kind": m.get_kind_display(),
-                "text": m.text,
-            }
-            for m in case_file.measures.all()
-        ],
-        "information_of_people": {
-            "high_risk": case_file.get_high_risk_display(),
-            "justification": case_file.high_risk_justification,
-            "exemption": case_file.get_exemption_display(),
-            "exemption_justification": case_file.exemption_justification,
-            "public_notice": {
-                "where": case_file.public_notice_where,
-                "at": _iso(case_file.public_notice_at),
-                "at_paris": format_paris(case_file.public_notice_at),
-                "url": case_file.public_notice_url,
-            },
-            "cnil_instructions": case_file.cnil_instructions,
-        },
-    }
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def measures_for(*, breach: Breach, laboratory: Laboratory) -> list[dict[str, Any]]:
@@ -192,62 +141,113 @@ def case_files_for(user: Any) -> QuerySet[BreachLaboratory]:
     )
 
 
+# The register's columns (CSV/XLSX headers and the PDF's), in French.
 REGISTER_COLUMNS = [
-    ("breach", "violation"),
-    ("laboratory", "laboratoire"),
-    ("aware_at", "connaissance (Paris)"),
-    ("due_at", "échéance CNIL (Paris)"),
-    ("nature", "nature"),
-    ("data_categories", "catégories de données"),
-    ("people_estimate", "personnes (estimation)"),
-    ("records_estimate", "enregistrements (estimation)"),
-    ("consequences", "conséquences"),
-    ("measures", "mesures"),
-    ("decision", "décision de notification"),
-    ("decided_by", "décidé par"),
-    ("decided_at", "décidé le (Paris)"),
-    ("decision_reason", "motif"),
-    ("first_filed_at", "première notification (Paris)"),
-    ("filed_late", "hors délai"),
-    ("filings", "notifications (références)"),
-    ("high_risk", "risque élevé"),
-    ("exemption", "exemption art. 34(3)"),
+    ("breach", _("violation")),
+    ("laboratory", _("laboratoire")),
+    ("aware_at", _("connaissance (Paris)")),
+    ("due_at", _("échéance CNIL (Paris)")),
+    ("period", _("période de la violation")),
+    ("discovered_at", _("découverte (Paris)")),
+    ("nature", _("nature")),
+    ("cause", _("origine")),
+    ("data_categories", _("catégories de données")),
+    ("people_estimate", _("personnes (estimation)")),
+    ("records_estimate", _("enregistrements (estimation)")),
+    ("other_people", _("dont mineurs ; autres personnes")),
+    ("consequences", _("conséquences")),
+    ("measures", _("mesures")),
+    ("decision", _("décision de notification")),
+    ("decided_by", _("décidé par")),
+    ("decided_at", _("décidé le (Paris)")),
+    ("decision_reason", _("motif")),
+    ("first_filed_at", _("première notification (Paris)")),
+    ("filed_late", _("hors délai")),
+    ("filings", _("notifications (références)")),
+    ("high_risk", _("risque élevé")),
+    ("exemption", _("exemption art. 34(3)")),
+    ("people_informed", _("personnes informées")),
+    ("other_authorities", _("autres autorités")),
 ]
 
 
 def register_rows(*, user: Any, breach: Breach | None = None) -> list[dict[str, Any]]:
     """The Art. 33(5) register: every case file the user may see, notified or not (who decided, when, why)."""
-    qs = case_files_for(user).prefetch_related("measures", "filings").order_by("breach__aware_at", "laboratory__code")
+    qs = case_files_for(user).prefetch_related("measures", "filings", "authority_notifications")
+    qs = qs.order_by("breach__aware_at", "laboratory__code")
     if breach is not None:
         qs = qs.filter(breach=breach)
     return [register_row(cf) for cf in qs]
 
 
 def register_row(cf: BreachLaboratory) -> dict[str, Any]:
-    """One line of the register for a case file (prefetch measures and filings when reading many)."""
-    return _plain(_register_row(cf))
+    """One line of the register for a case file, keyed like REGISTER_COLUMNS (prefetch when reading many)."""
+    return plain_json(_register_row(cf))
+
+
+def _day(moment: Any) -> str:
+    return f"{in_paris(moment):%d/%m/%Y}" if moment else ""
+
+
+def _estimate(value: int | None) -> str:
+    return "" if value is None else f"~{value}"
 
 
 def _register_row(cf: BreachLaboratory) -> dict[str, Any]:
     filings: list[CnilFiling] = list(cf.filings.all())
+    others = []
+    if cf.minors_estimate is not None:
+        others.append(f"dont mineurs {_estimate(cf.minors_estimate)}")
+    if cf.others_description or cf.others_estimate is not None:
+        others.append(f"autres : {cf.others_description or '—'} {_estimate(cf.others_estimate)}".strip())
+    informed = cf.get_people_informed_display()
+    if cf.people_informed_count is not None:
+        informed += f" : {cf.people_informed_count}"
+    if cf.people_informed_first_at:
+        informed += f", du {_day(cf.people_informed_first_at)}"
+        if cf.people_informed_last_at:
+            informed += f" au {_day(cf.people_informed_last_at)}"
+    if cf.people_informed_channels:
+        informed += f" ({cf.people_informed_channels})"
+    period = ""
+    if cf.started_at:
+        period = (
+            f"du {format_paris(cf.started_at)} au {format_paris(cf.ended_at)}"
+            if cf.ended_at
+            else f"depuis le {format_paris(cf.started_at)} (fin : en cours ou inconnue)"
+        )
     return {
         "breach": cf.breach.title,
         "laboratory": str(cf.laboratory),
         "aware_at": format_paris(cf.aware_at),
         "due_at": format_paris(cf.due_at),
+        "period": period,
+        "discovered_at": format_paris(cf.discovered_at),
         "nature": ", ".join(cf.natures),
-        "data_categories": cf.data_categories,
+        "cause": "; ".join(filter(None, [cf.get_cause_display() if cf.cause else "", cf.cause_text])),
+        "data_categories": cf.data_categories + (" ; données de santé (art. 9)" if cf.health_data else ""),
         "people_estimate": cf.people_estimate,
         "records_estimate": cf.records_estimate,
+        "other_people": " ; ".join(others),
         "consequences": "; ".join(filter(None, [*cf.consequence_labels, cf.consequences_text])),
-        "measures": "; ".join(f"{m.recorded_at:%d/%m/%Y} {m.text}" for m in cf.measures.all()),
+        "measures": "; ".join(f"{_day(m.recorded_at)} {m.text}" for m in cf.measures.all()),
         "decision": cf.get_cnil_decision_display(),
         "decided_by": cf.cnil_decided_by.get_username() if cf.cnil_decided_by else "",
         "decided_at": format_paris(cf.cnil_decided_at),
         "decision_reason": cf.cnil_decision_reason,
         "first_filed_at": format_paris(cf.first_filed_at),
         "filed_late": {None: "", True: "oui", False: "non"}[cf.filed_late],
-        "filings": ", ".join(f"{f.get_kind_display()} {f.cnil_reference or '#' + str(f.sequence)}" for f in filings),
+        "filings": "; ".join(
+            f"{f.get_kind_display()} n°{f.sequence} du {_day(f.submitted_at)}"
+            + (f", réf. {f.cnil_reference}" if f.cnil_reference else ", réf. à venir" if f.sequence == 1 else "")
+            for f in filings
+        ),
         "high_risk": cf.get_high_risk_display(),
         "exemption": cf.get_exemption_display(),
+        "people_informed": informed,
+        "other_authorities": "; ".join(
+            f"{a.authority_name or a.get_authority_display()} le {_day(a.notified_at)}"
+            + (f", réf. {a.reference}" if a.reference else "")
+            for a in cf.authority_notifications.all()
+        ),
     }

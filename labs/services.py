@@ -17,9 +17,20 @@ from django.utils import timezone
 
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris
-from .models import Breach, BreachLaboratory, BreachMeasure, CnilFiling, DeadlineReminder, Laboratory
+from .filing_states import initial_filing_late
+from .models import (
+    AuthorityNotification,
+    Breach,
+    BreachLaboratory,
+    BreachMeasure,
+    CnilFiling,
+    DeadlineReminder,
+    Laboratory,
+)
+from .receipts import receipt_discard, receipt_read, receipt_store
 from .roles import DPO
-from .selectors import case_file_missing, data_categories_text, filing_snapshot, laboratory_import_estimates
+from .selectors import data_categories_text, laboratory_import_estimates
+from .snapshots import filing_snapshot, filing_text, snapshot_changes
 
 
 def breach_create(
@@ -56,12 +67,17 @@ def case_files_sync(*, breach: Breach) -> int:
 
 
 def case_file_prefill_estimates(*, case_file: BreachLaboratory, overwrite: bool = False) -> BreachLaboratory:
-    """Fill people/records/categories/health flag from the import (in the DB); keeps the DPO's edits unless overwrite."""
+    """Fill people/records (minors among them)/categories/health flag from the import (in the DB); keeps the DPO's
+    edits unless overwrite."""
     found = laboratory_import_estimates(breach=case_file.breach, laboratory=case_file.laboratory)
-    if overwrite or case_file.people_estimate is None:
-        case_file.people_estimate = found["people"]
-    if overwrite or case_file.records_estimate is None:
-        case_file.records_estimate = found["records"]
+    for field, key in (
+        ("people_estimate", "people"),
+        ("records_estimate", "records"),
+        ("minors_estimate", "minors"),
+        ("minors_records_estimate", "minors_records"),
+    ):
+        if overwrite or getattr(case_file, field) is None:
+            setattr(case_file, field, found[key])
     if overwrite or not case_file.data_categories:
         case_file.data_categories = data_categories_text(found["categories"])
     case_file.health_data = case_file.health_data or found["health_data"]
@@ -102,65 +118,202 @@ def cnil_filing_record(
     by: Any,
     cnil_reference: str = "",
     delay_reasons: str = "",
+    receipt: Any = None,
     request: Any = None,
 ) -> CnilFiling:
-    """Record a filing with the CNIL: the first is the initial one, later ones are complementary (Art. 33(4)).
+    """Record a filing with the CNIL, in phases (Art. 33(4)): the first is the initial one, filed with what is known
+    (the Art. 33(3) items still missing are frozen into it as « à compléter »); later ones are complementary: they
+    cite the initial's CNIL reference and date and carry what changed since the previous filing.
 
-    Refused while Art. 33(3) elements are missing, and for a late first filing without delay reasons.
-    Lateness is decided at the first filing and frozen on the case file; the snapshot freezes what was filed.
-    A correction is a new complementary filing: a filing is never edited."""
+    Refused: a late first filing without delay reasons; a complementary one while the initial has no CNIL
+    reference; a receipt that is not a PDF. Lateness is decided at the first filing and frozen on the case file;
+    the snapshot and the text sent are frozen in the filing. A correction is a new complementary filing: a filing
+    is never edited (only its reference and receipt, once, when they arrive)."""
     if timezone.is_naive(submitted_at):
-        raise ValidationError("La date de dépôt doit comporter son fuseau / submitted_at needs an offset.")
+        raise ValidationError("La date de dépôt doit comporter son fuseau horaire.")
     if submitted_at > timezone.now() + dt.timedelta(minutes=5):
-        raise ValidationError("La date de dépôt est dans le futur / submitted_at is in the future.")
+        raise ValidationError("La date de dépôt est dans le futur.")
+    receipt_content = receipt_read(receipt) if receipt else None
     with transaction.atomic():
         locked = BreachLaboratory.objects.select_for_update().get(pk=case_file.pk)
-        missing = case_file_missing(locked)
-        if missing:
-            raise ValidationError("Éléments manquants (art. 33(3)) : " + " ; ".join(missing))
         previous = locked.filings.order_by("-sequence").first()
-        sequence = previous.sequence + 1 if previous else 1
-        late = previous is None and submitted_at > locked.due_at
+        initial = locked.filings.filter(kind=CnilFiling.Kind.INITIAL).first()
+        if previous is not None and not initial.cnil_reference:
+            raise ValidationError(
+                "La notification initiale n'a pas encore de référence CNIL : ajoutez-la d'abord (avec l'accusé de "
+                "réception) — la notification complémentaire la cite."
+            )
+        if previous is not None and submitted_at < previous.submitted_at:
+            raise ValidationError(
+                f"La date de dépôt précède celle de la notification précédente ({format_paris(previous.submitted_at)})."
+            )
+        late = initial_filing_late(locked, at=submitted_at)
         if late and not delay_reasons.strip():
             raise ValidationError(
                 f"Notification hors délai (échéance {format_paris(locked.due_at)}) : "
-                "indiquez les motifs du retard (art. 33(1)) / give the reasons for the delay."
+                "indiquez les motifs du retard (art. 33(1))."
             )
+        sequence = previous.sequence + 1 if previous else 1
         kind = CnilFiling.Kind.COMPLEMENTARY if previous else CnilFiling.Kind.INITIAL
-        meta = {
+        meta: dict[str, Any] = {
             "kind": kind.value,
             "kind_label": kind.label,
             "sequence": sequence,
             "submitted_at": submitted_at.isoformat(),
+            "submitted_at_paris": format_paris(submitted_at),
             "cnil_reference": cnil_reference,
             "late": late,
             "delay_reasons": delay_reasons,
         }
-        filing = CnilFiling.objects.create(
-            case_file=locked,
-            sequence=sequence,
-            kind=kind,
-            submitted_at=submitted_at,
-            cnil_reference=cnil_reference,
-            delay_reasons=delay_reasons,
-            late=late,
-            snapshot=filing_snapshot(locked, **meta),
-            filed_by=by if getattr(by, "is_authenticated", False) else None,
-        )
-        if previous is None:
-            locked.first_filed_at, locked.filed_late = submitted_at, late
-            if locked.cnil_decision != BreachLaboratory.Decision.NOTIFY:
-                # Filing is notifying: an earlier "undecided" or "not to notify" stays in the case file's history.
-                locked.cnil_decision = BreachLaboratory.Decision.NOTIFY
-                locked.cnil_decision_reason = "Notification déposée."
-                locked.cnil_decided_by = filing.filed_by
-                locked.cnil_decided_at = timezone.now()
-            locked.save()
-        audit_record(
-            actor=by, action=AuditEvent.Action.FILE, obj=filing, laboratory=locked.laboratory, request=request, **meta
-        )
+        if initial is not None:
+            meta["initial"] = {
+                "sequence": initial.sequence,
+                "cnil_reference": initial.cnil_reference,
+                "submitted_at": initial.submitted_at.isoformat(),
+                "submitted_at_paris": format_paris(initial.submitted_at),
+            }
+            meta["previous_sequence"] = previous.sequence
+        snapshot = filing_snapshot(locked, **meta)
+        if previous is not None:
+            snapshot["filing"]["changes"] = snapshot_changes(previous.snapshot, snapshot)
+        receipt_name, receipt_sha256 = receipt_store(receipt_content) if receipt_content else ("", "")
+        try:
+            filing = _filing_create(
+                locked, meta=meta, snapshot=snapshot, by=by, request=request,
+                receipt_name=receipt_name, receipt_sha256=receipt_sha256,
+            )  # fmt: skip
+        except Exception:
+            if receipt_name:
+                receipt_discard(receipt_name)  # the transaction is rolled back: no filing owns the file
+            raise
     case_file.refresh_from_db()
     return filing
+
+
+def _filing_create(
+    locked: BreachLaboratory,
+    *,
+    meta: dict[str, Any],
+    snapshot: dict[str, Any],
+    by: Any,
+    request: Any,
+    receipt_name: str,
+    receipt_sha256: str,
+) -> CnilFiling:
+    filing = CnilFiling.objects.create(
+        case_file=locked,
+        sequence=meta["sequence"],
+        kind=meta["kind"],
+        submitted_at=dt.datetime.fromisoformat(meta["submitted_at"]),
+        cnil_reference=meta["cnil_reference"],
+        delay_reasons=meta["delay_reasons"],
+        late=meta["late"],
+        snapshot=snapshot,
+        text=filing_text(snapshot),
+        receipt_name=receipt_name,
+        receipt_sha256=receipt_sha256,
+        receipt_attached_at=timezone.now() if receipt_name else None,
+        filed_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    if meta["sequence"] == 1:
+        locked.first_filed_at, locked.filed_late = filing.submitted_at, meta["late"]
+        if locked.cnil_decision != BreachLaboratory.Decision.NOTIFY:
+            # Filing is notifying: an earlier "undecided" or "not to notify" stays in the case file's history.
+            locked.cnil_decision = BreachLaboratory.Decision.NOTIFY
+            locked.cnil_decision_reason = "Notification déposée."
+            locked.cnil_decided_by = filing.filed_by
+            locked.cnil_decided_at = timezone.now()
+        locked.save()
+    audit_record(
+        actor=by, action=AuditEvent.Action.FILE, obj=filing, laboratory=locked.laboratory, request=request,
+        missing=len(snapshot["missing"]), changes=len(snapshot["filing"].get("changes", [])), **meta,
+    )  # fmt: skip
+    return filing
+
+
+def cnil_filing_receipt_attach(
+    *, filing: CnilFiling, by: Any, cnil_reference: str = "", receipt: Any = None, request: Any = None
+) -> CnilFiling:
+    """Add the authority's case number and/or acknowledgement (PDF) to a filing, once each: a value already
+    recorded is never replaced (calling again with the same reference changes nothing)."""
+    cnil_reference = cnil_reference.strip()
+    if not cnil_reference and not receipt:
+        raise ValidationError("Indiquez la référence CNIL ou joignez l'accusé de réception (PDF).")
+    receipt_content = receipt_read(receipt) if receipt else None
+    with transaction.atomic():
+        locked = CnilFiling.objects.select_for_update().get(pk=filing.pk)
+        fields: list[str] = []
+        if cnil_reference and cnil_reference != locked.cnil_reference:
+            if locked.cnil_reference:
+                raise ValidationError(
+                    f"Cette notification a déjà la référence CNIL « {locked.cnil_reference} » : elle ne change plus."
+                )
+            locked.cnil_reference = cnil_reference
+            fields.append("cnil_reference")
+        if receipt_content is not None:
+            if locked.receipt_name:
+                raise ValidationError("Cette notification a déjà son accusé de réception : il ne se remplace pas.")
+            locked.receipt_name, locked.receipt_sha256 = receipt_store(receipt_content)
+            locked.receipt_attached_at = timezone.now()
+            fields += ["receipt_name", "receipt_sha256", "receipt_attached_at"]
+        if fields:
+            try:
+                locked.save(update_fields=fields)
+            except Exception:
+                if "receipt_name" in fields:
+                    receipt_discard(locked.receipt_name)
+                raise
+            audit_record(
+                actor=by, action=AuditEvent.Action.CHANGE, obj=locked, laboratory=locked.case_file.laboratory,
+                request=request, fields=fields, cnil_reference=locked.cnil_reference,
+            )  # fmt: skip
+    filing.refresh_from_db()
+    return filing
+
+
+def case_file_people_informed_record(
+    *,
+    case_file: BreachLaboratory,
+    count: int,
+    first_at: dt.datetime | None,
+    last_at: dt.datetime | None,
+    channels: list[str],
+    finished: bool,
+) -> BreachLaboratory:
+    """Record whether, when and how the persons were told, from figures the campaign engine computes (labs sits
+    below notifier and does not read campaigns). Idempotent: the same figures write the same fields."""
+    if count < 0:
+        raise ValidationError("Le nombre de personnes informées ne peut pas être négatif.")
+    informed = BreachLaboratory.Informed
+    case_file.people_informed = (
+        informed.DONE if count and finished else informed.IN_PROGRESS if count else case_file.people_informed
+    )
+    case_file.people_informed_count = count
+    case_file.people_informed_first_at, case_file.people_informed_last_at = first_at, last_at
+    case_file.people_informed_channels = ", ".join(channels)
+    case_file.people_informed_synced_at = timezone.now()
+    case_file.save()
+    return case_file
+
+
+def authority_notification_add(
+    *,
+    case_file: BreachLaboratory,
+    authority: str,
+    notified_at: dt.datetime,
+    reference: str = "",
+    authority_name: str = "",
+    by: Any = None,
+) -> AuthorityNotification:
+    """Record that another authority (ARS, CERT Santé, police…) was told, when, with its reference."""
+    if authority not in AuthorityNotification.Authority.values:
+        raise ValidationError(f"Autorité inconnue : {authority!r}")
+    if authority == AuthorityNotification.Authority.OTHER and not authority_name.strip():
+        raise ValidationError("Précisez le nom de l'autorité.")
+    return AuthorityNotification.objects.create(
+        case_file=case_file, authority=authority, notified_at=notified_at, reference=reference,
+        authority_name=authority_name, recorded_by=by if getattr(by, "is_authenticated", False) else None,
+    )  # fmt: skip
 
 
 # --- deadline reminders ----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from labs.models import BreachLaboratory, BreachMeasure
 from tests.factories import BreachFactory
 
@@ -11,10 +13,14 @@ def complete_case_file(laboratory, *, breach=None, aware_at=None) -> BreachLabor
     laboratory.legal_representative_name = "Jeanne Durand"
     laboratory.save()
     breach = breach or BreachFactory()
+    aware_at = aware_at or breach.aware_at
     case_file = BreachLaboratory.objects.create(
         breach=breach,
         laboratory=laboratory,
-        aware_at=aware_at or breach.aware_at,
+        aware_at=aware_at,
+        started_at=aware_at - dt.timedelta(days=3),
+        discovered_at=aware_at - dt.timedelta(hours=2),
+        cause=BreachLaboratory.Cause.EXTERNAL_MALICIOUS,
         nature_confidentiality=True,
         discovery="Article de presse signalant la mise en ligne du fichier.",
         description="Fichier de patients publié sur un forum.",

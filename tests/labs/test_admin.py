@@ -49,21 +49,23 @@ def test_the_overdue_filter_keeps_only_unfiled_case_files_past_their_deadline(dp
     assert "dépassé de" in page
 
 
-def test_the_case_file_page_shows_the_checklist_and_refuses_an_incomplete_filing(dpo_a_client, lab_a):
+def test_the_case_file_page_lists_items_to_complete_and_accepts_an_initial_filing_with_what_is_known(
+    dpo_a_client, lab_a
+):
     # given an empty case file
     case_file = BreachLaboratory.objects.create(breach=BreachFactory(), laboratory=lab_a, aware_at=timezone.now())
-    # when the DPO opens it and tries to file
+    # when the DPO opens it and files
     page = dpo_a_client.get(reverse("admin:labs_breachlaboratory_change", args=[case_file.pk])).content.decode()
     now = timezone.localtime()
     response = dpo_a_client.post(
         reverse("admin:labs_breachlaboratory_file", args=[case_file.pk]),
         {"submitted_at_0": now.strftime("%d/%m/%Y"), "submitted_at_1": now.strftime("%H:%M:%S")},
     )
-    # then the page lists missing elements and the filing is refused with the reason shown
-    assert "élément(s) manquant(s)" in page and "représentant légal" in page
-    assert response.status_code == 200
-    assert "Éléments manquants" in response.content.decode()
-    assert not CnilFiling.objects.exists()
+    # then the page lists the items « à compléter » and the initial filing is recorded with them
+    assert "élément(s) à compléter" in page and "représentant légal" in page
+    filing = CnilFiling.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/{filing.pk}/change/")
+    assert "représentant légal" in filing.snapshot["missing"]
 
 
 def test_the_dpo_files_through_the_admin_and_prints_the_sheet(dpo_a_client, lab_a):
@@ -160,6 +162,11 @@ def test_the_dpo_completes_a_case_file_through_the_admin_form(dpo_a_client, lab_
     data = {
         "aware_at_0": aware.strftime("%d/%m/%Y"),
         "aware_at_1": aware.strftime("%H:%M:%S"),
+        "started_at_0": "01/03/2026",
+        "started_at_1": "08:00:00",
+        "discovered_at_0": aware.strftime("%d/%m/%Y"),
+        "discovered_at_1": aware.strftime("%H:%M:%S"),
+        "cause": "external_malicious",
         "nature_confidentiality": "on",
         "discovery": "Presse.",
         "description": "Fichier publié.",
@@ -180,6 +187,9 @@ def test_the_dpo_completes_a_case_file_through_the_admin_form(dpo_a_client, lab_
         "measures-0-text": "Comptes réinitialisés.",
         "filings-TOTAL_FORMS": "0",
         "filings-INITIAL_FORMS": "0",
+        "authority_notifications-TOTAL_FORMS": "0",
+        "authority_notifications-INITIAL_FORMS": "0",
+        "people_informed": "not_yet",
     }
     # when the DPO saves the form
     response = dpo_a_client.post(reverse("admin:labs_breachlaboratory_change", args=[case_file.pk]), data)
@@ -208,6 +218,9 @@ def test_a_high_risk_decision_without_justification_is_refused_on_the_form(dpo_a
             "measures-INITIAL_FORMS": "0",
             "filings-TOTAL_FORMS": "0",
             "filings-INITIAL_FORMS": "0",
+            "authority_notifications-TOTAL_FORMS": "0",
+            "authority_notifications-INITIAL_FORMS": "0",
+            "people_informed": "not_yet",
         },
     )
     # then the form comes back with the error and nothing is saved

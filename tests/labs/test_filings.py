@@ -17,7 +17,7 @@ from .helpers import complete_case_file
 pytestmark = pytest.mark.django_db
 
 
-def test_an_empty_case_file_lists_every_missing_element_and_cannot_be_filed(dpo_lab_a, lab_a):
+def test_an_empty_case_file_is_filed_with_what_is_known_and_lists_the_items_to_complete(dpo_lab_a, lab_a):
     # given a case file with nothing filled in
     case_file = BreachLaboratory.objects.create(breach=BreachFactory(), laboratory=lab_a, aware_at=timezone.now())
     # when its completeness is asked, then the Art. 33(3) elements are listed as missing
@@ -25,10 +25,11 @@ def test_an_empty_case_file_lists_every_missing_element_and_cannot_be_filed(dpo_
     assert "nature de la violation (confidentialité, intégrité, disponibilité)" in missing
     assert "mesures prises ou proposées" in missing
     assert "représentant légal" in missing
-    # and filing is refused, naming what is missing
-    with pytest.raises(ValidationError, match="Éléments manquants"):
-        cnil_filing_record(case_file=case_file, submitted_at=timezone.now(), by=dpo_lab_a)
-    assert not CnilFiling.objects.exists()
+    # and an initial filing is accepted all the same (Art. 33(4)), the missing items frozen « à compléter »
+    filing = cnil_filing_record(case_file=case_file, submitted_at=timezone.now(), by=dpo_lab_a)
+    assert filing.kind == "initial"
+    assert filing.snapshot["missing"] == missing
+    assert "Éléments à compléter" in filing.text and "- représentant légal" in filing.text
 
 
 def test_exemption_c_needs_a_public_notice_record(lab_a):
@@ -44,7 +45,9 @@ def test_a_complete_case_file_is_filed_then_completed_in_phases(dpo_lab_a, lab_a
     case_file = complete_case_file(lab_a)
     assert case_file_missing(case_file) == []
     # when the initial and then a complementary filing are recorded
-    initial = cnil_filing_record(case_file=case_file, submitted_at=timezone.now(), by=dpo_lab_a, cnil_reference="N-1")
+    initial = cnil_filing_record(
+        case_file=case_file, submitted_at=timezone.now() - dt.timedelta(minutes=1), by=dpo_lab_a, cnil_reference="N-1"
+    )
     case_file.description = "Description complétée après analyse."
     case_file.save()
     complement = cnil_filing_record(case_file=case_file, submitted_at=timezone.now(), by=dpo_lab_a)
@@ -107,7 +110,7 @@ def test_the_database_refuses_a_late_filing_without_reasons_and_a_second_initial
 def test_lateness_is_frozen_at_the_first_filing(dpo_lab_a, lab_a):
     # given a case file filed on time
     case_file = complete_case_file(lab_a)
-    cnil_filing_record(case_file=case_file, submitted_at=timezone.now(), by=dpo_lab_a)
+    cnil_filing_record(case_file=case_file, submitted_at=timezone.now(), by=dpo_lab_a, cnil_reference="N-1")
     # when its awareness is later moved back (making the first filing look late) and a complement is filed
     case_file.refresh_from_db()
     case_file.aware_at = timezone.now() - dt.timedelta(days=10)

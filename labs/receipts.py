@@ -1,0 +1,77 @@
+"""The authority's acknowledgement of a filing (accusé de réception): a PDF, checked, kept 0600 outside MEDIA.
+
+Stored under settings.CNIL_RECEIPTS_DIR (not served by the web server: downloaded through the admin, audited),
+named by a random name, never by the uploaded one; its SHA-256 is kept with the filing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from .filings import RECEIPT_MAX_BYTES_DEFAULT
+
+PDF_MAGIC = b"%PDF-"
+
+
+def receipts_dir() -> Path:
+    return Path(getattr(settings, "CNIL_RECEIPTS_DIR", Path(settings.VAR_DIR) / "cnil-receipts"))
+
+
+def receipt_max_bytes() -> int:
+    return int(getattr(settings, "CNIL_RECEIPT_MAX_BYTES", RECEIPT_MAX_BYTES_DEFAULT))
+
+
+def receipt_read(upload: Any) -> bytes:
+    """The uploaded file's bytes once checked to be a PDF of reasonable size; a French ValidationError otherwise."""
+    name = str(getattr(upload, "name", "") or "")
+    limit = receipt_max_bytes()
+    if getattr(upload, "size", 0) > limit:
+        raise ValidationError(
+            _("L'accusé de réception dépasse la taille autorisée (%(max)d Mo).") % {"max": limit // (1024 * 1024)}
+        )
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        raise ValidationError(
+            _("L'accusé de réception dépasse la taille autorisée (%(max)d Mo).") % {"max": limit // (1024 * 1024)}
+        )
+    if not name.lower().endswith(".pdf") or not content.startswith(PDF_MAGIC) or b"%%EOF" not in content[-2048:]:
+        raise ValidationError(
+            _(
+                "L'accusé de réception doit être un fichier PDF (celui envoyé par la CNIL) ; « %(name)s » n'en est pas un."
+            )
+            % {"name": name or "?"}
+        )
+    return content
+
+
+def receipt_store(content: bytes) -> tuple[str, str]:
+    """Write the receipt, readable by its owner only (0600), under a random name; returns (name, sha256)."""
+    digest = hashlib.sha256(content).hexdigest()
+    folder = receipts_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    name = f"{digest[:16]}-{uuid.uuid4().hex}.pdf"
+    fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        os.write(fd, content)
+    finally:
+        os.close(fd)
+    return name, digest
+
+
+def receipt_discard(name: str) -> None:
+    """Remove a receipt written for a filing whose transaction failed."""
+    (receipts_dir() / name).unlink(missing_ok=True)
+
+
+def receipt_bytes(name: str) -> bytes:
+    # The name comes from the database (written by receipt_store), never from a request.
+    return (receipts_dir() / Path(name).name).read_bytes()
