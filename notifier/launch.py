@@ -96,7 +96,7 @@ def campaign_launch(*, campaign: Campaign, by: AbstractBaseUser | None, batch_si
             .iterator(chunk_size=batch_size)
         )
         while chunk := list(itertools.islice(patients, batch_size)):
-            digests = status_code_digests_for(campaign_id=campaign_id, patient_ids=[p[0] for p in chunk])
+            digests = status_code_digests_for(breach_id=campaign.breach_id, patient_ids=[p[0] for p in chunk])
             rows: list[tuple] = []
             for (patient_id, email, address_line, postcode, city), digest in zip(chunk, digests, strict=True):
                 channels = channels_for(policy, has_address=bool(address_line and postcode and city),

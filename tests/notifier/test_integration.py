@@ -327,7 +327,7 @@ def test_no_task_message_carries_personal_data(purged_broker, settings):
     for notification in Notification.objects.select_related("patient"):
         patient = notification.patient
         personal |= {patient.email, patient.last_name, patient.first_name, patient.address_line, notification.reference}
-        personal.add(notice_email.status_code_for_ids(campaign_id=campaign.pk, patient_id=patient.pk))
+        personal.add(notice_email.status_code_for_ids(breach_id=patient.breach_id, patient_id=patient.pk))
     for raw in raw_messages:
         envelope = json.loads(raw)
         body = json.loads(base64.b64decode(envelope["body"]))
