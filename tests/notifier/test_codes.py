@@ -74,7 +74,7 @@ def two_campaigns(make_patients, make_campaign, approver, django_capture_on_comm
     first = make_campaign("post_and_email")
     with django_capture_on_commit_callbacks(execute=False):
         launch.campaign_launch(campaign=first, by=approver)
-    follow_up = make_campaign("post_and_email")
+    follow_up = make_campaign("post_and_email", is_follow_up=True)
     with django_capture_on_commit_callbacks(execute=False):
         launch.campaign_launch(campaign=follow_up, by=approver)
     return patient, first, follow_up
