@@ -87,7 +87,7 @@ def _context(model_admin: Any, request: HttpRequest, campaign: Campaign, action:
         "campaign": campaign,
         "action": action,
         "gate": gate,
-        "missing": [(item, _where_url(item.where, campaign, case_file)) for item in gate.missing],
+        "missing": [(item, *_where(request, item.where, campaign, case_file)) for item in gate.missing],
         "blockers": blockers,
         "can_confirm": gate.open and not blockers,
         "facts": _facts(campaign, case_file),
@@ -96,12 +96,22 @@ def _context(model_admin: Any, request: HttpRequest, campaign: Campaign, action:
     }
 
 
-def _where_url(where: str, campaign: Campaign, case_file: BreachLaboratory | None) -> str:
+# Where each missing element is completed, and by whom: the breach is shared by its laboratories, so only
+# those the table lets change it (superusers) complete it; the others are told whom to ask.
+_WHERE = {"laboratory": "labs.laboratory", "case_file": "labs.breachlaboratory", "breach": "labs.breach"}
+
+
+def _where(request: HttpRequest, where: str, campaign: Campaign, case_file: BreachLaboratory | None) -> tuple[str, str]:
+    """(URL, link text) of the page that completes a missing element, for this user."""
     if where == "laboratory":
-        return reverse("admin:labs_laboratory_change", args=[campaign.laboratory_id])
-    if where == "case_file" and case_file is not None:
-        return reverse("admin:labs_breachlaboratory_change", args=[case_file.pk])
-    return reverse("admin:labs_breach_change", args=[campaign.breach_id])
+        url = reverse("admin:labs_laboratory_change", args=[campaign.laboratory_id])
+    elif where == "case_file" and case_file is not None:
+        url = reverse("admin:labs_breachlaboratory_change", args=[case_file.pk])
+    else:
+        where, url = "breach", reverse("admin:labs_breach_change", args=[campaign.breach_id])
+    if access.may(request.user, access.ADMIN_TABLE[_WHERE[where]].change):
+        return url, "Compléter"
+    return url, "Voir (à compléter par l'administrateur de la plateforme)"
 
 
 def _preview_url(request: HttpRequest, campaign: Campaign) -> str:
