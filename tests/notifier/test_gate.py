@@ -213,3 +213,15 @@ def test_the_command_refuses_approval_and_launch_with_the_list_of_what_is_missin
     with pytest.raises(CommandError, match="Lancement refusée(.|\n)*— Ce que nous avons fait"):
         call_command("campaign", "launch", str(draft.pk), "--by", approver.username, stdout=StringIO())
     assert Campaign.objects.get(pk=draft.pk).status == Campaign.Status.APPROVED
+
+
+def test_the_period_the_gate_asks_for_is_the_one_the_letter_prints(make_patients, breach):
+    from letters.content import letter_data_for
+
+    # given the breach's period, as the gate requires it
+    breach.period_start, breach.period_end = dt.date(2015, 3, 1), dt.date(2020, 6, 30)
+    breach.save()
+    (patient,) = make_patients(1)
+    # then the letter's "when" is that period
+    data = letter_data_for(patient=patient, reference="N1-1-C", status_code="X", verification_phrase="a b c")
+    assert data.breach_period == "01/03/2015 – 30/06/2020"
