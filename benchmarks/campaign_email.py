@@ -98,8 +98,22 @@ def _population(n: int, code: str, *, with_email: bool):
 
 
 def _campaign(breach, lab, author, approver, policy: str):
+    import datetime as dt
+
+    from labs.models import BreachLaboratory, BreachMeasure
     from notifier import campaigns
 
+    # What the launch gate asks (notifier.gate): made-up facts, as the demo does.
+    breach.description = breach.description or "Copie d'un fichier de résultats chez l'éditeur (mesure)."
+    breach.period_start, breach.period_end = dt.date(2015, 1, 1), dt.date(2020, 12, 31)
+    breach.save()
+    case_file, _ = BreachLaboratory.objects.get_or_create(
+        breach=breach, laboratory=lab,
+        defaults={"aware_at": breach.aware_at, "high_risk": "yes", "high_risk_justification": "mesure",
+                  "consequences": ["phishing"]},
+    )  # fmt: skip
+    if not case_file.measures.exists():
+        BreachMeasure.objects.create(case_file=case_file, text="Accès coupé (mesure).")
     campaign = campaigns.campaign_create(breach=breach, laboratory=lab, name="Mesure", by=author, channel_policy=policy)
     return campaigns.campaign_approve(campaign=campaign, by=approver)
 

@@ -107,7 +107,7 @@ def _populate(n_patients: int) -> None:
     )  # fmt: skip
     rows: list[Notification] = []
     for patient_id in Patient.objects.filter(breach=breach).values_list("pk", flat=True).iterator(chunk_size=20000):
-        digest = status_code_digest(status_code_for_ids(campaign_id=campaign.pk, patient_id=patient_id))
+        digest = status_code_digest(status_code_for_ids(breach_id=breach.pk, patient_id=patient_id))
         rows.append(
             Notification(
                 campaign=campaign,
@@ -132,9 +132,9 @@ def _credentials(count: int) -> list[tuple[str, dt.date]]:
     sample = (
         Notification.objects.filter(campaign__laboratory__code="BENCH")
         .order_by("?")
-        .values_list("campaign_id", "patient_id", "patient__birth_date")[:count]
+        .values_list("patient__breach_id", "patient_id", "patient__birth_date")[:count]
     )
-    return [(status_code_for_ids(campaign_id=c, patient_id=p), birth) for c, p, birth in sample]
+    return [(status_code_for_ids(breach_id=b, patient_id=p), birth) for b, p, birth in sample]
 
 
 def _free_port() -> int:

@@ -9,6 +9,7 @@ filings (`labs.filings`). Those modules never import this one (they refer to Lab
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -75,6 +76,9 @@ class Breach(TimeStampedModel):
     processor = models.CharField(_("sous-traitant"), max_length=200, blank=True)
     aware_at = models.DateTimeField(_("connaissance de la violation"))
     description = models.TextField(blank=True)
+    # "When" of Art. 34(2)'s plain-language description: the letters print it (letters.content._period).
+    period_start = models.DateField(_("période concernée : début"), null=True, blank=True)
+    period_end = models.DateField(_("période concernée : fin"), null=True, blank=True)
     laboratories = models.ManyToManyField(
         Laboratory, through="BreachLaboratory", related_name="breaches", verbose_name=_("laboratoires"), blank=True
     )
@@ -87,6 +91,12 @@ class Breach(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        if self.period_start and self.period_end and self.period_start > self.period_end:
+            raise ValidationError(
+                {"period_end": _("La période concernée se termine avant de commencer : vérifiez les deux dates.")}
+            )
 
 
 __all__ = [

@@ -19,7 +19,7 @@ from import_export.formats import base_formats
 
 from labs.access import LabScopedAdminMixin
 
-from . import campaigns, launch, postal, selectors
+from . import admin_gate, campaigns, gate, postal, selectors
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
 from .resources import ReturnedMailResource, call_centre_dataset
 
@@ -50,7 +50,8 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ("breach", "laboratory", "name", "language", "channel_policy", "letter_template", "email_template")
+        fields = ("breach", "laboratory", "name", "language", "channel_policy", "is_follow_up", "letter_template",
+                  "email_template")  # fmt: skip
 
     def clean_letter_template(self) -> str:
         try:
@@ -74,11 +75,11 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "channel_policy", "laboratory")
     list_select_related = ("laboratory", "breach", "created_by", "approved_by")
     search_fields = ("name",)
-    fields = ("breach", "laboratory", "name", "language", "channel_policy", "letter_template", "email_template",
-              "status", "progress", "sent_unconfirmed", "created_by", "approved_by", "approved_at", "launched_at",
-              "completed_at", "trail")  # fmt: skip
-    readonly_fields = ("status", "progress", "sent_unconfirmed", "created_by", "approved_by", "approved_at",
-                       "launched_at", "completed_at", "trail")  # fmt: skip
+    fields = ("breach", "laboratory", "name", "language", "channel_policy", "is_follow_up", "letter_template",
+              "email_template", "status", "launch_checklist", "progress", "sent_unconfirmed", "created_by",
+              "approved_by", "approved_at", "launched_at", "completed_at", "trail")  # fmt: skip
+    readonly_fields = ("status", "launch_checklist", "progress", "sent_unconfirmed", "created_by", "approved_by",
+                       "approved_at", "launched_at", "completed_at", "trail")  # fmt: skip
     actions = ["approve", "launch", "pause", "resume", "cancel", "export_call_centre_list",
                "export_call_centre_list_xlsx"]  # fmt: skip
 
@@ -116,7 +117,7 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
         created = campaigns.campaign_create(
             breach=obj.breach, laboratory=obj.laboratory, name=obj.name, by=request.user,
             channel_policy=obj.channel_policy, language=obj.language, letter_template=obj.letter_template,
-            email_template=obj.email_template,
+            email_template=obj.email_template, is_follow_up=obj.is_follow_up,
         )  # fmt: skip
         obj.pk = created.pk
         obj.refresh_from_db()
@@ -136,13 +137,23 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
             return "—"
         return str(_summary(campaign)["sent_unconfirmed"])
 
+    @admin.display(description="avant approbation et lancement (art. 34(2))")
+    def launch_checklist(self, campaign: Campaign) -> str:
+        if campaign.pk is None or campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.APPROVED):
+            return "—"
+        missing = gate.launch_checklist(campaign)
+        if not missing:
+            return "Complet : la lettre peut dire tout ce que demande l'art. 34(2)."
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((m.message,) for m in missing)))
+
+    # Approve and launch answer with a confirmation page (the gate, the counts, the letter preview link).
     @admin.action(description="Approuver (quatre yeux) / approve")
-    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _each(request, queryset, campaigns.campaign_approve, "campagne(s) approuvée(s)")
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return admin_gate.gate_action(self, request, queryset, "approve")
 
     @admin.action(description="Lancer / launch")
-    def launch(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _each(request, queryset, launch.campaign_launch, "campagne(s) lancée(s)")
+    def launch(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return admin_gate.gate_action(self, request, queryset, "launch")
 
     @admin.action(description="Suspendre / pause")
     def pause(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -20,6 +20,7 @@ from labs.audit import AuditEvent, audit_record
 from letters.versions import template_version
 
 from . import queue
+from .gate import Missing, launch_checklist, missing_text
 from .models import Campaign, Notification
 
 if TYPE_CHECKING:
@@ -33,6 +34,23 @@ ChannelPolicy = Campaign.ChannelPolicy
 
 class CampaignError(Exception):
     """A refused campaign operation, with a message fit for the operator (French / English)."""
+
+
+class LaunchGateRefused(CampaignError):
+    """Approval or launch refused while Art. 34(2) elements are missing (`notifier.gate`); one line each."""
+
+    def __init__(self, verb: str, missing: list[Missing]) -> None:
+        self.missing = missing
+        super().__init__(
+            f"{verb} refusée : il manque ce que la lettre doit dire (art. 34(2)) :\n{missing_text(missing)}"
+        )
+
+
+def launch_gate_check(campaign: Campaign, verb: str) -> None:
+    """LaunchGateRefused unless the campaign's letters can say everything Art. 34(2) asks."""
+    missing = launch_checklist(campaign)
+    if missing:
+        raise LaunchGateRefused(verb, missing)
 
 
 # Campaign state machine: from → allowed targets.
@@ -83,8 +101,11 @@ def campaign_create(
     language: str = "fr",
     letter_template: str = "",
     email_template: str = "breach_notice",
+    is_follow_up: bool = False,
 ) -> Campaign:
     """Create a draft campaign; it needs another staff member's approval before launch.
+
+    A follow-up also writes to patients another campaign of the breach already told (`notifier.targets`).
 
     The letter template version is pinned now (blank: the current one), so what the approver reads is
     what gets printed, whatever wording ships later.
@@ -99,9 +120,10 @@ def campaign_create(
         campaign = Campaign.objects.create(
             breach=breach, laboratory=laboratory, name=name, created_by=by, channel_policy=channel_policy,
             language=language, letter_template=letter_template, email_template=email_template,
+            is_follow_up=is_follow_up,
         )  # fmt: skip
         campaign_trail(campaign, "create", by, channel_policy=channel_policy, letter_template=letter_template,
-                email_template=email_template)  # fmt: skip
+                email_template=email_template, is_follow_up=is_follow_up)  # fmt: skip
     return campaign
 
 
@@ -141,7 +163,7 @@ def campaign_transition(
 
 
 def campaign_approve(*, campaign: Campaign, by: AbstractBaseUser) -> Campaign:
-    """Second pair of eyes: a staff member other than the creator approves a draft."""
+    """Second pair of eyes: a staff member other than the creator approves a draft whose gate is open."""
     if not getattr(by, "is_staff", False):
         raise CampaignError("Seul un membre du personnel peut approuver / only staff may approve.")
     if by.pk == campaign.created_by_id:
@@ -153,6 +175,7 @@ def campaign_approve(*, campaign: Campaign, by: AbstractBaseUser) -> Campaign:
         campaign = campaign_transition(
             campaign, CampaignStatus.APPROVED, by, extra={"approved_by": by, "approved_at": timezone.now()}
         )
+        launch_gate_check(campaign, "Approbation")  # after the move: a wrong state is said first; rolled back
         campaign_trail(campaign, "approve", by)
     return campaign
 

@@ -1,9 +1,12 @@
 """Status codes and verification phrases: derived, never stored.
 
 Choice: **derive** each code from a dedicated secret rather than store it encrypted. The code is
-HMAC-SHA256(STATUS_CODE_SECRET, "status-code:v1:<campaign id>:<patient id>") cut to 80 bits, so the
+HMAC-SHA256(STATUS_CODE_SECRET, "status-code:v2:<breach id>:<patient id>") cut to 80 bits, so the
 letter, the email and any reprint (months later, another process) compute the same code without the
 database ever holding it, in clear or encrypted; a database dump alone yields neither codes nor a key.
+A patient row belongs to one breach and one laboratory (patients.Patient), so the code is one per
+patient and breach: the same on the first campaign, a follow-up and every reprint, and a patient told
+twice never holds two codes (v1 derived from the campaign and gave a new code to each campaign).
 The database keeps only `status_code_digest(code)`, a second keyed hash, for lookup by the status page.
 The price: rotating STATUS_CODE_SECRET changes every code, so it is set once per deployment and kept.
 
@@ -53,9 +56,19 @@ def _key() -> bytes:
     return settings.STATUS_CODE_SECRET.encode()
 
 
-def _derive(purpose: str, campaign_id: int, patient_id: int) -> bytes:
-    message = f"{purpose}:v1:{campaign_id}:{patient_id}".encode()
+def _derive(purpose: str, breach_id: int, patient_id: int) -> bytes:
+    message = f"{purpose}:v2:{breach_id}:{patient_id}".encode()
     return hmac.new(_key(), message, hashlib.sha256).digest()
+
+
+def _breach_id(patient: Patient, campaign: Campaign | None) -> int:
+    """The patient's breach, checked against the campaign's when one is given (a mismatch is a bug)."""
+    if campaign is not None and campaign.breach_id != patient.breach_id:
+        raise ValueError(
+            f"Le patient {patient.pk} n'appartient pas à la violation de la campagne {campaign.pk} / "
+            "patient and campaign of different breaches"
+        )
+    return patient.breach_id
 
 
 def _base32(data: bytes, length: int) -> str:
@@ -67,23 +80,23 @@ def _base32(data: bytes, length: int) -> str:
     return "".join(reversed(chars))
 
 
-def status_code_for_ids(*, campaign_id: int, patient_id: int) -> str:
+def status_code_for_ids(*, breach_id: int, patient_id: int) -> str:
     """The code for ids (bulk launch computes it without loading model instances)."""
-    raw = _base32(_derive("status-code", campaign_id, patient_id)[: CODE_BITS // 8], CODE_LENGTH)
+    raw = _base32(_derive("status-code", breach_id, patient_id)[: CODE_BITS // 8], CODE_LENGTH)
     return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
 
 
 _RFC4648_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD.encode())
 
 
-def status_code_digests_for(*, campaign_id: int, patient_ids: list[int]) -> list[str]:
+def status_code_digests_for(*, breach_id: int, patient_ids: list[int]) -> list[str]:
     """`status_code_digest(status_code_for_ids(...))` for many patients at once (the launch's hot loop).
 
     Same bits, same alphabet, same digest as the one-by-one functions (a test holds them equal), with
     the base32 done in C and the normalisation skipped (a derived code is already normal).
     """
     key = _key()
-    prefix = f"status-code:v1:{campaign_id}:".encode()
+    prefix = f"status-code:v2:{breach_id}:".encode()
     digest_prefix = b"status-code-digest:v1:"
     new, sha256, b32encode = hmac.new, hashlib.sha256, base64.b32encode
     digests = []
@@ -94,9 +107,11 @@ def status_code_digests_for(*, campaign_id: int, patient_ids: list[int]) -> list
     return digests
 
 
-def status_code_for(*, campaign: Campaign, patient: Patient) -> str:
-    """The patient's status code for this campaign: same on letter, email and any reprint."""
-    return status_code_for_ids(campaign_id=campaign.pk, patient_id=patient.pk)
+def status_code_for(*, patient: Patient, campaign: Campaign | None = None) -> str:
+    """The patient's status code for their breach: same on every campaign, letter, email and reprint.
+
+    `campaign`, when given, is only checked to be of the patient's breach."""
+    return status_code_for_ids(breach_id=_breach_id(patient, campaign), patient_id=patient.pk)
 
 
 def normalise_status_code(code: str) -> str:
@@ -117,15 +132,15 @@ def status_code_digest(code: str) -> str:
     return hmac.new(_key(), b"status-code-digest:v1:" + normalised.encode(), hashlib.sha256).hexdigest()
 
 
-def verification_phrase_for_ids(*, campaign_id: int, patient_id: int) -> str:
-    digest = _derive("phrase", campaign_id, patient_id)
+def verification_phrase_for_ids(*, breach_id: int, patient_id: int) -> str:
+    digest = _derive("phrase", breach_id, patient_id)
     size = len(PHRASE_WORDS)
     return " ".join(PHRASE_WORDS[int.from_bytes(digest[i * 2 : i * 2 + 2], "big") % size] for i in range(3))
 
 
-def verification_phrase_for(*, campaign: Campaign, patient: Patient) -> str:
+def verification_phrase_for(*, patient: Patient, campaign: Campaign | None = None) -> str:
     """Three common French words printed on the letter and in the email, so a patient can tell a genuine notice.
 
     Not a secret for authentication (the code is): a forger who never saw the letter cannot guess it.
     """
-    return verification_phrase_for_ids(campaign_id=campaign.pk, patient_id=patient.pk)
+    return verification_phrase_for_ids(breach_id=_breach_id(patient, campaign), patient_id=patient.pk)

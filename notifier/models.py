@@ -49,6 +49,13 @@ class Campaign(TimeStampedModel):
         help_text="Version (letters.versions) ; vide = la version en cours.",
     )
     email_template = models.CharField("modèle de courriel", max_length=40, default="breach_notice")
+    # Without it, patients already told by another campaign of the breach are left out of the launch.
+    is_follow_up = models.BooleanField(
+        "campagne de suivi",
+        default=False,
+        help_text="Cochée : écrit aussi aux patients déjà informés par une autre campagne de cette violation "
+        "(même code de vérification). Sinon ils sont exclus du lancement.",
+    )
     status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="créée par"

@@ -132,7 +132,7 @@ _NOTICE_FIELDS = ("status_code", "verification_phrase", "reference")
 
 def _notice_values(notification: Notification) -> dict[str, str]:
     """The per-patient values of the notice email (what differs between two notices of one campaign)."""
-    ids = {"campaign_id": notification.campaign_id, "patient_id": notification.patient_id}
+    ids = {"breach_id": notification.patient.breach_id, "patient_id": notification.patient_id}
     return {
         "status_code": status_code_for_ids(**ids),
         "verification_phrase": verification_phrase_for_ids(**ids),

@@ -76,7 +76,7 @@ def letter_data_for_notification(
 ) -> LetterData:
     """The letter of one notification: the same content in its print batch, on the status page and in any
     reprint (code and phrase derived, template version pinned by the campaign, dated the day of launch)."""
-    ids = {"campaign_id": notification.campaign_id, "patient_id": notification.patient_id}
+    ids = {"breach_id": notification.patient.breach_id, "patient_id": notification.patient_id}
     return letter_data_for(
         patient=notification.patient,
         reference=notification.reference,

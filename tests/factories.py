@@ -7,7 +7,7 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from labs.models import Breach, Laboratory
+from labs.models import Breach, BreachLaboratory, BreachMeasure, Laboratory
 from patients import categories
 from patients.models import Patient
 
@@ -36,6 +36,23 @@ class BreachFactory(factory.django.DjangoModelFactory):
     title = "Fuite de données patients"
     processor = "Éditeur du logiciel de laboratoire"
     aware_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=10))
+    description = "Un fichier de résultats d'analyses a été copié sans autorisation chez l'éditeur du logiciel."
+    period_start = dt.date(2015, 1, 1)
+    period_end = dt.date(2020, 12, 31)
+
+
+def case_file_complete(*, breach: Breach, laboratory: Laboratory) -> BreachLaboratory:
+    """The laboratory's Art. 33 case file with what the launch gate asks (notifier.gate): a campaign may go."""
+    case_file, _ = BreachLaboratory.objects.get_or_create(
+        breach=breach, laboratory=laboratory, defaults={"aware_at": breach.aware_at}
+    )
+    case_file.consequences = case_file.consequences or ["phishing"]
+    case_file.high_risk = BreachLaboratory.HighRisk.YES
+    case_file.high_risk_justification = case_file.high_risk_justification or "Données de santé et NIR."
+    case_file.save()
+    if not case_file.measures.exists():
+        BreachMeasure.objects.create(case_file=case_file, text="Accès de l'éditeur coupé.")
+    return case_file
 
 
 class PatientFactory(factory.django.DjangoModelFactory):

@@ -12,7 +12,7 @@ from notifier.codes import status_code_for
 from notifier.models import DeliveryEvent
 from patients.categories import Exposure, Sensitive
 from status_page.models import AccessRequest
-from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
+from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory, case_file_complete
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,6 +40,7 @@ def patient_with_letter(django_user_model):
     )
     author = django_user_model.objects.create_user("auteur", password="x" * 16, is_staff=True)
     approver = django_user_model.objects.create_user("approbateur", password="x" * 16, is_staff=True)
+    case_file_complete(breach=breach, laboratory=laboratory)  # the launch gate's Art. 34(2) facts
     campaign = campaigns.campaign_create(breach=breach, laboratory=laboratory, name="Information", by=author)
     campaigns.campaign_approve(campaign=campaign, by=approver)
     launch.campaign_launch(campaign=campaign, by=author)

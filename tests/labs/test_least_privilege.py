@@ -20,7 +20,7 @@ from labs.models import Laboratory
 from notifier import campaigns
 from notifier.models import Campaign, DeliveryEvent, Notification, PrintBatch
 from tests.access_fixtures import make_staff
-from tests.factories import BreachFactory, PatientFactory
+from tests.factories import BreachFactory, PatientFactory, case_file_complete
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +105,7 @@ def lab_b_campaigns(lab_b, dpo_lab_b):
     breach = BreachFactory()
     PatientFactory(breach=breach, laboratory=lab_b, last_name="Patiente", email="patiente@example.org")
     author = make_staff("author-b", role="Opérateur", laboratories=[lab_b])
+    case_file_complete(breach=breach, laboratory=lab_b)  # the launch gate's Art. 34(2) facts
     draft = campaigns.campaign_create(breach=breach, laboratory=lab_b, name="Brouillon", by=author)
     approved = campaigns.campaign_create(breach=breach, laboratory=lab_b, name="Approuvée", by=author)
     campaigns.campaign_approve(campaign=approved, by=dpo_lab_b)

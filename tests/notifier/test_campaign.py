@@ -57,7 +57,7 @@ def test_launch_creates_one_row_per_patient_and_usable_channel(
     # when
     counts = launched(campaign, approver, django_capture_on_commit_callbacks)
     # then
-    assert counts == {"patients": 5, "post": 4, "email": 3, "unreachable": 1}
+    assert counts == {"patients": 5, "post": 4, "email": 3, "unreachable": 1, "excluded": 0}
     by = selectors.campaign_counts(campaign=campaign)
     assert by == {"email": {"sent": 3}, "post": {"queued": 4, "unreachable": 1}}  # letters in a print batch
     assert len(mail.outbox) == 3

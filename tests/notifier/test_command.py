@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
 
+from tests.factories import case_file_complete
+
 pytestmark = pytest.mark.django_db
 
 
@@ -20,8 +22,9 @@ def run(*args: str) -> dict:
 def test_create_approve_launch_and_status_from_the_command_line(
     make_patients, author, approver, breach, laboratory, django_capture_on_commit_callbacks
 ):
-    # given
+    # given two patients and the facts the letters need
     make_patients(2)
+    case_file_complete(breach=breach, laboratory=laboratory)
     # when
     created = run("create", "--breach", breach.slug, "--laboratory", laboratory.code, "--name", "Vague 1",
                   "--policy", "email", "--by", author.username)  # fmt: skip
@@ -111,6 +114,7 @@ def test_status_says_in_words_when_sent_emails_lack_the_servers_confirmation(
     from notifier.models import Notification
 
     make_patients(2)
+    case_file_complete(breach=breach, laboratory=laboratory)
     created = run("create", "--breach", breach.slug, "--laboratory", laboratory.code, "--name", "Vague 1",
                   "--policy", "email", "--by", author.username)  # fmt: skip
     run("approve", str(created["id"]), "--by", approver.username)

@@ -30,7 +30,7 @@ from config.celery import app as celery_app
 from labs import access
 from notifier import campaigns, launch, notice_email, queue, sending
 from notifier.models import Campaign, Notification
-from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
+from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory, case_file_complete
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,6 +158,7 @@ def campaign_with_patients(n: int, policy: str = "email") -> Campaign:
         user.groups.add(access.roles_ensure()[access.OPERATOR])
         access.memberships_set(user=user, laboratories=[lab])
     PatientFactory.create_batch(n, breach=breach, laboratory=lab)
+    case_file_complete(breach=breach, laboratory=lab)  # the launch gate's Art. 34(2) facts
     campaign = campaigns.campaign_create(breach=breach, laboratory=lab, name="Preuve", by=author, channel_policy=policy)
     return campaigns.campaign_approve(campaign=campaign, by=approver)
 
@@ -328,7 +329,7 @@ def test_no_task_message_carries_personal_data(purged_broker, settings):
     for notification in Notification.objects.select_related("patient"):
         patient = notification.patient
         personal |= {patient.email, patient.last_name, patient.first_name, patient.address_line, notification.reference}
-        personal.add(notice_email.status_code_for_ids(campaign_id=campaign.pk, patient_id=patient.pk))
+        personal.add(notice_email.status_code_for_ids(breach_id=patient.breach_id, patient_id=patient.pk))
     for raw in raw_messages:
         envelope = json.loads(raw)
         body = json.loads(base64.b64decode(envelope["body"]))

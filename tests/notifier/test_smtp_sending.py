@@ -63,7 +63,7 @@ def test_a_template_copy_reads_exactly_like_the_message_django_builds(
     assert copy.get_content_type() == built.get_content_type() == "multipart/alternative"
     assert texts(copy) == texts(built)
     assert len(texts(copy)) == 2 and all(accented in text for _, text in texts(copy))
-    code = codes.status_code_for_ids(campaign_id=notification.campaign_id, patient_id=notification.patient_id)
+    code = codes.status_code_for_ids(breach_id=notification.patient.breach_id, patient_id=notification.patient_id)
     assert all(code in text for _, text in texts(copy))
     assert copy["Message-ID"] == django_built.extra_headers["Message-ID"]
     # and the date is the copy's own, in RFC 5322 form

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from labs import access
 from labs.exports import formula_safe
-from labs.models import Breach, Laboratory
+from labs.models import Breach, BreachLaboratory, Laboratory
+from labs.services import breach_measure_add, case_files_sync
 from notifier import campaigns, launch, postal, selectors
 from notifier.models import Campaign, Notification, PrintBatch
 
@@ -38,6 +39,11 @@ class Command(BaseCommand):
         create.add_argument("--language", default="fr", choices=["fr", "en"])
         create.add_argument("--letter-template", default="", help="version du modèle de lettre (vide : l'actuelle)")
         create.add_argument("--email-template", default="breach_notice", help="modèle de courriel (templates/emails/)")
+        create.add_argument(
+            "--follow-up",
+            action="store_true",
+            help="campagne de suivi : écrit aussi aux patients déjà informés par une autre campagne",
+        )
         create.add_argument("--by", required=True, help="identifiant de l'auteur")
         for name, text in (("approve", "approuver (une autre personne que l'auteur)"), ("launch", "lancer"),
                            ("pause", "suspendre"), ("resume", "reprendre"), ("cancel", "annuler")):  # fmt: skip
@@ -111,7 +117,7 @@ class Command(BaseCommand):
         campaign = campaigns.campaign_create(
             breach=breach, laboratory=laboratory, name=o["name"], by=self._acting(o["by"], "create", laboratory),
             channel_policy=o["policy"], language=o["language"], letter_template=o["letter_template"],
-            email_template=o["email_template"],
+            email_template=o["email_template"], is_follow_up=o["follow_up"],
         )  # fmt: skip
         return selectors.campaign_summary(campaign=campaign)
 
@@ -183,6 +189,7 @@ class Command(BaseCommand):
             breach=breach, laboratory=laboratory, name="Campagne de démonstration"
         ).first()
         if campaign is None:
+            _demo_facts(breach=breach, laboratory=laboratory, by=author)
             campaign = campaigns.campaign_create(breach=breach, laboratory=laboratory, by=author,
                                                 name="Campagne de démonstration")  # fmt: skip
             campaign = campaigns.campaign_approve(campaign=campaign, by=approver)
@@ -268,3 +275,26 @@ class Command(BaseCommand):
             sent_at = timezone.localtime(row["sent_at"]).strftime("%d/%m/%Y %H:%M:%S") if row["sent_at"] else "?"
             lines.append(f"  {row['reference']}  {row['message_id']}  envoyé le {sent_at}  ({row['worker'] or '?'})")
         return "\n".join(lines)
+
+
+def _demo_facts(*, breach: Breach, laboratory: Laboratory, by: Any) -> None:
+    """Made-up Art. 34(2) facts for the demo's launch gate, where the breach and case file lack them."""
+    if not breach.description.strip():
+        breach.description = (
+            "Un fichier contenant des données de patients a été copié sans autorisation chez l'éditeur du "
+            "logiciel du laboratoire, puis diffusé sur internet."
+        )
+    breach.period_start = breach.period_start or dt.date(2015, 1, 1)
+    breach.period_end = breach.period_end or dt.date(2020, 12, 31)
+    breach.save()
+    case_files_sync(breach=breach)
+    case_file = BreachLaboratory.objects.get(breach=breach, laboratory=laboratory)
+    if case_file.high_risk == BreachLaboratory.HighRisk.UNDECIDED:
+        case_file.high_risk = BreachLaboratory.HighRisk.YES
+        case_file.high_risk_justification = "Données de santé et numéro de sécurité sociale : risque élevé."
+    case_file.consequences = case_file.consequences or ["phishing", "identity_theft"]
+    case_file.save()
+    if not case_file.measures.exists():
+        breach_measure_add(
+            case_file=case_file, text="Accès de l'éditeur au serveur coupé ; mots de passe changés.", by=by
+        )
