@@ -100,7 +100,13 @@ class PrintBatch(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"lot {self.sequence} de {self.campaign_id}"
+        # « lot 2 sur 5 — campagne « Information des patients » (LAB01) »: which batch of how many, of what.
+        # The admin annotates `batches_in_campaign`; elsewhere one count query.
+        total = getattr(self, "batches_in_campaign", None)
+        if total is None:
+            total = PrintBatch.objects.filter(campaign_id=self.campaign_id).count()
+        campaign = self.campaign
+        return f"lot {self.sequence} sur {total} — campagne «\u00a0{campaign.name}\u00a0» ({campaign.laboratory.code})"
 
 
 class Notification(TimeStampedModel):
@@ -122,6 +128,17 @@ class Notification(TimeStampedModel):
         UNREACHABLE = "unreachable", "injoignable"
         CANCELLED = "cancelled", "annulée"
 
+    class ReturnReason(models.TextChoices):
+        """Why La Poste brought a letter back (PND): a death is not an address problem."""
+
+        MOVED = "moved", "n'habite pas à l'adresse indiquée (NPAI)"
+        INCOMPLETE = "incomplete", "adresse incomplète ou erronée"
+        UNKNOWN_RECIPIENT = "unknown_recipient", "destinataire inconnu à l'adresse"
+        REFUSED = "refused", "refusé par le destinataire"
+        NO_LETTERBOX = "no_letterbox", "boîte aux lettres absente ou inaccessible"
+        DECEASED = "deceased", "destinataire décédé"
+        OTHER = "other", "autre motif"
+
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="notifications")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notifications")
     channel = models.CharField("canal", max_length=5, choices=Channel.choices)
@@ -138,6 +155,8 @@ class Notification(TimeStampedModel):
     print_batch = models.ForeignKey(
         PrintBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
     )
+    # Set by a returned-mail import: « décédé » keeps the patient off the call-centre list and gets no fallback.
+    return_reason = models.CharField("motif du retour", max_length=20, choices=ReturnReason.choices, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     sending_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
