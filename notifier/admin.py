@@ -305,7 +305,7 @@ class PrintBatchAdmin(LabScopedAdminMixin, admin.ModelAdmin):
                     "downloads")  # fmt: skip
     list_filter = ("campaign",)
     list_select_related = ("campaign__laboratory", "handed_over_by")
-    fields = ("campaign", "sequence", "letter_count", "size", "fingerprint", "state", "built_at", "handed_over_at",
+    fields = ("campaign", "letter_count", "size", "fingerprint", "state", "built_at", "handed_over_at",
               "handed_over_by_name", "downloads")  # fmt: skip
     readonly_fields = fields
     actions = ["hand_over"]

@@ -77,7 +77,9 @@ class Campaign(TimeStampedModel):
 class PrintBatch(TimeStampedModel):
     """A merged PDF of letters and its manifest, handed over once to the printer or post."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="print_batches")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="print_batches", verbose_name="campagne"
+    )
     sequence = models.PositiveIntegerField("numéro")
     letter_count = models.PositiveIntegerField("lettres", default=0)
     pdf_path = models.CharField(max_length=500, blank=True)
@@ -87,8 +89,9 @@ class PrintBatch(TimeStampedModel):
     built_at = models.DateTimeField("construit le", null=True, blank=True)
     handed_over_at = models.DateTimeField("remis le", null=True, blank=True)
     handed_over_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="remis par",
+    )  # fmt: skip
     error = models.TextField(blank=True)
 
     class Meta:
@@ -123,7 +126,7 @@ class Notification(TimeStampedModel):
         SENT = "sent", "envoyée"
         DELIVERED = "delivered", "distribuée"
         BOUNCED = "bounced", "rejetée"
-        RETURNED = "returned", "retour NPAI"
+        RETURNED = "returned", "courrier revenu"  # the reason (moved, deceased…) is return_reason
         FAILED = "failed", "échec"
         UNREACHABLE = "unreachable", "injoignable"
         CANCELLED = "cancelled", "annulée"
@@ -139,8 +142,10 @@ class Notification(TimeStampedModel):
         DECEASED = "deceased", "destinataire décédé"
         OTHER = "other", "autre motif"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="notifications")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notifications")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="notifications", verbose_name="campagne"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notifications", verbose_name="patient")
     channel = models.CharField("canal", max_length=5, choices=Channel.choices)
     status = models.CharField("état", max_length=12, choices=Status.choices, default=Status.PENDING)
     # Reference printed on the letter (returned-mail CSVs quote it); not secret, not the status code.
