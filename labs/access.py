@@ -179,6 +179,7 @@ ADMIN_TABLE: dict[str, AdminRules] = {
     "notifier.printbatch": AdminRules(
         "Lots d'impression", view=_READ_PATIENTS, delete="labs.delete_lab_data",
         actions={"hand_over": (_RUN, "marquer remis à l'imprimeur / La Poste")},
+        views={"pdf": (_READ_PATIENTS, "télécharger le PDF"), "manifest": (_READ_PATIENTS, "télécharger le manifeste")},
     ),
 }  # fmt: skip
 
@@ -207,6 +208,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "campaign resume": (_RUN, "campaign resume --by"),
     "campaign cancel": (_RUN, "campaign cancel --by"),
     "campaign handover": (_RUN, "campaign handover --by (lot remis)"),
+    "campaign returns": (_RUN, "campaign returns FICHIER --by (retours de courrier)"),
     "campaign status": ("ops.shell", "campaign status"),
     "campaign unconfirmed": ("ops.shell", "campaign unconfirmed (courriels sans accusé du serveur, --csv)"),
     "campaign demo": ("ops.shell", "campaign demo (refusée en production)"),

@@ -6,22 +6,32 @@ per-letter row (letters, delivery events, print batches)."""
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import unquote
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
-from labs.access import LabScopedAdminMixin
+from labs.access import REFUSED, LabScopedAdminMixin
+from labs.audit import AuditEvent, audit_record
 
-from . import admin_gate, campaigns, gate, postal, selectors
+from . import admin_gate, campaigns, gate, postal, resources, selectors
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
-from .resources import ReturnedMailResource, call_centre_dataset
+from .resources import call_centre_dataset
 
 
 def _each(request: HttpRequest, queryset: QuerySet, service: Any, done: str, **kwargs: Any) -> None:
@@ -189,20 +199,89 @@ def _call_centre_download(request: HttpRequest, queryset: QuerySet, file_format:
     return response
 
 
+class ReturnedMailUploadForm(forms.Form):
+    import_file = forms.FileField(
+        label="Fichier des retours (CSV ou Excel .xlsx)",
+        error_messages={"required": "Choisissez un fichier à importer.", "empty": "Le fichier est vide."},
+    )
+
+
+RETURNED_MAIL_SALT = "notifier.returned-mail-import"
+RETURNED_MAIL_MAX_AGE = 3600  # seconds between the preview and its confirmation
+PREVIEW_LABELS = {postal.ReturnOutcome.APPLIED: "sera appliqué"}
+
+
 @admin.register(Notification)
 class NotificationAdmin(LabScopedAdminMixin, ImportMixin, admin.ModelAdmin):
-    """Rows written by the engine (read-only); "Import" takes a returned-mail CSV (reference, return date,
-    reason), each reference looked up in the importer's own laboratories only."""
+    """Rows written by the engine (read-only). "Importer" takes a returned-mail file (reference, return date,
+    reason): a French preview of every line, then a report; references are looked up in the importer's own
+    laboratories only. The two pages are import-export's URLs, with our own views: a French file (`;`,
+    cp1252) is read as it comes, each line says why it is (not) applied, and nothing is written before the
+    confirmation."""
 
-    resource_classes = [ReturnedMailResource]
     lab_path = "campaign__laboratory"
     patient_data = True
-    list_display = ("reference", "campaign", "channel", "status", "is_fallback", "attempts", "sent_at", "last_error")
-    list_filter = ("channel", "status", "is_fallback", "campaign")
+    formats = [base_formats.CSV, base_formats.XLSX]
+    list_display = ("reference", "campaign", "channel", "status", "return_reason", "is_fallback", "attempts",
+                    "sent_at", "last_error")  # fmt: skip
+    list_filter = ("channel", "status", "return_reason", "is_fallback", "campaign")
     list_select_related = ("campaign",)
     raw_id_fields = ("patient", "print_batch")
     search_fields = ("reference",)
     exclude = ("code_digest",)
+
+    def _import_page(self, request: HttpRequest, template: str, **context: Any) -> TemplateResponse:
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Importer les retours de "
+                   "courrier (PND)", "expected": resources.EXPECTED, "reasons": Notification.ReturnReason.labels,
+                   **context}  # fmt: skip
+        return TemplateResponse(request, f"notifier/admin/{template}", context)
+
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        if not self.has_import_permission(request):
+            raise PermissionDenied(REFUSED)
+        form = (
+            ReturnedMailUploadForm(request.POST, request.FILES)
+            if request.method == "POST"
+            else ReturnedMailUploadForm()
+        )
+        if request.method != "POST" or not form.is_valid():
+            return self._import_page(request, "returned_mail_import.html", form=form)
+        upload = form.cleaned_data["import_file"]
+        try:
+            lines = resources.returned_mail_lines(upload.read(resources.MAX_BYTES + 1), filename=upload.name)
+        except resources.ReturnedMailFileError as error:
+            form.add_error("import_file", str(error))
+            return self._import_page(request, "returned_mail_import.html", form=form)
+        report = postal.returned_mail_import(lines=lines, by=request.user, apply=False)
+        payload = signing.dumps(
+            {"by": request.user.pk, "file": upload.name[:200], "lines": [astuple(line) for line in lines]},
+            salt=RETURNED_MAIL_SALT, compress=True,
+        )  # fmt: skip
+        rows = [(row, PREVIEW_LABELS.get(row.outcome, row.outcome.label)) for row in report.rows]
+        return self._import_page(request, "returned_mail_preview.html", rows=rows, counts=report.summary(),
+                                 payload=payload, file_name=upload.name, will_apply=report.counts["appliqués"])  # fmt: skip
+
+    def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        if not self.has_import_permission(request):
+            raise PermissionDenied(REFUSED)
+        if request.method != "POST":
+            return redirect("admin:notifier_notification_import")
+        try:
+            data = signing.loads(request.POST.get("payload", ""), salt=RETURNED_MAIL_SALT,
+                                 max_age=RETURNED_MAIL_MAX_AGE)  # fmt: skip
+            if data["by"] != request.user.pk:
+                raise signing.BadSignature("another user's preview")
+            lines = [resources.ReturnedMailLine(*line) for line in data["lines"]]
+        except (signing.BadSignature, KeyError, TypeError, ValueError):
+            error = "Cette confirmation a expiré ou n'est pas valable : importez à nouveau le fichier."
+            return self._import_page(request, "returned_mail_import.html", form=ReturnedMailUploadForm(), error=error)
+        report = postal.returned_mail_import(lines=lines, by=request.user, apply=True)
+        audit_record(actor=request.user, action=AuditEvent.Action.IMPORT, request=request,
+                     object_type="notifier.returned_mail", file=data["file"], lines=len(lines), via="admin",
+                     **report.counts)  # fmt: skip
+        applied = [row for row in report.rows if row.outcome == postal.ReturnOutcome.APPLIED]
+        return self._import_page(request, "returned_mail_report.html", report=report, counts=report.summary(),
+                                 applied=applied, file_name=data["file"])  # fmt: skip
 
 
 @admin.register(DeliveryEvent)
@@ -217,18 +296,126 @@ class DeliveryEventAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("notification",)
 
 
+def _batches_in_campaign() -> Subquery:
+    same_campaign = PrintBatch.objects.filter(campaign=OuterRef("campaign")).order_by().values("campaign")
+    return Subquery(same_campaign.annotate(n=Count("pk")).values("n")[:1])
+
+
 @admin.register(PrintBatch)
 class PrintBatchAdmin(LabScopedAdminMixin, admin.ModelAdmin):
-    """A batch's PDF and manifest name every letter in it: patient data, like the letters themselves."""
+    """A batch's PDF and manifest name every letter in it: patient data, like the letters themselves.
+
+    Whoever may read that laboratory's letters downloads them (each download audited, streamed from the 0600
+    files, checked against the checksum taken when they were built); handing a batch over goes through a
+    confirmation page saying how many letters become "sent". The server path is nobody's business here."""
 
     lab_path = "campaign__laboratory"
     patient_data = True
-    list_display = ("__str__", "campaign", "letter_count", "built_at", "handed_over_at", "handed_over_by", "pdf_path")
+    change_form_template = "notifier/admin/print_batch_change_form.html"
+    list_display = ("__str__", "letter_count", "size", "state", "built_at", "handed_over_at", "handed_over_by_name",
+                    "downloads")  # fmt: skip
     list_filter = ("campaign",)
-    list_select_related = ("campaign", "handed_over_by")
-    readonly_fields = [f.name for f in PrintBatch._meta.fields]
+    list_select_related = ("campaign__laboratory", "handed_over_by")
+    fields = ("campaign", "letter_count", "size", "fingerprint", "state", "built_at", "handed_over_at",
+              "handed_over_by_name", "downloads")  # fmt: skip
+    readonly_fields = fields
     actions = ["hand_over"]
 
-    @admin.action(description="Marquer remis à l'imprimeur / La Poste (handed over)")
-    def hand_over(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _each(request, queryset, postal.print_batch_hand_over, "lot(s) remis", arg="batch")
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(batches_in_campaign=_batches_in_campaign())
+
+    def get_urls(self) -> list[Any]:
+        info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view(self.download_view)
+        return [
+            path("<path:object_id>/pdf/", view, {"kind": "pdf"}, name="{}_{}_pdf".format(*info)),
+            path("<path:object_id>/manifest/", view, {"kind": "manifest"}, name="{}_{}_manifest".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request: HttpRequest, object_id: str, kind: str) -> HttpResponse:
+        batch = self.get_object(request, unquote(object_id))
+        if batch is None:
+            raise Http404("Lot introuvable / not found")
+        if not self.has_url_permission(request, kind):
+            raise PermissionDenied(REFUSED)
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        try:
+            handle = postal.print_batch_file_open(batch=batch, kind=kind)
+        except postal.PrintBatchFileError as error:
+            messages.error(request, str(error))
+            return redirect("admin:notifier_printbatch_change", batch.pk)
+        self._audit(request, AuditEvent.Action.EXPORT, batch, via="admin", file=kind, letters=batch.letter_count)
+        return FileResponse(
+            handle, as_attachment=True, filename=postal.print_batch_file_name(batch=batch, kind=kind),
+            content_type="application/pdf" if kind == "pdf" else "text/csv; charset=utf-8",
+        )  # fmt: skip
+
+    @admin.display(description="taille du PDF")
+    def size(self, batch: PrintBatch) -> str:
+        size = postal.print_batch_size(batch=batch)
+        return "—" if size is None else filesizeformat(size)
+
+    @admin.display(description="empreinte du PDF (SHA-256)")
+    def fingerprint(self, batch: PrintBatch) -> str:
+        if not batch.pdf_sha256:
+            return "—"
+        groups = " ".join(batch.pdf_sha256[i : i + 8] for i in range(0, len(batch.pdf_sha256), 8))
+        return format_html(
+            "<code>{}</code><br><small>À communiquer à l'imprimeur : la même empreinte, calculée sur le fichier "
+            "reçu, prouve qu'il est intact.</small>",
+            groups,
+        )
+
+    @admin.display(description="état")
+    def state(self, batch: PrintBatch) -> str:
+        if batch.handed_over_at is not None:
+            return f"remis le {timezone.localtime(batch.handed_over_at):%d/%m/%Y à %H:%M}"
+        if batch.built_at is not None:
+            return "prêt à remettre à l'imprimeur"
+        if batch.error:
+            return "échec de la fabrication : nouvel essai automatique"
+        return "en fabrication"
+
+    @admin.display(description="remis par")
+    def handed_over_by_name(self, batch: PrintBatch) -> str:
+        return batch.handed_over_by.get_username() if batch.handed_over_by else "—"
+
+    @admin.display(description="fichiers")
+    def downloads(self, batch: PrintBatch) -> str:
+        if batch.built_at is None:
+            return "—"
+        return format_html(
+            '<a href="{}">PDF des lettres</a> · <a href="{}">manifeste (CSV)</a>',
+            reverse("admin:notifier_printbatch_pdf", args=[batch.pk]),
+            reverse("admin:notifier_printbatch_manifest", args=[batch.pk]),
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_hand_over"] = (
+            obj is not None and "hand_over" in self.get_actions(request) and obj.handed_over_at is None
+        )
+        context["can_download"] = (
+            obj is not None and obj.built_at is not None and self.has_url_permission(request, "pdf")
+        )
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    @admin.action(description="Remettre à l'imprimeur / La Poste…")
+    def hand_over(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        if request.POST.get("post") == "yes":
+            _each(request, queryset, postal.print_batch_hand_over, "lot(s) remis à l'imprimeur / La Poste",
+                  arg="batch")  # fmt: skip
+            return None
+        batches = [(batch, postal.print_batch_letters_to_hand_over(batch=batch)) for batch in queryset]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Remettre des lots à l'imprimeur / La Poste",
+            "ready": [(batch, n) for batch, n in batches if batch.built_at and not batch.handed_over_at],
+            "done": [batch for batch, _ in batches if batch.handed_over_at],
+            "not_built": [batch for batch, _ in batches if not batch.built_at],
+            "letters": sum(n for _, n in batches),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "notifier/admin/print_batch_hand_over.html", context)

@@ -106,6 +106,8 @@ def notification_fallback(*, notification: Notification) -> Notification | None:
         (ChannelPolicy.EMAIL_THEN_POST, Channel.EMAIL): Channel.POST,
         (ChannelPolicy.POST_THEN_EMAIL, Channel.POST): Channel.EMAIL,
     }.get((campaign.channel_policy, notification.channel))
+    if notification.return_reason == Notification.ReturnReason.DECEASED:
+        return None  # La Poste says the patient died: nothing more is sent to them
     if wanted is None or campaign.status not in (
         CampaignStatus.RUNNING,
         CampaignStatus.PAUSED,

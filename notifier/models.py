@@ -86,7 +86,9 @@ class Campaign(TimeStampedModel):
 class PrintBatch(TimeStampedModel):
     """A merged PDF of letters and its manifest, handed over once to the printer or post."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="print_batches")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="print_batches", verbose_name="campagne"
+    )
     sequence = models.PositiveIntegerField("numéro")
     letter_count = models.PositiveIntegerField("lettres", default=0)
     pdf_path = models.CharField(max_length=500, blank=True)
@@ -96,8 +98,9 @@ class PrintBatch(TimeStampedModel):
     built_at = models.DateTimeField("construit le", null=True, blank=True)
     handed_over_at = models.DateTimeField("remis le", null=True, blank=True)
     handed_over_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="remis par",
+    )  # fmt: skip
     error = models.TextField(blank=True)
 
     class Meta:
@@ -109,7 +112,13 @@ class PrintBatch(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"lot {self.sequence} de {self.campaign_id}"
+        # « lot 2 sur 5 — campagne « Information des patients » (LAB01) »: which batch of how many, of what.
+        # The admin annotates `batches_in_campaign`; elsewhere one count query.
+        total = getattr(self, "batches_in_campaign", None)
+        if total is None:
+            total = PrintBatch.objects.filter(campaign_id=self.campaign_id).count()
+        campaign = self.campaign
+        return f"lot {self.sequence} sur {total} — campagne «\u00a0{campaign.name}\u00a0» ({campaign.laboratory.code})"
 
 
 class Notification(TimeStampedModel):
@@ -126,13 +135,26 @@ class Notification(TimeStampedModel):
         SENT = "sent", "envoyée"
         DELIVERED = "delivered", "distribuée"
         BOUNCED = "bounced", "rejetée"
-        RETURNED = "returned", "retour NPAI"
+        RETURNED = "returned", "courrier revenu"  # the reason (moved, deceased…) is return_reason
         FAILED = "failed", "échec"
         UNREACHABLE = "unreachable", "injoignable"
         CANCELLED = "cancelled", "annulée"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="notifications")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notifications")
+    class ReturnReason(models.TextChoices):
+        """Why La Poste brought a letter back (PND): a death is not an address problem."""
+
+        MOVED = "moved", "n'habite pas à l'adresse indiquée (NPAI)"
+        INCOMPLETE = "incomplete", "adresse incomplète ou erronée"
+        UNKNOWN_RECIPIENT = "unknown_recipient", "destinataire inconnu à l'adresse"
+        REFUSED = "refused", "refusé par le destinataire"
+        NO_LETTERBOX = "no_letterbox", "boîte aux lettres absente ou inaccessible"
+        DECEASED = "deceased", "destinataire décédé"
+        OTHER = "other", "autre motif"
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="notifications", verbose_name="campagne"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notifications", verbose_name="patient")
     channel = models.CharField("canal", max_length=5, choices=Channel.choices)
     status = models.CharField("état", max_length=12, choices=Status.choices, default=Status.PENDING)
     # Reference printed on the letter (returned-mail CSVs quote it); not secret, not the status code.
@@ -147,6 +169,8 @@ class Notification(TimeStampedModel):
     print_batch = models.ForeignKey(
         PrintBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
     )
+    # Set by a returned-mail import: « décédé » keeps the patient off the call-centre list and gets no fallback.
+    return_reason = models.CharField("motif du retour", max_length=20, choices=ReturnReason.choices, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     sending_at = models.DateTimeField(null=True, blank=True)
     # The claim of the worker sending the row (host/process/random, new at each claim) and until when it

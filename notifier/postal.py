@@ -8,24 +8,29 @@ written 0600 under settings.PRINT_BATCH_DIR, their sha256 kept on the batch.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max
+from django.db import models, transaction
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from labs.access import laboratories_for
 from letters.content import LetterData, letter_data_for
 from letters.printing import build_print_batch
+from patients.normalize import accentless_lower
 
 from . import queue
 from .campaigns import CampaignError, campaign_close_if_finished, campaign_trail
 from .codes import status_code_for_ids, verification_phrase_for_ids
 from .events import delivery_event_apply, delivery_event_record
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
+from .resources import ReturnedMailLine
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -65,7 +70,7 @@ def print_batches_enqueue(*, campaign: Campaign) -> int:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -149,7 +154,7 @@ def print_batch_hand_over(*, batch: PrintBatch, by: AbstractBaseUser | None) -> 
             current = PrintBatch.objects.get(pk=batch.pk)
             if current.handed_over_at is not None:
                 return 0  # already handed over: nothing to do twice
-            raise CampaignError("Lot pas encore construit / print batch not built yet")
+            raise CampaignError("Ce lot n'est pas encore fabriqué : il pourra être remis une fois prêt.")
         ids = list(
             Notification.objects.filter(print_batch=batch, status__in=[Status.QUEUED, Status.SENDING]).values_list(
                 "pk", flat=True
@@ -175,36 +180,235 @@ def print_batch_hand_over(*, batch: PrintBatch, by: AbstractBaseUser | None) -> 
     return sent
 
 
-# Reason codes La Poste prints on returned mail (PND), as they come in returned-mail CSVs.
-RETURN_REASONS = {
-    "npai": "n'habite pas à l'adresse indiquée",
-    "incomplete": "adresse incomplète",
-    "refused": "refusé",
-    "deceased": "décédé",
-    "unknown": "destinataire inconnu",
+# --- the batch's files, for the printer ------------------------------------------------------------
+class PrintBatchFileError(CampaignError):
+    """A batch file that cannot be handed out; the message is French and says what to do."""
+
+
+def _batch_path(batch: PrintBatch, kind: str) -> Path | None:
+    """The batch's PDF or manifest, if it exists under PRINT_BATCH_DIR (a path stored elsewhere is ignored)."""
+    stored = batch.pdf_path if kind == "pdf" else batch.manifest_path
+    if not stored or batch.built_at is None:
+        return None
+    root = Path(settings.PRINT_BATCH_DIR).resolve()
+    path = Path(stored).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def print_batch_size(*, batch: PrintBatch) -> int | None:
+    """The merged PDF's size in bytes (None before it is built)."""
+    path = _batch_path(batch, "pdf")
+    return path.stat().st_size if path else None
+
+
+def print_batch_file_name(*, batch: PrintBatch, kind: str) -> str:
+    """« lot-02-LAB01-campagne-7.pdf »: what the printer's folder will show."""
+    extension = "pdf" if kind == "pdf" else "csv"
+    suffix = "" if kind == "pdf" else "-manifeste"
+    return f"lot-{batch.sequence:02d}-{batch.campaign.laboratory.code}-campagne-{batch.campaign_id}{suffix}.{extension}"
+
+
+def print_batch_file_open(*, batch: PrintBatch, kind: str) -> Any:
+    """The batch's PDF (`kind="pdf"`) or manifest, opened for streaming, after checking its checksum.
+
+    Raises PrintBatchFileError when it is not built yet, missing, or changed since it was built."""
+    if batch.built_at is None:
+        raise PrintBatchFileError("Ce lot n'est pas encore fabriqué : réessayez dans quelques minutes.")
+    path = _batch_path(batch, kind)
+    if path is None:
+        raise PrintBatchFileError(
+            "Le fichier de ce lot est introuvable sur le serveur : prévenez l'exploitation (il doit être refabriqué)."
+        )
+    expected = batch.pdf_sha256 if kind == "pdf" else batch.manifest_sha256
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if expected and digest.hexdigest() != expected:
+        raise PrintBatchFileError(
+            "Le fichier de ce lot a été modifié depuis sa fabrication (empreinte différente) : ne l'envoyez pas, "
+            "prévenez l'exploitation."
+        )
+    return path.open("rb")
+
+
+def print_batch_letters_to_hand_over(*, batch: PrintBatch) -> int:
+    """How many letters a hand-over of this batch would mark as sent."""
+    if batch.built_at is None or batch.handed_over_at is not None:
+        return 0
+    return Notification.objects.filter(print_batch=batch, status__in=[Status.QUEUED, Status.SENDING]).count()
+
+
+# --- returned mail ---------------------------------------------------------------------------------
+Reason = Notification.ReturnReason
+
+# Words in the reason column, compared without accents or case; the first match wins (a death first).
+REASON_WORDS = (
+    (Reason.DECEASED, ("decede", "deces", "dcd", "deceased", "died", "dead")),
+    (Reason.REFUSED, ("refus", "refused")),
+    (Reason.NO_LETTERBOX, ("boite", "bal ", "letterbox", "letter box", "mailbox")),
+    (Reason.UNKNOWN_RECIPIENT, ("inconnu", "unknown")),
+    (Reason.INCOMPLETE, ("incomplet", "insuffisant", "errone", "incorrect", "incomplete")),
+    (Reason.MOVED, ("npai", "n'habite", "nhpai", "demenage", "parti", "psla", "moved", "no longer")),
+)
+
+
+class ReturnOutcome(models.TextChoices):
+    APPLIED = "applied", "appliqué"
+    UNKNOWN = "unknown", "inconnu"
+    DUPLICATE = "duplicate", "doublon"
+    INVALID = "invalid", "invalide"
+
+
+# The report's counts, in French: « 2 appliqués, 1 inconnu… » (also the keys of `--json` and of the trail).
+REPORT_KEYS = {
+    ReturnOutcome.APPLIED: "appliqués",
+    ReturnOutcome.UNKNOWN: "inconnus",
+    ReturnOutcome.DUPLICATE: "doublons",
+    ReturnOutcome.INVALID: "invalides",
 }
 
 
-def returned_mail_record(*, reference: str, returned_on: dt.date, reason: str, by: Any = None) -> str:
-    """Apply one returned letter: 'applied', 'unknown' (no such letter), or 'duplicate' (already returned).
+@dataclass(frozen=True)
+class ReturnedMailRow:
+    """What one line of a returned-mail file does (preview) or did (report), with a French reason."""
+
+    line: int
+    reference: str
+    returned_on: str
+    reason: str
+    outcome: ReturnOutcome
+    detail: str
+
+
+@dataclass
+class ReturnedMailReport:
+    rows: list[ReturnedMailRow]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {label: sum(1 for row in self.rows if row.outcome == outcome) for outcome, label in REPORT_KEYS.items()}
+
+    def summary(self) -> list[str]:
+        """« 2 appliqués », « 1 inconnu », « 0 doublon » (French: plural from 2)."""
+        return [f"{n} {label if n >= 2 else label.removesuffix('s')}" for label, n in self.counts.items()]
+
+    @property
+    def not_applied(self) -> list[ReturnedMailRow]:
+        return [row for row in self.rows if row.outcome != ReturnOutcome.APPLIED]
+
+
+def return_reason_for(text: str) -> str:
+    """The reason code of a reason as written (« Décédé », « NPAI », « refused »…); OTHER when unrecognised."""
+    folded = f" {accentless_lower(text).strip()} "
+    for code, words in REASON_WORDS:
+        if any(word in folded for word in words):
+            return code
+    return Reason.OTHER
+
+
+def _date(text: str) -> dt.date | None:
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _letters_of(by: Any) -> QuerySet[Notification]:
+    letters = Notification.objects.filter(channel=Notification.Channel.POST)
+    return letters if by is None else letters.filter(campaign__laboratory__in=laboratories_for(by))
+
+
+def _fallback_note(notification: Notification, code: str) -> str:
+    if code == Reason.DECEASED:
+        return "décès enregistré : aucun envoi de repli, patient retiré de la liste du centre d'appels"
+    campaign, patient = notification.campaign, notification.patient
+    if campaign.channel_policy == Campaign.ChannelPolicy.POST_THEN_EMAIL and patient.email:
+        return "un courriel de repli sera envoyé"
+    return "pas d'autre canal prévu : le patient ira sur la liste du centre d'appels s'il n'est joint autrement"
+
+
+def _check(*, reference: str, returned_on: dt.date | None, text: str, by: Any) -> tuple[ReturnOutcome, str, Any]:
+    """(outcome, French reason, letter) of one return, without writing anything."""
+    if not reference:
+        return ReturnOutcome.INVALID, "référence manquante", None
+    if returned_on is None:
+        return ReturnOutcome.INVALID, "date de retour manquante ou illisible (attendu JJ/MM/AAAA ou AAAA-MM-JJ)", None
+    if returned_on > timezone.localdate():
+        return ReturnOutcome.INVALID, f"date de retour dans le futur ({returned_on:%d/%m/%Y})", None
+    notification = _letters_of(by).select_related("campaign", "patient").filter(reference=reference).first()
+    if notification is None:
+        return ReturnOutcome.UNKNOWN, "aucune lettre de vos laboratoires ne porte cette référence", None
+    previous = DeliveryEvent.objects.filter(event_id=f"return:{notification.reference}").first()
+    if previous is not None:
+        when = timezone.localtime(previous.recorded_at)
+        return ReturnOutcome.DUPLICATE, f"retour déjà enregistré le {when:%d/%m/%Y à %H:%M} : rien ne change", None
+    if notification.status in (Status.PENDING, Status.QUEUED, Status.SENDING):
+        return ReturnOutcome.INVALID, "lettre pas encore remise à La Poste (son lot n'a pas été remis)", None
+    if notification.status == Status.CANCELLED:
+        return ReturnOutcome.INVALID, "lettre annulée avant l'envoi", None
+    if notification.sent_at and returned_on < timezone.localdate(notification.sent_at):
+        sent = timezone.localdate(notification.sent_at)
+        return ReturnOutcome.INVALID, f"date de retour antérieure à la remise à La Poste ({sent:%d/%m/%Y})", None
+    code = return_reason_for(text)
+    said = Reason(code).label if code != Reason.OTHER or not text.strip() else f"autre motif « {text.strip()[:80]} »"
+    return ReturnOutcome.APPLIED, f"retour : {said} ; {_fallback_note(notification, code)}", notification
+
+
+def returned_mail_record(*, reference: str, returned_on: dt.date, reason: str, by: Any = None) -> ReturnOutcome:
+    """Apply one returned letter; the outcome says whether it moved (APPLIED) or why not.
 
     The event id is the reference: the same letter returned twice (or a re-imported file) applies once.
-    With `by`, only letters of that person's laboratories are found (another lab's reference is 'unknown').
+    With `by`, only letters of that person's laboratories are found (another lab's reference is UNKNOWN).
     """
-    letters = Notification.objects.filter(reference=reference.strip(), channel=Notification.Channel.POST)
-    if by is not None:
-        letters = letters.filter(campaign__laboratory__in=laboratories_for(by))
-    notification = letters.first()
-    if notification is None:
-        return "unknown"
+    return _record(reference=reference.strip(), returned_on=returned_on, text=reason, by=by)[0]
+
+
+def _record(*, reference: str, returned_on: dt.date | None, text: str, by: Any) -> tuple[ReturnOutcome, str]:
+    outcome, detail, notification = _check(reference=reference, returned_on=returned_on, text=text, by=by)
+    if outcome != ReturnOutcome.APPLIED:
+        return outcome, detail
+    code = return_reason_for(text)
+    label = Reason(code).label if code != Reason.OTHER or not text.strip() else text.strip()
     at = timezone.make_aware(dt.datetime.combine(returned_on, dt.time(12, 0)))
-    label = RETURN_REASONS.get(reason.strip().lower(), reason.strip())
     with transaction.atomic():
         event = delivery_event_record(
             notification=notification, event_type="returned", at=at, source=DeliveryEvent.Source.POSTAL_RETURN,
             reason=label, event_id=f"return:{notification.reference}",
         )  # fmt: skip
-        if event is None:
-            return "duplicate"
+        if event is None:  # a concurrent import recorded it first
+            return ReturnOutcome.DUPLICATE, "retour déjà enregistré : rien ne change"
+        # Before applying: the fallback reads it (no fallback to a deceased patient).
+        Notification.objects.filter(pk=notification.pk).update(return_reason=code)
         delivery_event_apply(event=event)
-    return "applied"
+    return ReturnOutcome.APPLIED, detail
+
+
+def returned_mail_import(*, lines: Iterable[ReturnedMailLine], by: Any, apply: bool) -> ReturnedMailReport:
+    """What each line of a returned-mail file does: a preview (`apply=False`, writes nothing) or the import.
+
+    Re-runnable: a letter already returned is a DUPLICATE, so the same file twice changes nothing."""
+    rows: list[ReturnedMailRow] = []
+    seen: dict[str, int] = {}
+    for line in lines:
+        reference, returned_on = line.reference.strip(), _date(line.returned_on)
+        if line.returned_on.strip() and returned_on is None:
+            outcome, detail = (
+                ReturnOutcome.INVALID,
+                f"date illisible « {line.returned_on[:40]} » (attendu JJ/MM/AAAA ou AAAA-MM-JJ)",
+            )
+        elif reference and reference in seen:
+            outcome, detail = (
+                ReturnOutcome.DUPLICATE,
+                f"même référence plus haut dans ce fichier (ligne {seen[reference]})",
+            )
+        elif apply:
+            outcome, detail = _record(reference=reference, returned_on=returned_on, text=line.reason, by=by)
+        else:
+            outcome, detail, _ = _check(reference=reference, returned_on=returned_on, text=line.reason, by=by)
+        if outcome == ReturnOutcome.APPLIED:
+            seen[reference] = line.line
+        rows.append(ReturnedMailRow(line.line, reference, line.returned_on, line.reason, outcome, detail))
+    return ReturnedMailReport(rows=rows)

@@ -1,92 +1,178 @@
-"""django-import-export resources: the returned-mail (NPAI / PND) import and the call-centre list export."""
+"""Returned-mail files (La Poste's PND lists, or a sheet typed by the DPO) and the call-centre list export.
+
+`returned_mail_lines` reads a returned-mail file as people send them: CSV or XLSX, UTF-8 or cp1252 (Excel's
+« CSV (séparateur : point-virgule) »), `;`, `,` or tab, French or English headers. Anything else is refused
+with one French sentence (`ReturnedMailFileError`); what each line does is decided by
+`notifier.postal.returned_mail_import`.
+"""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import functools
+import io
 import operator
-from collections import Counter
-from collections.abc import Iterable
-from typing import Any
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
-from import_export import fields, resources
-from import_export.results import RowResult
+import openpyxl
+from import_export import resources
 from tablib import Dataset
 
 from labs.exports import FormulaSafeResource
 from patients.models import Patient
+from patients.normalize import accentless_lower
 
-from .models import Campaign, Notification
-from .postal import returned_mail_record
+from .models import Campaign
 from .selectors import unreachable_patients
 
-# Accepted column names (printers and La Poste files say it in French or English).
-REFERENCE_COLUMNS = ("reference", "référence", "ref", "réf")
-DATE_COLUMNS = ("return_date", "date_retour", "date de retour", "date")
-REASON_COLUMNS = ("reason", "motif", "reason_code", "code motif")
+MAX_BYTES = 10 * 1024 * 1024  # a PND list of 100,000 letters is ~4 MB
+MAX_LINES = 100_000
+
+# Column names as printers, La Poste and spreadsheets write them, compared without accents, case or punctuation.
+COLUMNS = {
+    "reference": {"reference", "ref", "reference courrier", "reference du courrier", "reference lettre",
+                  "ref courrier", "n reference", "no reference", "numero de reference", "letter reference"},
+    "returned_on": {"date", "date retour", "date de retour", "date du retour", "return date", "returned on",
+                    "date de reception", "date retour pnd"},
+    "reason": {"motif", "motif retour", "motif de retour", "motif du retour", "code motif", "motif pnd", "reason",
+               "reason code", "return reason", "cause"},
+}  # fmt: skip
+COLUMN_LABELS = {"reference": "référence", "returned_on": "date de retour", "reason": "motif"}
+EXPECTED = "référence ; date de retour ; motif (ou reference, return_date, reason)"
 
 
-def _pick(row: Any, names: tuple[str, ...]) -> str:
-    lowered = {str(key).strip().lower(): value for key, value in dict(row).items()}
-    for name in names:
-        if lowered.get(name) not in (None, ""):
-            return str(lowered[name]).strip()
-    return ""
+class ReturnedMailFileError(ValueError):
+    """A file that cannot be read as a returned-mail list; the message is French and says what to do."""
 
 
-def _date(value: str) -> dt.date | None:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
+@dataclass(frozen=True)
+class ReturnedMailLine:
+    """One line of the file as written (text), with its line number in the file (the header is line 1)."""
+
+    line: int
+    reference: str
+    returned_on: str
+    reason: str
+
+
+def _header_key(text: object) -> str:
+    words = re.sub(r"[^a-z0-9]+", " ", accentless_lower(str(text or "")))
+    return " ".join(words.split())
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _decode(content: bytes) -> str:
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in content[:2000]:
+        raise ReturnedMailFileError(
+            "Encodage non pris en charge (UTF-16 ?) : enregistrez le fichier en « CSV UTF-8 » ou « CSV (séparateur : "
+            "point-virgule) »."
+        )
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("cp1252")  # Excel's « CSV (séparateur : point-virgule) » on a French Windows
+    except UnicodeDecodeError:
+        raise ReturnedMailFileError(
+            "Encodage illisible : enregistrez le fichier en « CSV UTF-8 » ou en Windows-1252 (ANSI)."
+        ) from None
+
+
+def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
+    text = _decode(content)
+    if text.lstrip()[:1] == "<":
+        raise ReturnedMailFileError(
+            "Format non pris en charge (page web ou XML) : envoyez un fichier CSV (séparateur ; ou ,) ou Excel (.xlsx)."
+        )
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    for row in reader:
+        yield line, [cell.strip() for cell in row]
+        line = reader.line_num + 1  # the next record starts after this one's last physical line
+
+
+def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise ReturnedMailFileError(
+            "Ce classeur Excel illisible ou endommagé ne peut pas être lu : enregistrez-le à nouveau en .xlsx ou en CSV."
+        ) from error
+    try:
+        for number, row in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1):
+            yield number, [_cell(value) for value in row]
+    finally:
+        workbook.close()
+
+
+def returned_mail_lines(content: bytes, *, filename: str = "") -> list[ReturnedMailLine]:
+    """The lines of a returned-mail file (CSV or XLSX), or ReturnedMailFileError with a French message."""
+    if not content.strip():
+        raise ReturnedMailFileError("Le fichier est vide.")
+    if len(content) > MAX_BYTES:
+        raise ReturnedMailFileError("Fichier trop volumineux (10 Mo au plus) : découpez-le en plusieurs fichiers.")
+    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if content.startswith(b"\xd0\xcf\x11\xe0") or suffix == "xls":
+        raise ReturnedMailFileError(
+            "Fichier en ancien format Excel (.xls) : enregistrez-le en .xlsx ou en CSV, puis importez-le à nouveau."
+        )
+    if suffix in ("html", "htm", "xml", "json", "ods", "pdf", "doc", "docx"):
+        raise ReturnedMailFileError(
+            f"Format non pris en charge (.{suffix}) : envoyez un fichier CSV (séparateur ; ou ,) ou Excel (.xlsx)."
+        )
+    rows = _xlsx_rows(content) if content.startswith(b"PK\x03\x04") or suffix == "xlsx" else _csv_rows(content)
+    return _lines(rows)
+
+
+def _lines(rows: Iterator[tuple[int, list[str]]]) -> list[ReturnedMailLine]:
+    header: dict[str, int] = {}
+    found: list[str] = []
+    lines: list[ReturnedMailLine] = []
+    for number, cells in rows:
+        if not any(cells):
             continue
-    return None
+        if not found:
+            found = [cell for cell in cells if cell]
+            for index, cell in enumerate(cells):
+                for column, names in COLUMNS.items():
+                    if _header_key(cell) in names and column not in header:
+                        header[column] = index
+            for column in ("reference", "returned_on"):
+                if column not in header:
+                    raise ReturnedMailFileError(
+                        f"Colonne « {COLUMN_LABELS[column]} » introuvable. Colonnes attendues : {EXPECTED}. "
+                        f"Colonnes lues : {', '.join(found)[:300]}."
+                    )
+            continue
+        if len(lines) >= MAX_LINES:
+            raise ReturnedMailFileError(f"Plus de {MAX_LINES} lignes : découpez le fichier en plusieurs fichiers.")
 
+        def get(column: str, cells: list[str] = cells) -> str:
+            index = header.get(column)
+            return cells[index] if index is not None and index < len(cells) else ""
 
-class ReturnedMailResource(resources.ModelResource):
-    """Each row (letter reference, return date, reason) moves its letter to `returned` and triggers the
-    campaign's fallback. Unknown references, duplicates and unreadable rows are skipped and counted in
-    `report` — never applied. Idempotent: the event id is the letter reference.
-    """
-
-    reference = fields.Field(attribute="reference", column_name="reference")
-
-    class Meta:
-        model = Notification
-        fields = ("reference",)
-        import_id_fields = ("reference",)
-        use_transactions = True
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.report: Counter[str] = Counter()
-        self.problems: list[tuple[int, str, str]] = []  # (row number, reference, outcome)
-
-    def before_import(self, dataset: Any, **kwargs: Any) -> None:
-        """Accept French or English column names: rename them to reference / return_date / reason."""
-        canonical = {name: "reference" for name in REFERENCE_COLUMNS}
-        canonical |= {name: "return_date" for name in DATE_COLUMNS}
-        canonical |= {name: "reason" for name in REASON_COLUMNS}
-        if dataset.headers:
-            dataset.headers = [canonical.get(str(h).strip().lower(), h) for h in dataset.headers]
-
-    def import_row(self, row: Any, instance_loader: Any, **kwargs: Any) -> RowResult:
-        result = RowResult()
-        number = kwargs.get("row_number") or sum(self.report.values()) + 1
-        reference = _pick(row, REFERENCE_COLUMNS)
-        returned_on = _date(_pick(row, DATE_COLUMNS))
-        if not reference or returned_on is None:
-            outcome = "invalid"
-        else:
-            outcome = returned_mail_record(reference=reference, returned_on=returned_on,
-                                           reason=_pick(row, REASON_COLUMNS), by=kwargs.get("user"))  # fmt: skip
-        self.report[outcome] += 1
-        if outcome != "applied":
-            self.problems.append((number, reference, outcome))
-        result.import_type = RowResult.IMPORT_TYPE_UPDATE if outcome == "applied" else RowResult.IMPORT_TYPE_SKIP
-        result.object_repr = f"{reference or '?'}: {outcome}"
-        result.diff = [reference, outcome]
-        return result
+        lines.append(ReturnedMailLine(number, get("reference"), get("returned_on"), get("reason")))
+    if not found:
+        raise ReturnedMailFileError("Le fichier est vide.")
+    if not lines:
+        raise ReturnedMailFileError("Le fichier n'a aucune ligne de retour sous son en-tête.")
+    return lines
 
 
 class CallCentreResource(FormulaSafeResource, resources.ModelResource):

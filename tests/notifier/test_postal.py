@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 
 import pytest
-import tablib
+from django.utils import timezone
 
 from notifier import launch, postal, selectors
-from notifier.models import Campaign, Notification, PrintBatch
-from notifier.resources import ReturnedMailResource
+from notifier.models import Campaign, DeliveryEvent, Notification, PrintBatch
+from notifier.resources import ReturnedMailLine
 
 pytestmark = pytest.mark.django_db
 S = Notification.Status
@@ -46,37 +47,66 @@ def test_handing_over_a_batch_marks_its_letters_sent_once_and_completes_the_camp
 def test_returned_mail_applies_good_rows_and_reports_unknown_duplicate_and_unreadable_ones(
     launched_post, approver, django_capture_on_commit_callbacks
 ):
-    # given the letters were handed over
+    # given the letters were handed over (today)
     postal.print_batch_hand_over(batch=PrintBatch.objects.get(campaign=launched_post), by=approver)
     first, second, _ = Notification.objects.filter(campaign=launched_post).order_by("pk")
-    data = tablib.Dataset(headers=["référence", "date_retour", "motif"])
-    data.append([first.reference, "2021-03-15", "npai"])
-    data.append(["N999-1-C", "2021-03-15", "npai"])
-    data.append([first.reference, "16/03/2021", "npai"])
-    data.append([second.reference, "pas une date", "refusé"])
+    today = timezone.localdate()
+    lines = [
+        ReturnedMailLine(2, first.reference, today.isoformat(), "npai"),
+        ReturnedMailLine(3, "N999-1-C", today.isoformat(), "npai"),
+        ReturnedMailLine(4, first.reference, f"{today:%d/%m/%Y}", "npai"),
+        ReturnedMailLine(5, second.reference, "pas une date", "refusé"),
+    ]
     # when
-    resource = ReturnedMailResource()
     with django_capture_on_commit_callbacks(execute=True):
-        resource.import_data(data, dry_run=False, raise_errors=True)
+        report = postal.returned_mail_import(lines=lines, by=None, apply=True)
     # then
-    assert resource.report == {"applied": 1, "unknown": 1, "duplicate": 1, "invalid": 1}
-    assert [outcome for _, _, outcome in resource.problems] == ["unknown", "duplicate", "invalid"]
+    assert report.counts == {"appliqués": 1, "inconnus": 1, "doublons": 1, "invalides": 1}
+    assert [(row.line, row.outcome) for row in report.not_applied] == [(3, "unknown"), (4, "duplicate"), (5, "invalid")]
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == S.RETURNED and "n'habite pas" in first.last_error
+    assert first.return_reason == Notification.ReturnReason.MOVED
     assert second.status == S.SENT
     # and the post_then_email fallback sends the email once (campaign reopened, completed again)
     fallback = Notification.objects.get(campaign=launched_post, patient=first.patient, channel="email")
     assert fallback.is_fallback and fallback.status == S.SENT
 
 
-def test_a_dry_run_of_returned_mail_changes_nothing(launched_post, approver):
+def test_a_preview_of_returned_mail_changes_nothing(launched_post, approver):
     postal.print_batch_hand_over(batch=PrintBatch.objects.get(campaign=launched_post), by=approver)
     first = Notification.objects.filter(campaign=launched_post).order_by("pk").first()
-    data = tablib.Dataset([first.reference, "2021-03-15", "npai"], headers=["reference", "return_date", "reason"])
-    ReturnedMailResource().import_data(data, dry_run=True, raise_errors=True)
+    line = ReturnedMailLine(2, first.reference, timezone.localdate().isoformat(), "npai")
+    report = postal.returned_mail_import(lines=[line], by=approver, apply=False)
     first.refresh_from_db()
-    assert first.status == S.SENT
+    assert report.counts["appliqués"] == 1 and first.status == S.SENT
+    assert not DeliveryEvent.objects.filter(notification=first, event_type="returned").exists()
+
+
+def test_a_return_before_the_hand_over_or_of_a_letter_never_handed_over_is_invalid(launched_post, approver):
+    letter = Notification.objects.filter(campaign=launched_post).first()
+    today = timezone.localdate()
+    assert (
+        postal.returned_mail_record(reference=letter.reference, returned_on=today, reason="", by=approver) == "invalid"
+    )
+    postal.print_batch_hand_over(batch=PrintBatch.objects.get(campaign=launched_post), by=approver)
+    yesterday = today - dt.timedelta(days=1)
+    assert postal.returned_mail_record(reference=letter.reference, returned_on=yesterday, reason="", by=approver) == (
+        "invalid"
+    )
+    letter.refresh_from_db()
+    assert letter.status == S.SENT
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [("Décédé", "deceased"), ("DECEDEE", "deceased"), ("décédé(e)", "deceased"), ("deceased", "deceased"),
+     ("N'habite pas à l'adresse indiquée", "moved"), ("NPAI", "moved"), ("Refusé", "refused"),
+     ("Destinataire inconnu à l'adresse", "unknown_recipient"), ("Adresse incomplète", "incomplete"),
+     ("Boîte aux lettres non identifiable", "no_letterbox"), ("", "other"), ("pli abîmé", "other")],
+)  # fmt: skip
+def test_a_written_reason_is_read_as_la_poste_means_it(written, code):
+    assert postal.return_reason_for(written) == code
 
 
 def test_the_call_centre_list_holds_patients_reached_on_no_channel(

@@ -1,4 +1,4 @@
-"""`manage.py campaign create|approve|launch|pause|resume|cancel|status|unconfirmed|handover` (thin, re-runnable, --json).
+"""`manage.py campaign create|approve|launch|pause|resume|cancel|status|unconfirmed|handover|returns` (thin, re-runnable, --json).
 
 Run from a shell on the server (operations), but on behalf of a named person: `--by USER` must hold, on the
 campaign's laboratory, the permission `labs.access.COMMAND_TABLE` gives the subcommand (the same as the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -18,10 +19,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from labs import access
+from labs.audit import AuditEvent, audit_record
 from labs.exports import formula_safe
 from labs.models import Breach, BreachLaboratory, Laboratory
 from labs.services import breach_measure_add, case_files_sync
-from notifier import campaigns, launch, postal, selectors
+from notifier import campaigns, launch, postal, resources, selectors
 from notifier.models import Campaign, Notification, PrintBatch
 
 
@@ -62,6 +64,12 @@ class Command(BaseCommand):
         handover = sub.add_parser("handover", help="marquer un lot d'impression remis à l'imprimeur / La Poste")
         handover.add_argument("batch", type=int, help="id du lot d'impression")
         handover.add_argument("--by", required=True)
+        returns = sub.add_parser(
+            "returns", help="importer un fichier de retours de courrier (PND) : CSV ou XLSX, ; ou , , UTF-8 ou Windows"
+        )
+        returns.add_argument("file", help="fichier des retours (colonnes référence, date de retour, motif)")
+        returns.add_argument("--by", required=True, help="identifiant de la personne (ses laboratoires seulement)")
+        returns.add_argument("--dry-run", action="store_true", help="aperçu : ne rien enregistrer")
         demo = sub.add_parser(
             "demo",
             help="démo : créer, approuver (2e personne), lancer, dire où sont courriels et lettres (refusée en production)",
@@ -164,7 +172,40 @@ class Command(BaseCommand):
             raise CommandError(f"Lot d'impression inconnu / unknown print batch: {o['batch']}")
         by = self._acting(o["by"], "handover", batch.campaign.laboratory)
         sent = postal.print_batch_hand_over(batch=batch, by=by)
-        return {"batch": batch.pk, "campaign": batch.campaign_id, "notifications_sent": sent}
+        batch.refresh_from_db()
+        if sent:
+            message = f"{batch} remis à l'imprimeur / La Poste : {sent} lettre(s) passent à l'état « envoyée »."
+        else:
+            message = (
+                f"{batch} déjà remis le {timezone.localtime(batch.handed_over_at):%d/%m/%Y à %H:%M} : rien à faire."
+            )
+        return {"batch": batch.pk, "campaign": batch.campaign_id, "notifications_sent": sent, "message": message}
+
+    def _returns(self, o: dict[str, Any]) -> dict[str, Any]:
+        user = self._user(o["by"])
+        if not access.may(user, access.command_permission("campaign returns")):
+            raise CommandError(f"{o['by']!r} n'a pas le droit « campaign returns » (rôle) / not allowed for this role")
+        path = Path(o["file"])
+        if not path.is_file():
+            raise CommandError(f"Fichier introuvable : {path}")
+        try:
+            lines = resources.returned_mail_lines(path.read_bytes(), filename=path.name)
+        except resources.ReturnedMailFileError as error:
+            raise CommandError(f"{path.name} : {error}") from error
+        report = postal.returned_mail_import(lines=lines, by=user, apply=not o["dry_run"])
+        if not o["dry_run"]:
+            audit_record(actor=user, action=AuditEvent.Action.IMPORT, object_type="notifier.returned_mail",
+                         file=path.name, lines=len(lines), via="command", **report.counts)  # fmt: skip
+        return {
+            "file": path.name,
+            "dry_run": o["dry_run"],
+            "counts": report.counts,
+            "summary": report.summary(),
+            "not_applied": [
+                {"line": row.line, "reference": row.reference, "outcome": row.outcome.label, "reason": row.detail}
+                for row in report.not_applied
+            ],
+        }
 
     def _demo(self, o: dict[str, Any]) -> dict[str, Any]:
         """Re-runnable: the first laboratory's demo campaign is created, approved and launched once."""
@@ -213,6 +254,16 @@ class Command(BaseCommand):
     def _human(self, action: str, result: dict[str, Any]) -> str:
         if "unconfirmed" in result:
             return self._human_unconfirmed(result)
+        if action == "handover":
+            return result["message"]
+        if action == "returns":
+            head = "aperçu (rien n'est enregistré)" if result["dry_run"] else "import terminé"
+            lines = [f"{result['file']} : {head} — " + ", ".join(result["summary"])]
+            lines.extend(
+                f"  ligne {row['line']} ({row['reference'] or 'sans référence'}) : {row['outcome']} — {row['reason']}"
+                for row in result["not_applied"]
+            )
+            return "\n".join(lines)
         if "counts" not in result:
             return " ".join(f"{k}={v}" for k, v in result.items())
         # In words (the --json answer keeps the codes).
