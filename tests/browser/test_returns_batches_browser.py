@@ -17,11 +17,10 @@ from django.utils import timezone
 
 from labs import access
 from labs.audit import AuditEvent
-from labs.models import BreachLaboratory
 from notifier import campaigns, launch
 from notifier.models import Campaign, Notification, PrintBatch
 from tests.access_fixtures import make_staff
-from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
+from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory, case_file_complete
 
 from .conftest import ARTIFACTS
 
@@ -42,7 +41,7 @@ def running_campaign():
     """A launched post_then_email campaign of the Remparts laboratory: 3 letters in one built batch."""
     breach = BreachFactory(slug="fuite-2026", title="Fuite de données 2026")
     lab = LaboratoryFactory(code="REMP", name="Laboratoire des Remparts")
-    BreachLaboratory.objects.create(breach=breach, laboratory=lab, aware_at=breach.aware_at)
+    case_file_complete(breach=breach, laboratory=lab)  # what the launch gate asks
     for last_name in ("Durand", "Lefèvre", "Morvan"):
         PatientFactory(breach=breach, laboratory=lab, last_name=last_name)
     dpo = make_staff("dpo-remparts", role=access.DPO, laboratories=[lab])
