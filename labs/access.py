@@ -210,6 +210,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "demo_laboratories": ("ops.shell", "demo_laboratories (refusée en production)"),
     "demo_users": ("ops.shell", "demo_users (refusée en production)"),
     "demo_patient": ("ops.shell", "demo_patient (refusée en production)"),
+    "run_periodic": ("ops.shell", "run_periodic (tâches périodiques sans broker)"),
 }
 
 
