@@ -24,7 +24,7 @@ from labs.models import BreachLaboratory
 from notifier.models import Campaign, Notification
 from notifier.resources import call_centre_dataset
 
-from . import cnil, exports, stats
+from . import cnil, cnil_charts, exports, stats, urgency
 from .charts import CHANNEL_LABELS, STATUS_LABELS, STATUS_ORDER, progress_chart, status_chart
 from .formatting import format_duration, format_percent
 from .masking import MASKED
@@ -76,14 +76,15 @@ def _campaign_view(s: stats.CampaignStats, aware_at: dt.datetime) -> dict[str, A
 
 
 def dpo_dashboard(request: HttpRequest) -> HttpResponse:
-    """Per case file (breach × own laboratory): the CNIL deadline and filings, then each campaign's numbers."""
+    """Per case file (breach × own laboratory), most urgent first: the CNIL deadline, the filings, what is
+    still to complete, then each campaign's numbers."""
     _require_dpo_view(request.user, "dashboards:dpo")
     now = timezone.now()
     user = request.user
     case_files = list(
         access.scope_queryset(BreachLaboratory.objects.all(), user, "laboratory")
         .select_related("breach", "laboratory")
-        .prefetch_related("filings")
+        .prefetch_related("filings", "measures")  # measures: the missing-items check, without a query each
         .order_by("breach__aware_at", "laboratory__code")
     )
     campaigns = list(
@@ -104,23 +105,32 @@ def dpo_dashboard(request: HttpRequest) -> HttpResponse:
             "filings": [
                 {"filing": f, "submitted_at": format_paris(f.submitted_at)} for f in cf.filings.all()
             ],
+            "to_complete": urgency.case_file_to_complete(cf),
         }  # fmt: skip
     for campaign in campaigns:
         key = (campaign.breach_id, campaign.laboratory_id)
         section = sections.setdefault(
-            key, {"breach": campaign.breach, "laboratory": campaign.laboratory, "case_file": None, "campaigns": []}
-        )
+            key,
+            {"breach": campaign.breach, "laboratory": campaign.laboratory, "case_file": None, "campaigns": [],
+             "to_complete": []},
+        )  # fmt: skip
         aware_at = section["case_file"].aware_at if section["case_file"] else campaign.breach.aware_at
         section["campaigns"].append(_campaign_view(campaign_numbers[campaign.pk], aware_at))
     for key, section in sections.items():
         section["patients"] = patients.get(key, 0)
         if section.get("filing_state"):
             section["filing_label"] = section["filing_state"].label
+        section.update(urgency.urgency_view(section["case_file"], now=now))
+    ordered = sorted(
+        sections.values(),
+        key=lambda s: urgency.urgency_sort_key(s["case_file"], s["laboratory"].code, now=now),
+    )
     return render(
         request,
         "dashboards/dpo.html",
         {
-            "sections": list(sections.values()),
+            "sections": ordered,
+            "urgency_rows": ordered,  # the to-do table at the top: one row per section, same order
             "now": format_paris(now),
             "title": "Tableau de bord du DPO",
             "security_alerts": _security_alerts(now),
@@ -159,7 +169,17 @@ def cnil_dashboard(request: HttpRequest) -> HttpResponse:
     descending = request.GET.get("ordre") == "desc"
     counts = cnil.cnil_counts_cached()
     rows = cnil.cnil_rows(now=now, counts=counts)
-    summaries = [cnil.summary_cells(s) for s in cnil.breach_summaries(rows)]
+    summaries = []
+    for summary in cnil.breach_summaries(rows):
+        cells = cnil.summary_cells(summary)
+        # The charts read by laboratory code, whatever the table's sort: a fixed place for each laboratory.
+        of_breach = sorted(
+            (r for r in rows if r.case_file.breach_id == summary.breach.pk), key=lambda r: r.laboratory.code
+        )
+        chart_id = f"b{summary.breach.pk}"
+        cells["delay_chart"] = cnil_charts.filing_delay_chart(of_breach, chart_id=f"{chart_id}-delay")
+        cells["progress_chart"] = cnil_charts.campaign_progress_chart(of_breach, chart_id=f"{chart_id}-progress")
+        summaries.append(cells)
     ordered = cnil.cnil_rows_sorted(rows, key=sort, descending=descending)
     columns = [
         {
@@ -170,6 +190,9 @@ def cnil_dashboard(request: HttpRequest) -> HttpResponse:
         for key, label, numeric in cnil.CNIL_COLUMNS
     ]  # fmt: skip
     table = [{"row": row, "state": row.filing_state, "cells": cnil.cnil_cells(row)} for row in ordered]
+    for item in table:
+        # « 12 % » and « (31 / 258) » on two lines at most, never broken inside either (narrow columns)
+        item["rates"] = [item["cells"][name].partition(" (") for name in ("returned_rate", "unreachable_rate")]
     return render(
         request,
         "dashboards/cnil.html",

@@ -220,6 +220,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "demo_users": ("ops.shell", "demo_users (refusée en production)"),
     "demo_patient": ("ops.shell", "demo_patient (refusée en production)"),
     "staff": ("ops.shell", "staff add, totp, deactivate, list (comptes du personnel)"),
+    "run_periodic": ("ops.shell", "run_periodic (tâches périodiques sans broker)"),
 }
 
 

@@ -12,6 +12,7 @@ from labs import access
 from labs.models import BreachLaboratory, CnilFiling
 from notifier.models import Campaign, Notification
 from tests.access_fixtures import make_staff
+from tests.browser.conftest import ARTIFACTS
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -65,6 +66,15 @@ def _campaign(breach, laboratory, author, patients, *, start_hour, returned_ever
 
 
 @pytest.fixture
+def desk(browser):
+    """Staff pages are looked at on a common laptop screen: 1366 × 768."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1366, "height": 768}, accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
 def dashboards_world(django_user_model):
     cache.delete(cnil.CNIL_COUNTS_CACHE_KEY)  # the counts snapshot of another test's data must not be shown
     breach = BreachFactory(slug="fuite-navigateur", title="Fuite du logiciel de laboratoire (2026)", aware_at=AWARE)
@@ -74,7 +84,10 @@ def dashboards_world(django_user_model):
     author = django_user_model.objects.create_user("auteur", password="x" * 16, is_staff=True)
     case_a = BreachLaboratory.objects.create(breach=breach, laboratory=lab_a, aware_at=AWARE, high_risk="yes")
     BreachLaboratory.objects.create(breach=breach, laboratory=lab_b, aware_at=AWARE, high_risk="undecided")
-    BreachLaboratory.objects.create(breach=breach, laboratory=lab_c, aware_at=dt.datetime.now(dt.UTC))
+    # the Gare laboratory learnt of it 51 hours ago (its processor's notice came late): due in 21 hours
+    BreachLaboratory.objects.create(
+        breach=breach, laboratory=lab_c, aware_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=51)
+    )
     submitted = AWARE + dt.timedelta(hours=30)
     CnilFiling.objects.create(
         case_file=case_a, sequence=1, kind="initial", submitted_at=submitted, late=False, snapshot={},
@@ -86,7 +99,7 @@ def dashboards_world(django_user_model):
     PatientFactory.create_batch(25, breach=breach, laboratory=lab_c, last_name=SURNAME)
     _campaign(breach, lab_a, author, patients_a, start_hour=20, returned_every=7, delivered_every=2)
     _campaign(breach, lab_b, author, patients_b, start_hour=50, returned_every=5, delivered_every=2)
-    dpo = make_staff("dpo-remparts", role=access.DPO, laboratories=[lab_a])
+    dpo = make_staff("dpo-remparts", role=access.DPO, laboratories=[lab_a, lab_c])
     liaison = make_staff("liaison-cnil", role=access.CNIL_LIAISON)
     return {"dpo": dpo, "liaison": liaison}
 
@@ -99,10 +112,15 @@ def test_a_dpo_logs_in_with_totp_and_sees_their_laboratorys_dashboard(
     # when they log in through the admin with their second factor and open the dashboard
     log_in(desk, dpo, "/tableau-de-bord/")
     screenshot(desk, "dashboard-dpo")
-    # then they see their laboratory's campaign, its charts and downloads, and nothing of the others
+    desk.screenshot(path=str(ARTIFACTS / "dashboard-dpo-1366x768.png"))  # what the DPO sees first
+    # then they see their laboratories' case files, the one due in 21 hours on top, flagged, each a link
     body = desk.inner_text("main")
-    assert "Laboratoire des Remparts" in body
-    assert "Laboratoire du Port" not in body and "Laboratoire de la Gare" not in body
+    assert "Laboratoire des Remparts" in body and "Laboratoire de la Gare" in body
+    assert "Laboratoire du Port" not in body
+    first = desk.locator("table.todo tbody tr").first
+    assert "Laboratoire de la Gare" in first.inner_text() and "échéance dans moins de 24 h" in first.inner_text()
+    assert first.locator("a").first.get_attribute("href").startswith("/admin/labs/breachlaboratory/")
+    assert "À compléter" in body
     assert "déposée dans les délais" in body and "CNIL-2026-0042" in body
     assert desk.locator("svg.chart").count() == 2
     assert desk.locator("svg.chart rect.st-returned").count() >= 1
@@ -127,6 +145,16 @@ def test_the_cnil_liaison_logs_in_and_sees_masked_aggregates_without_names(
     assert "< 10" in body
     assert SURNAME not in desk.content()
     assert "à déposer, dans les délais" in body
+    # with the rates and their denominators, « aucune campagne » for the Gare, the hours to the first filing
+    assert "aucune campagne" in body
+    assert "30 h" in body  # the Remparts filed 30 hours after awareness
+    assert "(< 10 / 60)" in body or "/ 60)" in body  # unreachable patients over the 60 written to
+    assert desk.locator("svg.chart").count() == 2
+    # and the laboratories' table fits a 1366 × 768 screen: no column cut off on the right
+    desk.locator("#labs-caption").scroll_into_view_if_needed()
+    desk.screenshot(path=str(ARTIFACTS / "dashboard-cnil-table-1366x768.png"))
+    region = desk.locator("div.scroll[role=region]")
+    assert region.evaluate("el => el.scrollWidth <= el.clientWidth")
     # when they sort by patients, descending (the biggest laboratory first)
     desk.click("th a:has-text('Patients concernés')")
     desk.wait_for_url("**tri=patients&ordre=asc")
