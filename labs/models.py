@@ -50,8 +50,15 @@ class Laboratory(TimeStampedModel):
 class LaboratoryMembership(TimeStampedModel):
     """A staff user (DPO or operator) working for a laboratory; what `labs.access` scopes on."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_memberships")
-    laboratory = models.ForeignKey(Laboratory, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="lab_memberships",
+        verbose_name=_("utilisateur"),
+    )
+    laboratory = models.ForeignKey(
+        Laboratory, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("laboratoire")
+    )
 
     lab_path = "laboratory"
 
@@ -70,11 +77,11 @@ class Breach(TimeStampedModel):
     Each laboratory (controller) has its own case file — `BreachLaboratory` — with its own awareness time,
     deadline, Art. 33(3) facts, decisions and CNIL filings."""
 
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(_("identifiant court"), max_length=80, unique=True)
     title = models.CharField(_("titre"), max_length=200)
     processor = models.CharField(_("sous-traitant"), max_length=200, blank=True)
     aware_at = models.DateTimeField(_("connaissance de la violation"))
-    description = models.TextField(blank=True)
+    description = models.TextField(_("description"), blank=True)
     laboratories = models.ManyToManyField(
         Laboratory, through="BreachLaboratory", related_name="breaches", verbose_name=_("laboratoires"), blank=True
     )
