@@ -139,7 +139,8 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
     resource_classes = [BreachRegisterResource]
     formats = [base_formats.CSV, base_formats.XLSX]
     change_list_template = "labs/admin/case_file_change_list.html"
-    list_display = ["laboratory", "breach", "deadline", "aware_at_paris", "cnil_decision", "high_risk", "filings_count"]
+    # The 72 h clock next to the laboratory: the column a DPO looks for first stays in view at 1366 px.
+    list_display = ["laboratory", "deadline", "breach", "aware_at_paris", "cnil_decision", "high_risk", "filings_count"]
     list_select_related = ["laboratory", "breach"]
     list_filter = [DeadlineFilter, "cnil_decision", "high_risk", ("breach", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["laboratory__name", "laboratory__code", "breach__title"]
@@ -229,7 +230,8 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
                 '<span style="color:#555">{}</span><br><small>{}</small>', _("non notifiée (décision)"), due
             )
         left = time_left(obj.due_at)
-        colour = "#b00020" if left.total_seconds() < 0 else "#c25e00" if left < dt.timedelta(hours=24) else "#1b7a32"
+        # Each at least 4.5:1 on white (WCAG 1.4.3): red overdue, dark orange within 24 h, green otherwise.
+        colour = "#b00020" if left.total_seconds() < 0 else "#a64b00" if left < dt.timedelta(hours=24) else "#1b7a32"
         return format_html(
             '<strong style="color:{}">{}</strong><br><small>{}</small>', colour, format_time_left(left), due
         )
