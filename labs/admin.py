@@ -22,6 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .access import REFUSED, LabScopedAdminMixin, LabScopedInlineMixin
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris, format_time_left, time_left
+from .exports import FrenchExportForm
 from .filing_states import FilingState, filing_state_q, initial_filing_late
 from .forms import CaseFileForm, FilingForm
 from .models import (
@@ -47,6 +48,7 @@ class LaboratoryAdmin(LabScopedAdminMixin, ImportExportModelAdmin):
 
     lab_path = "pk"
     resource_classes = [LaboratoryResource]
+    export_form_class = FrenchExportForm
     list_display = ["code", "name", "city", "dpo_name", "dpo_email", "siren"]
     search_fields = ["code", "name", "city", "siren"]
 

@@ -18,6 +18,7 @@ from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 
 from labs.access import LabScopedAdminMixin, LabScopedInlineMixin, laboratories_for, sees_all_laboratories
+from labs.exports import FrenchExportForm
 
 from .models import ExposedRecord, ImportBatch, ImportRejection, Patient
 from .resources import PatientSummaryResource, channel_words, exposure_words, sensitive_words
@@ -143,6 +144,7 @@ class PatientAdmin(LabScopedAdminMixin, ExportMixin, admin.ModelAdmin):
     patient_data = True
     lab_path = "laboratory"
     resource_classes = [PatientSummaryResource]
+    export_form_class = FrenchExportForm
     export_formats = [base_formats.CSV, base_formats.XLSX]
     list_display = ["full_name", "laboratory", "birth_date", "is_minor", "exposure", "channels", "record_count"]
     list_select_related = ["laboratory"]

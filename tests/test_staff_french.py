@@ -4,6 +4,7 @@ admin's own chrome whatever the browser's language; English only when a person p
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from django.contrib import admin
@@ -124,13 +125,27 @@ def test_the_language_switch_refuses_a_language_it_does_not_offer_without_an_err
     assert "Déconnexion" in admin_client.get(reverse("admin:index")).content.decode()
 
 
+def _labels(page: str) -> list[str]:
+    return [" ".join(html.unescape(label).split()) for label in re.findall(r"<label[^>]*>([^<]*)</label>", page)]
+
+
 @pytest.mark.django_db
 def test_the_export_screen_of_import_export_is_french(admin_client):
     # when the patients' export screen is opened
     page = admin_client.get(reverse("admin:patients_patient_export")).content.decode()
-    # then django-import-export's own words come out French
-    assert "Exporter" in page and "Format" in page
-    assert ">Export<" not in page and "Submit" not in page
+    labels = _labels(page)
+    # then django-import-export's own words come out French, and each box is named by its French column
+    assert "Exporter" in page and "Tout sélectionner" in labels
+    assert "laboratoire" in labels and "date de naissance" in labels and "données exposées" in labels
+    assert not [label for label in labels if re.search(r"\b(Select|Laboratory|Birth|Exposure|Record)\b", label)]
+
+
+@pytest.mark.django_db
+def test_the_laboratories_export_picker_names_fields_in_french_with_their_column(admin_client):
+    labels = _labels(admin_client.get(reverse("admin:labs_laboratory_export")).content.decode())
+    # the columns keep the file's header (an import reads them back), the label says what it is
+    assert "nom (name)" in labels and "courriel du DPO (dpo_email)" in labels and "code dans la fuite (code)" in labels
+    assert "Dpo Email" not in labels and "Name" not in labels
 
 
 @pytest.mark.django_db
