@@ -133,3 +133,36 @@ def test_axe_reports_an_unlabelled_field_and_low_contrast(page, axe):
     # when axe runs, then it names both (so a clean page above means something)
     found = " ".join(axe(page))
     assert "label" in found and "color-contrast" in found
+
+
+@pytest.mark.parametrize("size", ["100", "375"])
+def test_the_error_and_lockout_pages_have_no_accessibility_violation(
+    live_server, browser, axe, screenshot, settings, size, django_user_model
+):
+    settings.AXES_FAILURE_LIMIT = 1
+    django_user_model.objects.create_user("dpo-essai", password="x" * 16, is_staff=True)
+    context = _context(browser, size)
+    page = context.new_page()
+    found = {}
+    try:
+        # given an address that leads nowhere
+        page.goto(f"{live_server.url}/verifier/page-perdue/")
+        assert "Page introuvable" in page.inner_text("h1")
+        found["404"] = axe(page)
+        assert _fits(page)
+        screenshot(page, f"a11y-error-404-{size}")
+        # and a staff log-in locked after a wrong password
+        for _ in range(2):
+            page.goto(f"{live_server.url}/admin/login/")
+            page.fill("#id_username", "dpo-essai")
+            page.fill("#id_password", "mauvais mot de passe")
+            page.click("input[type=submit]:not([name=otp_challenge])")
+            page.wait_for_load_state()
+        assert "Connexion bloquée" in page.inner_text("h1")
+        assert "60 minutes" in page.inner_text("#lockout")
+        found["lockout"] = axe(page)
+        assert _fits(page)
+        screenshot(page, f"a11y-admin-lockout-{size}")
+    finally:
+        context.close()
+    assert {name: violations for name, violations in found.items() if violations} == {}
