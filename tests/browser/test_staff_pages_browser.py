@@ -69,6 +69,9 @@ def test_the_dpos_staff_pages_have_no_serious_accessibility_violation(
         "patients-list": "/admin/patients/patient/",
         "case-file-list": "/admin/labs/breachlaboratory/",
         "dashboard-dpo": "/tableau-de-bord/",
+        "delivery-events": "/admin/notifier/deliveryevent/",
+        "imports": "/admin/patients/importbatch/",
+        "patients-export": "/admin/patients/patient/export/",
     }
     for name, path in pages.items():
         found[name] = _visit(page, base + path, axe, screenshot, f"staff-{name}")
@@ -111,3 +114,21 @@ def test_the_exposed_data_column_of_the_patients_list_reads_as_words(
     assert box is not None and box["width"] >= 220, box
     assert desk1366.evaluate("(r => r.scrollWidth <= r.clientWidth)(document.querySelector('#changelist .results'))")
     assert desk1366.evaluate("document.documentElement.scrollWidth") <= DESK["width"]
+
+
+def test_the_language_switch_shows_the_admin_in_english_and_back(
+    live_server, desk1366, screenshot, log_in, staff_world
+):
+    # given the DPO on the admin index, in French
+    log_in(desk1366, staff_world["dpo"], "/admin/")
+    assert desk1366.get_attribute("html", "lang") == "fr"
+    # when they press « English », then the same page comes back in English
+    desk1366.click("#language-form button")
+    desk1366.wait_for_load_state()
+    assert desk1366.get_attribute("html", "lang") == "en"
+    assert "log out" in desk1366.inner_text("#user-tools").lower()
+    screenshot(desk1366, "staff-admin-index-english")
+    # and « Français » brings French back
+    desk1366.click("#language-form button")
+    desk1366.wait_for_load_state()
+    assert "déconnexion" in desk1366.inner_text("#user-tools").lower()
