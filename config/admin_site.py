@@ -1,10 +1,21 @@
 """The admin site: django-otp's OTPAdminSite (a verified TOTP device is required), named "admin" so every
-`admin:` URL name keeps working."""
+`admin:` URL name keeps working.
+
+« Voir le site » leads to the dashboard the person may read (none: no link), and the language switch
+(French by default, English on request) is the site's own `admin:set_language` URL."""
 
 from __future__ import annotations
 
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import set_language
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+from labs import access
+
+# The staff pages outside the admin that « Voir le site » may lead to, the first one the person may read.
+SITE_PAGES = ("dashboards:dpo", "dashboards:cnil")
 
 
 class SingleDeviceOTPAdminAuthenticationForm(OTPAdminAuthenticationForm):
@@ -24,10 +35,21 @@ class SingleDeviceOTPAdminAuthenticationForm(OTPAdminAuthenticationForm):
 
 
 class NotifierAdminSite(OTPAdminSite):
-    site_header = "Notifier — violations de données / data breaches"
+    site_header = _("Notifier — violations de données")
     site_title = "Notifier"
-    index_title = "Administration"
+    index_title = _("Administration")
     login_form = SingleDeviceOTPAdminAuthenticationForm
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        context["site_url"] = next(
+            (reverse(name) for name in SITE_PAGES if access.may(request.user, access.view_permission(name))), None
+        )
+        return context
+
+    def get_urls(self):
+        # Django's set_language: it checks the language offered and the `next` address (same site only).
+        return [path("langue/", set_language, name="set_language"), *super().get_urls()]

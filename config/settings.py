@@ -69,7 +69,7 @@ MIDDLEWARE = [
     "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.middleware.FrenchFirstLocaleMiddleware",  # French unless English is chosen (switch, cookie)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -238,6 +238,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "labs.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# The lock-out page says, in French, for how long (AXES_COOLOFF_TIME) and whom to call.
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Notifier")
 # History pages of breaches, case files and filings are read-only (a revert would bypass the services).
 SIMPLE_HISTORY_REVERT_DISABLED = True

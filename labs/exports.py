@@ -15,6 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+from import_export.forms import SelectableFieldsExportForm
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"^[+-]?[\d .]+$")
 
@@ -34,3 +37,24 @@ class FormulaSafeResource:
 
     def export_field(self, field: Any, instance: Any, **kwargs: Any) -> Any:
         return formula_safe(super().export_field(field, instance, **kwargs))  # type: ignore[misc]
+
+
+class FrenchExportForm(SelectableFieldsExportForm):
+    """import-export's field picker, each box labelled in French: the column's French name (`column_name`), or
+    for a column named after its attribute, the model field's French label with the column in brackets.
+
+    import-export labels a box with the attribute's name title-cased ("Laboratory Code (laboratoire)",
+    "Dpo Email"). It offers no public hook for that label: this overrides its `_get_field_label` (version
+    pinned in requirements.txt; tests/test_staff_french.py fails if an upgrade brings the English back)."""
+
+    def _get_field_label(self, resource: Any, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        column = field.column_name if field is not None and field.column_name else field_name
+        if column != field_name:
+            return column
+        model = getattr(resource._meta, "model", None)
+        try:
+            label = str(model._meta.get_field(field_name).verbose_name) if model is not None else field_name
+        except FieldDoesNotExist:
+            label = field_name
+        return label if label == column else f"{label} ({column})"

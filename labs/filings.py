@@ -117,8 +117,9 @@ class BreachLaboratory(TimeStampedModel):
     )
     cnil_decision_reason = models.TextField(_("motif de la décision"), blank=True)
     cnil_decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
-    )
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
+        verbose_name=_("décidé par"),
+    )  # fmt: skip
     cnil_decided_at = models.DateTimeField(_("décidé le"), null=True, blank=True, editable=False)
     # Art. 34: high risk to the people, exemptions, CNIL instructions.
     high_risk = models.CharField(_("risque élevé"), max_length=10, choices=HighRisk.choices, default=HighRisk.UNDECIDED)
@@ -366,13 +367,17 @@ class DeadlineReminder(models.Model):
         BEFORE_6H = "t-6h", _("6 h avant")
         OVERDUE = "overdue", _("échéance dépassée")
 
-    case_file = models.ForeignKey(BreachLaboratory, on_delete=models.CASCADE, related_name="reminders")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    case_file = models.ForeignKey(
+        BreachLaboratory, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("dossier")
+    )
+    kind = models.CharField(_("rappel"), max_length=10, choices=Kind.choices)
     due_at = models.DateTimeField(_("échéance rappelée"))
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    recipients = models.JSONField(default=list, blank=True)
-    skipped = models.BooleanField(default=False, help_text=_("Dépassé par un rappel plus urgent : non envoyé."))
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    recipients = models.JSONField(_("destinataires"), default=list, blank=True)
+    skipped = models.BooleanField(
+        _("non envoyé"), default=False, help_text=_("Dépassé par un rappel plus urgent : non envoyé.")
+    )
 
     lab_path = "case_file__laboratory"
 

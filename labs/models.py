@@ -51,8 +51,15 @@ class Laboratory(TimeStampedModel):
 class LaboratoryMembership(TimeStampedModel):
     """A staff user (DPO or operator) working for a laboratory; what `labs.access` scopes on."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_memberships")
-    laboratory = models.ForeignKey(Laboratory, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="lab_memberships",
+        verbose_name=_("utilisateur"),
+    )
+    laboratory = models.ForeignKey(
+        Laboratory, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("laboratoire")
+    )
 
     lab_path = "laboratory"
 
@@ -71,11 +78,11 @@ class Breach(TimeStampedModel):
     Each laboratory (controller) has its own case file — `BreachLaboratory` — with its own awareness time,
     deadline, Art. 33(3) facts, decisions and CNIL filings."""
 
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(_("identifiant court"), max_length=80, unique=True)
     title = models.CharField(_("titre"), max_length=200)
     processor = models.CharField(_("sous-traitant"), max_length=200, blank=True)
     aware_at = models.DateTimeField(_("connaissance de la violation"))
-    description = models.TextField(blank=True)
+    description = models.TextField(_("description"), blank=True)
     # "When" of Art. 34(2)'s plain-language description: the letters print it (letters.content._period).
     period_start = models.DateField(_("période concernée : début"), null=True, blank=True)
     period_end = models.DateField(_("période concernée : fin"), null=True, blank=True)

@@ -290,10 +290,15 @@ class DeliveryEventAdmin(LabScopedAdminMixin, admin.ModelAdmin):
 
     lab_path = "notification__campaign__laboratory"
     patient_data = True
-    list_display = ("notification", "event_type", "source", "at", "reason", "applied")
+    list_display = ("notification", "event_type_label", "source", "at", "reason", "applied")
     list_filter = ("source", "event_type", "applied")
     list_select_related = ("notification",)
     raw_id_fields = ("notification",)
+
+    @admin.display(description="type", ordering="event_type")
+    def event_type_label(self, event: DeliveryEvent) -> str:
+        # In words; a type this version does not know is shown as the source sent it, never as "-".
+        return event.get_event_type_display()
 
 
 def _batches_in_campaign() -> Subquery:

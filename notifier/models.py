@@ -91,17 +91,17 @@ class PrintBatch(TimeStampedModel):
     )
     sequence = models.PositiveIntegerField("numéro")
     letter_count = models.PositiveIntegerField("lettres", default=0)
-    pdf_path = models.CharField(max_length=500, blank=True)
-    pdf_sha256 = models.CharField(max_length=64, blank=True)
-    manifest_path = models.CharField(max_length=500, blank=True)
-    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    pdf_path = models.CharField("fichier PDF", max_length=500, blank=True)
+    pdf_sha256 = models.CharField("empreinte SHA-256 du PDF", max_length=64, blank=True)
+    manifest_path = models.CharField("manifeste", max_length=500, blank=True)
+    manifest_sha256 = models.CharField("empreinte SHA-256 du manifeste", max_length=64, blank=True)
     built_at = models.DateTimeField("construit le", null=True, blank=True)
     handed_over_at = models.DateTimeField("remis le", null=True, blank=True)
     handed_over_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         verbose_name="remis par",
     )  # fmt: skip
-    error = models.TextField(blank=True)
+    error = models.TextField("erreur", blank=True)
 
     class Meta:
         ordering = ["campaign", "sequence"]
@@ -160,27 +160,28 @@ class Notification(TimeStampedModel):
     # Reference printed on the letter (returned-mail CSVs quote it); not secret, not the status code.
     reference = models.CharField("référence", max_length=32, unique=True)
     # HMAC of the patient's status code: the status page looks codes up here; the code is never stored.
-    code_digest = models.CharField(max_length=64, db_index=True)
-    language = models.CharField(max_length=2, default="fr")
+    code_digest = models.CharField("empreinte du code", max_length=64, db_index=True)
+    language = models.CharField("langue", max_length=2, default="fr")
     is_fallback = models.BooleanField("envoi de repli", default=False)
     attempts = models.PositiveSmallIntegerField("tentatives", default=0)
     last_error = models.CharField("dernière erreur", max_length=300, blank=True)
     provider_message_id = models.CharField("identifiant fournisseur", max_length=200, blank=True, db_index=True)
     print_batch = models.ForeignKey(
-        PrintBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
-    )
+        PrintBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications",
+        verbose_name="lot d'impression",
+    )  # fmt: skip
     # Set by a returned-mail import: « décédé » keeps the patient off the call-centre list and gets no fallback.
     return_reason = models.CharField("motif du retour", max_length=20, choices=ReturnReason.choices, blank=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    sending_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField("mise en file le", null=True, blank=True)
+    sending_at = models.DateTimeField("envoi commencé le", null=True, blank=True)
     # The claim of the worker sending the row (host/process/random, new at each claim) and until when it
     # holds: the tick takes back a row whose lease ran out, and the "sent" mark checks the claim, so a
     # late worker's mark is refused and its message dropped (notifier/sending.py). db_default: the
     # launch's COPY leaves the column out.
     claimed_by = models.CharField("réservée par", max_length=100, blank=True, default="", db_default="")
     lease_until = models.DateTimeField("réservée jusqu'à", null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    final_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
+    final_at = models.DateTimeField("état final le", null=True, blank=True)
 
     # Terminal states: the campaign is complete when every row is in one of them.
     TERMINAL = (
@@ -228,14 +229,37 @@ class DeliveryEvent(models.Model):
         OPERATOR = "operator", "opérateur"
         STATUS_PAGE = "status_page", "page de statut"
 
-    notification = models.ForeignKey(Notification, on_delete=models.PROTECT, related_name="events")
-    event_type = models.CharField("type", max_length=20)
+    class EventType(models.TextChoices):
+        # What the sources say (anymail's normalised types, the SMTP outcome, the printer, returned mail, the
+        # status page), in words; a type not listed here is still recorded and shown as it came.
+        QUEUED = "queued", "pris en charge par le fournisseur"
+        SENT = "sent", "envoyé"
+        DELIVERED = "delivered", "distribué"
+        DEFERRED = "deferred", "retardé par le serveur du destinataire"
+        BOUNCED = "bounced", "rejeté par le serveur du destinataire"
+        REJECTED = "rejected", "refusé par le fournisseur"
+        FAILED = "failed", "échec de l'envoi"
+        AUTORESPONDED = "autoresponded", "réponse automatique"
+        OPENED = "opened", "ouvert"
+        CLICKED = "clicked", "lien suivi"
+        COMPLAINED = "complained", "signalé comme indésirable"
+        UNSUBSCRIBED = "unsubscribed", "désinscription"
+        SUBSCRIBED = "subscribed", "inscription"
+        UNKNOWN = "unknown", "événement inconnu du fournisseur"
+        HANDED_OVER = "handed_over", "remis à l'imprimeur / La Poste"
+        RETURNED = "returned", "retour de courrier (NPAI)"
+        ACKNOWLEDGED = "acknowledged", "lu par le patient"
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.PROTECT, related_name="events", verbose_name="notification"
+    )
+    event_type = models.CharField("type", max_length=20, choices=EventType.choices)
     at = models.DateTimeField("survenu le")
-    recorded_at = models.DateTimeField(auto_now_add=True)
-    source = models.CharField(max_length=15, choices=Source.choices)
+    recorded_at = models.DateTimeField("enregistré le", auto_now_add=True)
+    source = models.CharField("source", max_length=15, choices=Source.choices)
     reason = models.CharField("motif", max_length=300, blank=True)
     # The provider's own event id (or an import's key): a replayed webhook is recorded once.
-    event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    event_id = models.CharField("identifiant de l'événement", max_length=200, null=True, blank=True, unique=True)
     applied = models.BooleanField("appliqué", default=False)
 
     class Meta:
@@ -244,4 +268,4 @@ class DeliveryEvent(models.Model):
         verbose_name_plural = "événements de distribution"
 
     def __str__(self) -> str:
-        return f"{self.event_type} ({self.get_source_display()})"
+        return f"{self.get_event_type_display()} ({self.get_source_display()})"

@@ -17,7 +17,8 @@ from django.forms.models import BaseInlineFormSet
 from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 
-from labs.access import LabScopedAdminMixin, LabScopedInlineMixin
+from labs.access import LabScopedAdminMixin, LabScopedInlineMixin, laboratories_for, sees_all_laboratories
+from labs.exports import FrenchExportForm
 
 from .models import ExposedRecord, ImportBatch, ImportRejection, Patient
 from .resources import PatientSummaryResource, channel_words, exposure_words, sensitive_words
@@ -143,6 +144,7 @@ class PatientAdmin(LabScopedAdminMixin, ExportMixin, admin.ModelAdmin):
     patient_data = True
     lab_path = "laboratory"
     resource_classes = [PatientSummaryResource]
+    export_form_class = FrenchExportForm
     export_formats = [base_formats.CSV, base_formats.XLSX]
     list_display = ["full_name", "laboratory", "birth_date", "is_minor", "exposure", "channels", "record_count"]
     list_select_related = ["laboratory"]
@@ -162,6 +164,14 @@ class PatientAdmin(LabScopedAdminMixin, ExportMixin, admin.ModelAdmin):
         ("Horodatage", {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = ["exposure", "sensitive", "channels", "issues", "created_at", "updated_at"]
+
+    def get_list_display(self, request):
+        # A DPO or operator of one laboratory has no use for its name on every row, and the exposed data need
+        # the room at 1366 px; whoever sees several laboratories keeps the column.
+        columns = super().get_list_display(request)
+        if not sees_all_laboratories(request.user) and laboratories_for(request.user).count() == 1:
+            return [column for column in columns if column != "laboratory"]
+        return columns
 
     def get_search_results(self, request, queryset, search_term):
         terms = search_term.split()

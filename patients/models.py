@@ -51,21 +51,23 @@ class ImportBatch(TimeStampedModel):
         SUCCEEDED = "succeeded", "terminé"
         FAILED = "failed", "échoué"
 
-    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="import_batches")
+    breach = models.ForeignKey(
+        Breach, on_delete=models.PROTECT, related_name="import_batches", verbose_name="violation"
+    )
     file_name = models.CharField("fichier", max_length=255)
-    sha256 = models.CharField(max_length=64)
-    encoding = models.CharField(max_length=20, blank=True)
-    delimiter = models.CharField(max_length=4, blank=True)
+    sha256 = models.CharField("empreinte SHA-256", max_length=64)
+    encoding = models.CharField("encodage", max_length=20, blank=True)
+    delimiter = models.CharField("séparateur", max_length=4, blank=True)
     mapping = models.JSONField("correspondance des colonnes", default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    rows_read = models.PositiveIntegerField(default=0)
-    rows_accepted = models.PositiveIntegerField(default=0)
-    rows_rejected = models.PositiveIntegerField(default=0)
-    patients_created = models.PositiveIntegerField(default=0)
-    rejects_file = models.CharField(max_length=500, blank=True)
-    error = models.TextField(blank=True)
+    status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField("commencé le", null=True, blank=True)
+    finished_at = models.DateTimeField("terminé le", null=True, blank=True)
+    rows_read = models.PositiveIntegerField("enregistrements lus", default=0)
+    rows_accepted = models.PositiveIntegerField("acceptés", default=0)
+    rows_rejected = models.PositiveIntegerField("rejetés", default=0)
+    patients_created = models.PositiveIntegerField("patients créés", default=0)
+    rejects_file = models.CharField("fichier des rejets", max_length=500, blank=True)
+    error = models.TextField("erreur", blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -87,11 +89,21 @@ class ImportBatch(TimeStampedModel):
 class ImportRejection(models.Model):
     """Why a record was rejected: where it was and why, without its content (that goes to the 0600 file)."""
 
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rejections")
-    record_number = models.PositiveIntegerField()
-    line_number = models.PositiveIntegerField()
-    reason = models.CharField(max_length=40)
-    message = models.CharField(max_length=300)
+    class Reason(models.TextChoices):
+        # The values are the importer's constants (patients/importer.py); the labels are what a person reads.
+        FIELD_COUNT = "field_count", "nombre de colonnes inattendu"
+        UNDECODABLE = "undecodable", "caractères illisibles (encodage)"
+        UNPARSEABLE = "unparseable", "ligne CSV illisible"
+        NO_LAB_CODE = "no_lab_code", "code de laboratoire absent"
+        LAB_CODE_TOO_LONG = "lab_code_too_long", "code de laboratoire trop long"
+        UNKNOWN_LAB_CODE = "unknown_lab_code", "code de laboratoire inconnu"
+        NO_IDENTITY = "no_identity", "ni nom ni NIR"
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rejections", verbose_name="import")
+    record_number = models.PositiveIntegerField("n° d'enregistrement")
+    line_number = models.PositiveIntegerField("ligne")
+    reason = models.CharField("motif", max_length=40, choices=Reason.choices)
+    message = models.CharField("message", max_length=300)
 
     class Meta:
         ordering = ["batch", "record_number"]
@@ -100,7 +112,7 @@ class ImportRejection(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.record_number} (ligne {self.line_number}) : {self.reason}"
+        return f"#{self.record_number} (ligne {self.line_number}) : {self.get_reason_display()}"
 
 
 class Patient(TimeStampedModel):
@@ -108,10 +120,16 @@ class Patient(TimeStampedModel):
 
     # No single-column indexes on these two: the unique (breach, laboratory, person_key) constraint and
     # the (laboratory, last_name, birth_date) index already start with them; fewer indexes, faster imports.
-    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="patients", db_index=False)
-    laboratory = models.ForeignKey(Laboratory, on_delete=models.PROTECT, related_name="patients", db_index=False)
+    breach = models.ForeignKey(
+        Breach, on_delete=models.PROTECT, related_name="patients", db_index=False, verbose_name="violation"
+    )
+    laboratory = models.ForeignKey(
+        Laboratory, on_delete=models.PROTECT, related_name="patients", db_index=False, verbose_name="laboratoire"
+    )
     person_key = models.CharField(
-        max_length=64, help_text="HMAC (secret à part) du NIR normalisé et de la date de naissance, ou des noms."
+        "clé de la personne",
+        max_length=64,
+        help_text="HMAC (secret à part) du NIR normalisé et de la date de naissance, ou des noms.",
     )
     civility = models.CharField("civilité", max_length=20, blank=True)
     first_name = models.CharField("prénom", max_length=100, blank=True)
@@ -174,14 +192,18 @@ class Patient(TimeStampedModel):
 class ExposedRecord(models.Model):
     """One accepted row of the leaked file, reduced to what notifying needs."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="records")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="records", verbose_name="patient")
     # Indexed through the unique (batch, record_number) constraint.
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records", db_index=False)
-    record_number = models.PositiveIntegerField(help_text="Rang de l'enregistrement dans le fichier.")
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.CASCADE, related_name="records", db_index=False, verbose_name="import"
+    )
+    record_number = models.PositiveIntegerField(
+        "n° d'enregistrement", help_text="Rang de l'enregistrement dans le fichier."
+    )
     record_id = models.CharField("identifiant dans la fuite", max_length=64, blank=True)
     specimen_date = models.DateField("date de prélèvement", null=True, blank=True)
-    exposure_mask = models.PositiveIntegerField(default=0)
-    sensitive_mask = models.PositiveIntegerField(default=0)
+    exposure_mask = models.PositiveIntegerField("catégories exposées", default=0)
+    sensitive_mask = models.PositiveIntegerField("classes sensibles", default=0)
 
     class Meta:
         verbose_name = "enregistrement exposé"

@@ -11,6 +11,16 @@ run_pytest() {  # pytest's exit 5 ("no tests collected") is not a failure of the
   return $rc
 }
 
+# axe-core, injected into pages by the browser tests' accessibility checks (pinned by package-lock.json).
+AXE_DIR=tests/browser/vendor
+if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+  if command -v npm >/dev/null; then
+    npm ci --prefix "$AXE_DIR" --no-audit --no-fund --loglevel=error
+  else
+    echo "npm missing: the browser tests' accessibility checks will fail (apt-get install npm)" >&2
+  fi
+fi
+
 echo "== unit tests (SQLite, eager Celery) =="
 env -u DATABASE_URL -u CELERY_BROKER_URL "$PY" -m pytest -m "not integration" -q -n 2 -p no:cacheprovider "$@"
 

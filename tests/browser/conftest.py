@@ -1,6 +1,8 @@
 """Browser tests: Playwright's Python package driving Debian's Chromium against pytest-django's live server.
 
-Screenshots land in test-artifacts/screenshots/ (kept by CI as artefacts; look at them).
+Screenshots land in test-artifacts/screenshots/ (kept by CI as artefacts; look at them). Accessibility is
+checked with axe-core (npm, pinned in tests/browser/vendor/package-lock.json; `make test` installs it),
+injected into the page under test: the `axe` fixture returns its violations.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from tests.access_fixtures import PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+AXE_JS = Path(__file__).resolve().parent / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.1 A and AA (what RGAA 4.1 maps to), plus axe's best practices (landmarks, heading order...).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -99,3 +104,28 @@ def log_in(live_server):
         page.wait_for_url(f"{live_server.url}{next_path}")
 
     return go
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """`axe(page)` → axe-core's violations on the page as shown, each "id (impact): nodes" for the message.
+
+    A missing axe-core fails the test (never a silent skip): `npm ci --prefix tests/browser/vendor`."""
+    if not AXE_JS.exists():
+        pytest.fail(f"axe-core missing at {AXE_JS}: run `npm ci --prefix tests/browser/vendor` (make test does)")
+
+    source = AXE_JS.read_text(encoding="utf-8")
+
+    def run(page, *, impacts: tuple[str, ...] | None = None) -> list[str]:
+        # Evaluated through the DevTools protocol, not a <script> tag: the pages' Content-Security-Policy
+        # (script-src 'self') stays on while axe runs.
+        page.evaluate(source)
+        result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+        return [
+            f"{violation['id']} ({violation['impact']}): "
+            + "; ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+            for violation in result["violations"]
+            if impacts is None or violation["impact"] in impacts
+        ]
+
+    return run

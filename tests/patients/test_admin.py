@@ -104,7 +104,7 @@ def test_import_batch_page_shows_counts_and_its_rejections(admin_client, importe
     )
     # then the accounting and each rejection's position and reason are there, read-only
     assert f"{batch.rows_read} = {batch.rows_accepted} + {batch.rows_rejected}" in page
-    assert rejection.reason in page and rejection.message in page
+    assert rejection.get_reason_display() in page and rejection.message in page
     assert 'name="rejections-0-reason"' not in page
 
 
