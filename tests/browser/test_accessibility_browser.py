@@ -15,7 +15,7 @@ from django.core.cache import caches
 from notifier import campaigns, launch
 from notifier.codes import status_code_for
 from patients.categories import Exposure, Sensitive
-from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory
+from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory, case_file_complete
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,6 +39,7 @@ def patient_with_notice(django_user_model):
     )  # fmt: skip
     author = django_user_model.objects.create_user("auteur", password="x" * 16, is_staff=True)
     approver = django_user_model.objects.create_user("approbateur", password="x" * 16, is_staff=True)
+    case_file_complete(breach=breach, laboratory=laboratory)  # what the launch gate asks (Art. 34(2))
     campaign = campaigns.campaign_create(breach=breach, laboratory=laboratory, name="Information", by=author)
     campaigns.campaign_approve(campaign=campaign, by=approver)
     launch.campaign_launch(campaign=campaign, by=author)
