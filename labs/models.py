@@ -75,6 +75,9 @@ class Breach(TimeStampedModel):
     processor = models.CharField(_("sous-traitant"), max_length=200, blank=True)
     aware_at = models.DateTimeField(_("connaissance de la violation"))
     description = models.TextField(blank=True)
+    # English letters print these (letters.english): a missing one shows on the preview and holds the launch.
+    title_en = models.CharField(_("titre en anglais"), max_length=200, blank=True)
+    description_en = models.TextField(_("description en anglais"), blank=True)
     laboratories = models.ManyToManyField(
         Laboratory, through="BreachLaboratory", related_name="breaches", verbose_name=_("laboratoires"), blank=True
     )
