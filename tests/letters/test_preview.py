@@ -65,7 +65,11 @@ def test_dpo_sees_samples_with_pdf_links_and_the_email(client, login_verified, d
     assert "un commentaire lié à votre santé" in body
     # and the email in each language and each of its three wordings
     for language in ("FR", "EN"):
-        for wording in ("un courrier suit aussi par la poste", "courriel seulement", "envoyé car le courrier est revenu"):
+        for wording in (
+            "un courrier suit aussi par la poste",
+            "courriel seulement",
+            "envoyé car le courrier est revenu",
+        ):
             assert f"Courriel ({language}, {wording})" in body
     assert AuditEvent.objects.filter(action="letters.preview").count() == 1
 
