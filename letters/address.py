@@ -51,6 +51,17 @@ _KIND_OF_GROUP = {f"k{n}": kind for n, (kind, _) in enumerate(_STARTS)}
 _NUMBER_COMMA = re.compile(r"^(\d{1,4}(?:\s?(?:bis|ter|quater|[a-d]))?),\s+", re.IGNORECASE)
 _OF = re.compile(r"(?:\bde\s+la|\bdu|\bdes|\bde|\bd['’]|\bl['’])\s*$", re.IGNORECASE)
 _TOWN_ABBREVIATIONS = ((re.compile(r"\bSAINTE\b"), "STE"), (re.compile(r"\bSAINT\b"), "ST"))
+# La Poste's abbreviations of the norm's annex, used on a part only when it would not fit on one line
+# (« 127 bd du Mal de Lattre de Tassigny »): sorting machines read one line better than a wrapped one.
+_WORD_ABBREVIATIONS = tuple(
+    (re.compile(rf"(?<![\w-]){word.replace('é', '[ée]').replace('â', '[âa]')}(?![\w-])", re.IGNORECASE), short)
+    for word, short in (
+        ("boulevard", "bd"), ("avenue", "av"), ("maréchal", "mal"), ("général", "gal"), ("président", "pdt"),
+        ("docteur", "dr"), ("professeur", "pr"), ("sainte", "ste"), ("saint", "st"), ("faubourg", "fg"),
+        ("impasse", "imp"), ("lotissement", "lot"), ("résidence", "rés"), ("bâtiment", "bât"),
+        ("appartement", "appt"), ("escalier", "esc"), ("promenade", "prom"), ("square", "sq"), ("route", "rte"),
+    )
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,23 @@ def _split(text: str) -> list[tuple[int, str]]:
     return pieces
 
 
+def _abbreviated(text: str, fits: Callable[[str], bool]) -> str:
+    """`text` with La Poste's abbreviations, one word after the other, until it fits on one line; as it was
+    when even all of them would not make it fit (it then wraps whole words onto the next line)."""
+    short = text
+    for pattern, abbreviation in _WORD_ABBREVIATIONS:
+        if fits(short):
+            return short
+        short = pattern.sub(lambda m, a=abbreviation: _same_case(m.group(), a), short)
+    return short if fits(short) else text
+
+
+def _same_case(word: str, abbreviation: str) -> str:
+    if word.isupper():
+        return abbreviation.upper()
+    return abbreviation.capitalize() if word[:1].isupper() else abbreviation
+
+
 def _wrap(text: str, fits: Callable[[str], bool]) -> list[str] | None:
     """`text` over as few lines as it needs, each fitting; None when one word alone is too long."""
     lines: list[str] = []
@@ -140,15 +168,16 @@ def postal_block(
     parts = address_parts(address)
     groups = [
         [line for line in recipient if line.strip()],
-        [" ".join(parts.get(RECIPIENT_COMPLEMENT, []))],
-        [" ".join(parts.get(BUILDING, []))],
-        [" ".join(parts.get(STREET, []))],
-        [" ".join(parts.get(LOCALITY, []))],
+        *(
+            [_abbreviated(" ".join(parts.get(kind, [])), fit)]
+            for kind in (RECIPIENT_COMPLEMENT, BUILDING, STREET, LOCALITY)
+        ),
         [_town_line(postcode, city, fit)],
         [country_line],
     ]
     groups = [[line for line in group if line] for group in groups]
-    wrapped = [_wrap_all(group, fit) for group in groups]
+    # postcode and town make one line, which sorting machines read whole: it never wraps
+    wrapped = [_wrap_all(group, fit) for group in groups[:5]] + [g if all(map(fit, g)) else None for g in groups[5:]]
     if all(group is not None for group in wrapped):
         lines = [line for group in wrapped for line in group or []]
         if len(lines) > MAX_LINES:

@@ -56,22 +56,36 @@ def test_each_part_of_an_address_is_found_by_its_keyword(raw, expected):
     assert address_parts([raw]) == expected
 
 
-def test_a_long_street_with_a_complement_wraps_onto_free_lines_and_is_never_cut(make_letter):
+def test_a_long_street_takes_la_postes_abbreviations_and_its_complements_their_own_lines(make_letter):
     # given a long street with a residence, a building and an apartment
     _, letter = make_letter(civility="Mme", first_name="Marie-Hélène", last_name="Le Bihan-Kerouac",
                             address_line=LONG_WITH_COMPLEMENT, postcode="35000", city="Rennes")  # fmt: skip
     # when the block is laid out
     block = letter_postal_block(letter)
-    # then it fits, in 6 lines of at most 38 characters, with every word kept and no "…"
-    assert block.fits and len(block.lines) <= MAX_LINES
+    # then it fits, the street on one line thanks to the norm's abbreviations, nothing cut
+    assert block.fits and "…" not in "".join(block.lines)
+    assert block.lines == (
+        "Mme Marie-Hélène LE BIHAN-KEROUAC",
+        "Appt 12",
+        "Résidence Les Tilleuls Bât. B",
+        "127 bd du Mal de Lattre de Tassigny",
+        "35000 RENNES",
+    )
+
+
+def test_a_street_too_long_even_abbreviated_wraps_onto_the_next_free_line_whole_words_kept():
+    # given a street that no abbreviation brings under 38 characters
+    street = "12 rue des Très Longues Promenades du Vieux Port de Kerlann"
+    block = postal_block(recipient=["Mme Anne LE GALL"], address=[street], postcode="56000", city="Vannes")
+    # then it goes on two lines, word for word, and is not cut
+    assert block.fits
+    assert block.lines == (
+        "Mme Anne LE GALL",
+        "12 rue des Très Longues Promenades du",
+        "Vieux Port de Kerlann",
+        "56000 VANNES",
+    )
     assert all(len(line) <= MAX_CHARS for line in block.lines)
-    assert "…" not in "".join(block.lines)
-    printed = " ".join(block.lines)
-    for word in LONG_WITH_COMPLEMENT.replace("127 boulevard", "127 boulevard").split():
-        assert word in printed
-    assert block.lines[0] == "Mme Marie-Hélène LE BIHAN-KEROUAC"
-    assert block.lines[1] == "Appt 12"
-    assert block.lines[-1] == "35000 RENNES"
 
 
 def test_a_guardians_block_keeps_to_38_characters_a_line(make_letter):
