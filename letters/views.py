@@ -7,6 +7,7 @@ every PDF shown is written to the audit log. Sample letters carry a made-up code
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -80,6 +81,7 @@ def preview(request: HttpRequest, breach_id: int, laboratory_id: int) -> HttpRes
         request,
         "letters/preview.html",
         {
+            **admin.site.each_context(request),  # the admin's header, menu and site title
             "title": f"Aperçu des lettres — {breach} — {laboratory.name}",
             "breach": breach,
             "laboratory": laboratory,
