@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import browser, log_in, screenshot  # noqa: F401 - the browser tests' fixtures
 from tests.factories import BreachFactory, PatientFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
 @pytest.fixture
-def staff_page(browser):  # noqa: F811
+def staff_page(browser):
     context = browser.new_context(locale="fr-FR", viewport={"width": 1366, "height": 768})
     page = context.new_page()
     yield page
