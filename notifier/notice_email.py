@@ -142,15 +142,31 @@ def _notice_values(notification: Notification) -> dict[str, str]:
 
 def notice_wording(notification: Notification) -> str:
     """What the notice email says about the post (letters.emails.WORDINGS): sent because the letter came
-    back (a fallback row), a letter also coming (the patient has a letter row in this campaign), or email only."""
+    back (a fallback row), a letter also coming (the patient has a letter row in this campaign), or email only.
+
+    Only a post-and-email campaign gives some patients both rows. The others never have a letter row beside
+    a first email: post-then-email emails at launch only those without an address, and email-then-post writes
+    its letter row only after the email bounced."""
     if notification.is_fallback:
         return LETTER_RETURNED
-    if notification.campaign.channel_policy == Campaign.ChannelPolicy.EMAIL:
-        return EMAIL_ONLY  # no letter row can exist: spare the query
-    letter = Notification.objects.filter(
-        campaign_id=notification.campaign_id, patient_id=notification.patient_id, channel=Notification.Channel.POST
-    )
-    return LETTER_ALSO if letter.exists() else EMAIL_ONLY
+    campaign = notification.campaign
+    if campaign.channel_policy != Campaign.ChannelPolicy.POST_AND_EMAIL:
+        return EMAIL_ONLY
+    without_letter = _emailed_without_letter(campaign.pk, campaign.launched_at)
+    return EMAIL_ONLY if notification.patient_id in without_letter else LETTER_ALSO
+
+
+@functools.lru_cache(maxsize=16)
+def _emailed_without_letter(campaign_id: int, launched_at: Any) -> frozenset[int]:
+    """Patients of a post-and-email campaign emailed but not written to (no usable address): usually few.
+
+    One query per campaign and worker instead of one per email (≈ 0.4 ms each). Exact, since such a campaign
+    writes all its rows at launch, in one transaction, before any email is sent; `launched_at` keys the
+    cache so that a campaign id is never confused with an earlier one (a test database reuses ids)."""
+    rows = Notification.objects.filter(campaign_id=campaign_id)
+    lettered = rows.filter(channel=Notification.Channel.POST).values("patient_id")
+    emailed = rows.filter(channel=Notification.Channel.EMAIL).exclude(patient_id__in=lettered)
+    return frozenset(emailed.values_list("patient_id", flat=True))
 
 
 def _notice_email(*, sender: tuple[str, str, str, str], template: str, language: str, wording: str,
