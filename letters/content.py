@@ -61,13 +61,13 @@ class LetterData:
     breach_processor: str
     breach_discovered_on: dt.date | None
     breach_measures: tuple[str, ...]
-    # English letter only: the breach texts printed in French for want of an English version (letters.english)
-    french_only: tuple[str, ...]
     # how to check the notice is genuine
     status_url: str
     status_code: str
     verification_phrase: str
     sent_on: dt.date
+    # English letter only: the breach texts printed in French for want of an English version (letters.english)
+    french_only: tuple[str, ...] = ()
 
     def exposes(self, category: Exposure) -> bool:
         return bool(self.exposure_mask & category)
