@@ -184,7 +184,8 @@ IMPORT_REJECTS_DIR = VAR_DIR / "rejects"
 IMPORT_REJECTS_RETENTION_DAYS = env.int("IMPORT_REJECTS_RETENTION_DAYS", default=30)
 
 # --- letters ---------------------------------------------------------------------------------------
-# Status page printed on letters (and in their QR code, with the personal code after '#').
+# Status page printed on French letters and emails (and in the QR code, with the personal code after '#');
+# English ones print the same site's English page, …/check/ in place of …/verifier/ (letters.content.status_url).
 LETTERS_STATUS_URL = env.str("LETTERS_STATUS_URL", default=PUBLIC_BASE_URL.rstrip("/") + "/verifier/")
 # Laid-out letter variants (no patient data: laboratory, breach text, categories), shared by the workers.
 LETTERS_VARIANT_CACHE_DIR = env.str("LETTERS_VARIANT_CACHE_DIR", default=str(VAR_DIR / "letters" / "variants"))

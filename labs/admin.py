@@ -87,7 +87,7 @@ class BreachAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
 
 class BreachMeasureInline(LabScopedInlineMixin, admin.TabularInline):
     model = BreachMeasure
-    fields = ["recorded_at", "kind", "text", "recorded_by"]
+    fields = ["recorded_at", "kind", "text", "text_en", "recorded_by"]
     readonly_fields = ["recorded_by"]
     extra = 1
 

@@ -201,6 +201,9 @@ class BreachMeasure(models.Model):
     recorded_at = models.DateTimeField(_("date"), default=timezone.now)
     kind = models.CharField(_("mesure"), max_length=10, choices=Kind.choices, default=Kind.TAKEN)
     text = models.TextField(_("description"))
+    text_en = models.TextField(
+        _("description en anglais"), blank=True, help_text=_("Imprimée sur les lettres en anglais.")
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -86,6 +86,9 @@ class Breach(TimeStampedModel):
     # "When" of Art. 34(2)'s plain-language description: the letters print it (letters.content._period).
     period_start = models.DateField(_("période concernée : début"), null=True, blank=True)
     period_end = models.DateField(_("période concernée : fin"), null=True, blank=True)
+    # English letters print these (letters.english): a missing one shows on the preview and holds the launch.
+    title_en = models.CharField(_("titre en anglais"), max_length=200, blank=True)
+    description_en = models.TextField(_("description en anglais"), blank=True)
     laboratories = models.ManyToManyField(
         Laboratory, through="BreachLaboratory", related_name="breaches", verbose_name=_("laboratoires"), blank=True
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -17,6 +18,8 @@ from django.utils import timezone
 from patients.categories import Exposure
 from patients.models import minor_on
 
+from . import english
+from .typography import french_spacing, phone_display
 from .versions import CURRENT_TEMPLATE_VERSION, LANGUAGES, template_version
 from .wording import exposure_shown
 
@@ -63,6 +66,8 @@ class LetterData:
     status_code: str
     verification_phrase: str
     sent_on: dt.date
+    # English letter only: the breach texts printed in French for want of an English version (letters.english)
+    french_only: tuple[str, ...] = ()
 
     def exposes(self, category: Exposure) -> bool:
         return bool(self.exposure_mask & category)
@@ -73,9 +78,18 @@ class LetterData:
         return f"{self.status_url}#{self.status_code}"
 
 
-def status_url() -> str:
-    """Address of the patient status page printed on letters (settings.LETTERS_STATUS_URL)."""
-    return getattr(settings, "LETTERS_STATUS_URL", "") or settings.PUBLIC_BASE_URL.rstrip("/") + "/verifier/"
+def status_url(language: str = "fr") -> str:
+    """Address of the patient status page printed on letters and emails, in their language.
+
+    settings.LETTERS_STATUS_URL is the French page (…/verifier/); English readers get the English page of
+    the same site (…/check/, status_page.urls)."""
+    french = getattr(settings, "LETTERS_STATUS_URL", "") or settings.PUBLIC_BASE_URL.rstrip("/") + "/verifier/"
+    if language != "en":
+        return french
+    parts = urlsplit(french)
+    folder = parts.path.rstrip("/")
+    folder = folder[: -len("/verifier")] if folder.endswith("/verifier") else folder
+    return urlunsplit((parts.scheme, parts.netloc, folder + "/check/", "", ""))
 
 
 def _text(value: object) -> str:
@@ -97,37 +111,35 @@ def _lines(*parts: str) -> tuple[str, ...]:
     return tuple(line for part in parts for line in str(part or "").splitlines() if line.strip())
 
 
-def _case_file(breach: object, laboratory: object) -> object | None:
-    """The laboratory's own Art. 33 case file for this breach (labs.BreachLaboratory), when the model has one."""
-    manager = getattr(breach, "case_files", None)
-    if manager is None or not hasattr(manager, "filter"):
-        return None
-    return manager.filter(laboratory=laboratory).first()
+def _measures(case_file: object | None, breach: object, language: str) -> list[english.Text]:
+    """Measures taken or proposed (Art. 33(3)(d)) in `language` (French where no translation was written)."""
+    entries = english.measure_entries(case_file)
+    if not entries:
+        return [english.Text(text) for text in _measures_of(breach)]
+    out = []
+    for entry in entries:
+        text = english.measure_text(entry, language)
+        if text.text and getattr(entry, "kind", "") == "proposed":
+            # a measure only proposed must not read as done
+            prefix = "Planned: " if language == "en" and not text.missing else "Prévu : "
+            text = english.Text(prefix + text.text, text.missing)
+        if text.text:
+            out.append(text)
+    return out
 
 
-def _measures(*sources: object) -> tuple[str, ...]:
-    """Measures taken or proposed (Art. 33(3)(d)) from the first source that has any."""
-    for source in sources:
-        if source is not None and (measures := _measures_of(source)):
-            return measures
-    return ()
+def _typeset(text: english.Text, language: str) -> str:
+    """French typography for French text, also where it stands in for a missing English version."""
+    return french_spacing(text.text) if language == "fr" or text.missing else text.text
 
 
 def _measures_of(source: object) -> tuple[str, ...]:
     value = _first_attr(source, "measures", "measures_taken", "remedial_measures")
     if value is None:
         return ()
-    if hasattr(value, "all"):  # related manager of timestamped entries (labs.BreachMeasure)
-        return tuple(t for t in (_measure_text(e) for e in value.all()) if t)
     if isinstance(value, (list, tuple)):
         return tuple(_text(v) for v in value if _text(v))
     return tuple(_text(line.lstrip("-•* ")) for line in str(value).splitlines() if line.strip())
-
-
-def _measure_text(entry: object) -> str:
-    text = _text(_first_attr(entry, "text", "description", "label"))
-    # a measure only proposed must not read as done (the DPO writes measures in French)
-    return f"Prévu : {text}" if text and getattr(entry, "kind", "") == "proposed" else text
 
 
 def _period(breach: object) -> str:
@@ -163,7 +175,10 @@ def letter_data_for(
     version = _resolve_version(template_version)
     lab = patient.laboratory
     breach = patient.breach
-    case_file = _case_file(breach, lab)
+    case_file = english.case_file_of(breach, lab)
+    title = english.breach_title(breach, language)
+    description = english.breach_description(breach, language)
+    measures = _measures(case_file, breach, language)
     lab_city_line = " ".join(p for p in (lab.postcode, lab.city) if p)
     letter_date = sent_on or timezone.localdate()
     minor = minor_on(birth_date=patient.birth_date, civility=patient.civility, on=letter_date)
@@ -188,15 +203,16 @@ def letter_data_for(
         lab_signatory=_text(_first_attr(lab, "signatory", "signatory_name")),
         dpo_name=_text(lab.dpo_name),
         dpo_email=_text(lab.dpo_email),
-        dpo_phone=_text(lab.dpo_phone),
+        dpo_phone=phone_display(lab.dpo_phone, language),
         dpo_address_lines=_lines(_text(_first_attr(lab, "dpo_address")) or lab.address_line, lab_city_line),
-        breach_title=_text(breach.title),
-        breach_description=str(breach.description or "").strip(),
+        breach_title=_typeset(title, language),
+        breach_description=_typeset(description, language),
         breach_period=_period(breach),
         breach_processor=_text(breach.processor),
         breach_discovered_on=_discovered_on(case_file) or _discovered_on(breach),
-        breach_measures=_measures(case_file, breach),
-        status_url=status_url(),
+        breach_measures=tuple(_typeset(measure, language) for measure in measures),
+        french_only=tuple(text.missing for text in (title, description, *measures) if text.missing),
+        status_url=status_url(language),
         status_code=_text(status_code),
         verification_phrase=_text(verification_phrase),
         sent_on=letter_date,

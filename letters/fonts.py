@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ FONT_FILES = {"regular": FONT_DIR / "DejaVuSans.ttf", "bold": FONT_DIR / "DejaVu
 _RANGES = [(0x20, 0x7E), (0xA0, 0x24F), (0x2010, 0x2027), (0x2030, 0x203A), (0x20AC, 0x20AC)]
 CHARSET = frozenset(chr(c) for lo, hi in _RANGES for c in range(lo, hi + 1))
 ELLIPSIS = "…"
+_SPACES = re.compile(r"[^\S\u00a0]+")
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,10 @@ def font(style: str = "regular") -> FontProgram:
 
 
 def printable(text: str) -> str:
-    """`text` on one line, with characters the letter font cannot print replaced by '?'."""
-    text = " ".join(str(text).split())
+    """`text` on one line, with characters the letter font cannot print replaced by '?'.
+
+    Non-breaking spaces (French typography: « Référence : ») are kept; other white space becomes one space."""
+    text = _SPACES.sub(" ", str(text)).strip(" ")
     return "".join(c if c in CHARSET else "?" for c in text)
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.formats import date_format
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
@@ -22,6 +21,7 @@ from . import wording
 from .content import LetterData
 from .fetcher import BASE_URL, StaticOnlyURLFetcher
 from .slots import SLOTS, slot_anchor, slot_html
+from .typography import long_date, of_name
 from .versions import template_version
 
 PX = 0.75  # CSS px to PDF points
@@ -32,7 +32,7 @@ def letter_html(letter: LetterData, *, filled: bool, specimen: bool = False) -> 
     version = template_version(letter.template_version)
     place = letter.lab_address_lines[-1].split(" ", 1)[-1] if letter.lab_address_lines else ""
     with translation.override(letter.language):
-        day = date_format(letter.sent_on, "j F Y")
+        day = long_date(letter.sent_on, letter.language)
         if letter.language == "fr":
             place_date = f"{place}, le {day}" if place else f"Le {day}"
         else:
@@ -47,6 +47,8 @@ def letter_html(letter: LetterData, *, filled: bool, specimen: bool = False) -> 
                 "body_template": version.template.replace("letter.html", f"body.{letter.language}.html"),
                 "slot": slot_html(letter if filled else None),
                 "place_date": place_date,
+                "discovered_on": long_date(letter.breach_discovered_on, letter.language),
+                "from_lab": of_name(letter.lab_name),  # « du Laboratoire… », « de la Clinique… »
                 "exposure_labels": labels,
                 "nir_label": nir_label,
                 "nir_exposed": letter.exposes(Exposure.NIR),

@@ -5,7 +5,8 @@ laid out once by WeasyPrint, plus a few fixed-size boxes holding the patient's o
 window, the reference, the masked NIR, the code and phrase, the QR code. Both rendering paths take
 their lines from `slot_lines` — the plain path prints them inside the boxes with WeasyPrint, the fast
 path draws them onto the variant's pages — so both print exactly the same words in the same places.
-Lines are cut to fit their box here (La Poste: at most 6 address lines of 38 characters).
+Lines are fitted to their box here; the address block follows La Poste's 6 lines of 38 characters
+(`letters.address`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from . import qr, wording
+from .address import PostalBlock, postal_block
 from .content import LetterData
-from .fonts import fit, printable
+from .fonts import fit, font, printable
 
 MM = 72 / 25.4  # points per millimetre
 
@@ -86,10 +88,10 @@ def variant_key(letter: LetterData) -> LetterData:
 
 _LABELS = {
     "fr": {
-        "reference": "Référence : ",
-        "code": "Code personnel : ",
-        "phrase": "Phrase de vérification : ",
-        "guardian": "Aux parents ou au représentant légal de",
+        "reference": "Référence\u00a0: ",
+        "code": "Code personnel\u00a0: ",
+        "phrase": "Phrase de vérification\u00a0: ",
+        "guardian": "Aux parents ou représentant légal de",  # 36 characters: AFNOR allows 38
         "nir_missing": "(non disponible)",
     },
     "en": {
@@ -107,28 +109,46 @@ def _fit(name: str, text: str) -> str:
     return fit(text, size=spec.size, max_width=spec.width, style=spec.style)
 
 
-def address_lines(letter: LetterData) -> list[str]:
-    """The recipient block, at most 6 lines: name (or guardians), street lines, postcode city, country."""
-    name = " ".join(
-        p for p in (printable(letter.recipient_first_name), printable(letter.recipient_last_name).upper()) if p
-    )
-    head = []
-    if letter.is_minor:
-        head = [_LABELS[letter.language]["guardian"], name]
+def postal_block_of(
+    *, civility: str, first_name: str, last_name: str, is_minor: bool, language: str, address: tuple[str, ...],
+    postcode: str, city: str, country: str,
+) -> PostalBlock:  # fmt: skip
+    """The AFNOR recipient block (letters.address) of one recipient, each line fitting the window's width too."""
+    name = " ".join(p for p in (printable(first_name), printable(last_name).upper()) if p)
+    if is_minor:
+        recipient = [_LABELS[language]["guardian"], name]
     else:
-        head = [" ".join(p for p in (wording.civility(letter.recipient_civility), name) if p)]
-    tail = [" ".join(p for p in (letter.postcode, letter.city.upper()) if p)]
-    country = wording.country_line(letter.country)
-    if country:
-        tail.append(country)
-    street = list(letter.address_lines)[: max(0, 6 - len(head) - len(tail))]
-    return [_fit("address", line) for line in head + street + tail if line.strip()]
+        recipient = [" ".join(p for p in (wording.civility(civility), name) if p)]
+    spec = SLOTS["address"]
+    return postal_block(
+        recipient=recipient,
+        address=[printable(line) for line in address],
+        postcode=printable(postcode),
+        city=printable(city),
+        country_line=wording.country_line(country),
+        fits=lambda line: font(spec.style).width(line, spec.size) <= spec.width,
+    )
+
+
+def letter_postal_block(letter: LetterData) -> PostalBlock:
+    return postal_block_of(
+        civility=letter.recipient_civility, first_name=letter.recipient_first_name,
+        last_name=letter.recipient_last_name, is_minor=letter.is_minor, language=letter.language,
+        address=letter.address_lines, postcode=letter.postcode, city=letter.city, country=letter.country,
+    )  # fmt: skip
+
+
+def address_lines(letter: LetterData) -> list[str]:
+    """The recipient block, at most 6 lines of at most 38 characters (AFNOR NF Z10-011, letters.address)."""
+    return list(letter_postal_block(letter).lines)
 
 
 def slot_lines(letter: LetterData) -> dict[str, list[str]]:
     """The lines each text slot prints for `letter` (already fitted to their box)."""
     labels = _LABELS[letter.language]
-    phrase = f"« {letter.verification_phrase} »" if letter.language == "fr" else f"“{letter.verification_phrase}”"
+    phrase = (
+        f"«\u00a0{letter.verification_phrase}\u00a0»" if letter.language == "fr" else f"“{letter.verification_phrase}”"
+    )
     return {
         "address": address_lines(letter),
         "reference": [_fit("reference", labels["reference"] + letter.reference)],

@@ -7,6 +7,7 @@ every PDF shown is written to the audit log. Sample letters carry a made-up code
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,13 +20,15 @@ from patients.models import Patient
 
 from . import wording
 from .content import letter_data_for
-from .emails import RenderedEmail, render_notice_email
+from .emails import LETTER_ALSO, WORDING_LABELS, WORDINGS, RenderedEmail, render_notice_email
+from .english import english_texts_missing
 from .render import render_letter_pdf
-from .selectors import preview_samples
+from .selectors import addresses_that_cannot_fit, preview_samples
 from .versions import LANGUAGES
 
 SPECIMEN_CODE = "SPÉCIMEN-0000"
 SPECIMEN_PHRASE = "spécimen sans valeur"
+UNFIT_SHOWN = 200  # addresses listed on the page; the count is always the whole
 
 
 def _visible(request: HttpRequest, breach_id: int, laboratory_id: int) -> tuple[Breach, Laboratory]:
@@ -36,7 +39,7 @@ def _visible(request: HttpRequest, breach_id: int, laboratory_id: int) -> tuple[
     return breach, laboratory
 
 
-def _email_preview(laboratory: Laboratory, language: str) -> RenderedEmail:
+def _email_preview(laboratory: Laboratory, language: str, wording: str = LETTER_ALSO) -> RenderedEmail:
     return render_notice_email(
         language=language,
         status_code=SPECIMEN_CODE,
@@ -46,6 +49,7 @@ def _email_preview(laboratory: Laboratory, language: str) -> RenderedEmail:
         dpo_name=laboratory.dpo_name,
         dpo_email=laboratory.dpo_email,
         dpo_phone=laboratory.dpo_phone,
+        wording=wording,
     )
 
 
@@ -61,18 +65,33 @@ def preview(request: HttpRequest, breach_id: int, laboratory_id: int) -> HttpRes
         }
         for patient in preview_samples(breach=breach, laboratory=laboratory, on=today)
     ]
-    emails = [(language, _email_preview(laboratory, language)) for language in LANGUAGES]
+    # the three wordings of the notice email (letter also coming / email only / letter came back)
+    emails = [
+        {
+            "language": language,
+            "wording": WORDING_LABELS[wording],
+            "email": _email_preview(laboratory, language, wording),
+        }
+        for language in LANGUAGES
+        for wording in WORDINGS
+    ]
+    unfit = addresses_that_cannot_fit(breach=breach, laboratory=laboratory, on=today)
     audit_record(actor=request.user, action="letters.preview", obj=laboratory, request=request, breach=breach.pk)
     return render(
         request,
         "letters/preview.html",
         {
+            **admin.site.each_context(request),  # the admin's header, menu and site title
             "title": f"Aperçu des lettres — {breach} — {laboratory.name}",
             "breach": breach,
             "laboratory": laboratory,
             "samples": samples,
             "languages": LANGUAGES,
             "emails": emails,
+            "english_missing": english_texts_missing(breach, laboratory),
+            "unfit_addresses": unfit[:UNFIT_SHOWN],
+            "unfit_count": len(unfit),
+            "unfit_shown": min(len(unfit), UNFIT_SHOWN),
         },
     )
 

@@ -71,5 +71,8 @@ def test_measures_and_awareness_date_come_from_the_laboratorys_case_file(make_le
     # when the letter data is built
     letter = letter_data_for(patient=patient, reference="R", status_code="C", verification_phrase="p")
     # then block 4 and the discovery date use the laboratory's own facts
-    assert letter.breach_measures == ("Accès du prestataire coupé le 4 novembre.", "Prévu : Audit de sécurité prévu.")
+    assert letter.breach_measures == (
+        "Accès du prestataire coupé le 4 novembre.",
+        "Prévu\u00a0: Audit de sécurité prévu.",
+    )
     assert letter.breach_discovered_on == dt.date(2026, 11, 3)

@@ -62,7 +62,7 @@ def test_a_child_is_written_to_through_the_parents_by_age_whatever_the_civility(
     _, madame = make_letter(civility="Mme", birth_date=dt.date(2014, 6, 1))
     # then both letters go to the parents
     assert blank.is_minor and madame.is_minor
-    assert address_lines(blank)[:2] == ["Aux parents ou au représentant légal de", "Léo MORVAN"]
+    assert address_lines(blank)[:2] == ["Aux parents ou représentant légal de", "Léo MORVAN"]
 
 
 @pytest.mark.parametrize(

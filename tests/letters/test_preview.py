@@ -63,7 +63,14 @@ def test_dpo_sees_samples_with_pdf_links_and_the_email(client, login_verified, d
     sample = preview_samples(breach=breach_a, laboratory=lab_a)[0]
     assert reverse("letters:preview_pdf", args=[breach_a.pk, lab_a.pk, sample.pk, "en"]) in body
     assert "un commentaire lié à votre santé" in body
-    assert "Courriel (FR)" in body
+    # and the email in each language and each of its three wordings
+    for language in ("FR", "EN"):
+        for wording in (
+            "un courrier suit aussi par la poste",
+            "courriel seulement",
+            "envoyé car le courrier est revenu",
+        ):
+            assert f"Courriel ({language}, {wording})" in body
     assert AuditEvent.objects.filter(action="letters.preview").count() == 1
 
 
@@ -76,7 +83,7 @@ def test_sample_letter_pdf_is_marked_specimen_and_audited(client, login_verified
     # then it is that patient's letter with a made-up code marked SPÉCIMEN, and the view is audited
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content)
-    assert "SPÉCIMEN" in text and "Aux parents ou au représentant légal de" in text
+    assert "SPÉCIMEN" in text and "Aux parents ou représentant légal de" in text
     assert AuditEvent.objects.filter(action="letters.preview_pdf", object_id=str(sample.pk)).exists()
 
 

@@ -134,8 +134,9 @@ def test_a_laid_out_variant_is_reused_from_the_disk_cache_by_a_fresh_process(let
     assert second == first
 
 
-def test_the_printed_qr_code_is_the_status_url_with_the_code_after_the_hash(letters, tmp_path):
-    # given a letter rendered by the fast path
+@pytest.mark.parametrize(("index", "status_path"), [(0, "/verifier/#"), (1, "/check/#")])
+def test_the_printed_qr_code_is_the_status_url_with_the_code_after_the_hash(letters, tmp_path, index, status_path):
+    # given a letter rendered by the fast path, French (/verifier/) or English (/check/)
     import shutil
     import subprocess
 
@@ -145,7 +146,7 @@ def test_the_printed_qr_code_is_the_status_url_with_the_code_after_the_hash(lett
     from letters.slots import SLOTS
     from letters.variants import variant_for
 
-    letter = letters[0]
+    letter = letters[index]
     variant = variant_for(letter)
     box = variant.slots["qr"]
     (tmp_path / "letter.pdf").write_bytes(render_letter_pdf(letter))
@@ -167,7 +168,7 @@ def test_the_printed_qr_code_is_the_status_url_with_the_code_after_the_hash(lett
     ]
     # then the printed modules are exactly the QR code of the status URL with the code after '#'
     assert sampled == [tuple(row) for row in expected]
-    assert letter.qr_url.endswith("#" + letter.status_code)
+    assert letter.qr_url.endswith(status_path + letter.status_code)
 
 
 def test_workers_share_variant_layouts_and_a_killed_workers_claim_is_released(letters, settings, tmp_path, monkeypatch):

@@ -111,7 +111,7 @@ def test_minor_letter_is_addressed_to_the_parents_or_guardian(make_letter):
     # when the letter is rendered
     text = pdf_text(render_letter_pdf(letter))
     # then it is addressed to the parents, names the child, and speaks of "votre enfant"
-    assert "Aux parents ou au représentant légal de Léo MORVAN" in text
+    assert "Aux parents ou représentant légal de Léo MORVAN" in text
     assert "enfant Léo" not in text
     assert "de votre enfant" in text
 

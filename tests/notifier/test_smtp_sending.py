@@ -195,3 +195,84 @@ def test_each_mark_carries_the_confirmation_of_the_message_before_it(
     # then the second mark confirmed the first, the third the second, and the chunk's end the third
     assert seen == [(ids[0], []), (ids[1], [ids[0]]), (ids[2], [ids[1]])]
     assert not Notification.objects.filter(provider_message_id="").exists()
+
+
+LETTER_ALSO_FR, LETTER_ALSO_EN = "Un courrier vous est aussi adressé par la poste", "also on its way by post"
+EMAIL_ONLY_FR, EMAIL_ONLY_EN = "par courriel seulement, sans courrier par la poste", "by email only, with no letter"
+RETURNED_FR, RETURNED_EN = "nous est revenu", "came back to us"
+WORDS = {
+    "letter_also": (LETTER_ALSO_FR, LETTER_ALSO_EN),
+    "email_only": (EMAIL_ONLY_FR, EMAIL_ONLY_EN),
+    "letter_returned": (RETURNED_FR, RETURNED_EN),
+}
+
+
+def _email_rows(campaign) -> dict[int, Notification]:
+    rows = Notification.objects.filter(campaign=campaign, channel="email").select_related(
+        "campaign__laboratory", "patient"
+    )
+    return {row.patient_id: row for row in rows}
+
+
+def _assert_says(envelope, wording: str) -> None:
+    """Both parts of the copy say `wording`'s sentences, in French and in English, and none of the other wordings'."""
+    for _, text in texts(parsed(envelope.data)):
+        flat = " ".join(text.split())
+        for name, sentences in WORDS.items():
+            for sentence in sentences:
+                assert (sentence in flat) == (name == wording), (wording, sentence)
+
+
+def test_each_notice_email_says_what_is_true_of_the_post(
+    make_patients, make_campaign, approver, django_capture_on_commit_callbacks
+):
+    from notifier.events import notification_fallback
+
+    # given a post-and-email campaign: one patient with an address, one with none
+    with_letter, without_letter = make_patients(2)
+    without_letter.address_line = ""
+    without_letter.save()
+    both = make_campaign("post_and_email")
+    # an email-only campaign, and a post-then-email campaign whose letter came back
+    email_only = make_campaign("email")
+    post_first = make_campaign("post_then_email")
+    with mock.patch("notifier.queue.emails_send_enqueue"), django_capture_on_commit_callbacks(execute=True):
+        for campaign in (both, email_only, post_first):
+            launch.campaign_launch(campaign=campaign, by=approver)
+    with mock.patch("notifier.queue.emails_send_enqueue"), django_capture_on_commit_callbacks(execute=True):
+        letter = Notification.objects.get(campaign=post_first, patient=with_letter, channel="post")
+        returned = notification_fallback(notification=letter)
+    returned = Notification.objects.select_related("campaign__laboratory", "patient").get(pk=returned.pk)
+    cases = [
+        (_email_rows(both)[with_letter.pk], "letter_also"),
+        (_email_rows(both)[without_letter.pk], "email_only"),
+        (_email_rows(email_only)[with_letter.pk], "email_only"),
+        (returned, "letter_returned"),
+    ]
+    for notification, wording in cases:
+        # when each notice is built, from the campaign's cached template and by Django
+        assert notice_email.notice_wording(notification) == wording
+        envelope = notice_email.notice_envelope(notification=notification)
+        built = notice_email.Envelope.of(notice_email.notice_email_message(notification=notification))
+        # then each says the wording that is true for that patient, in French and in English, both ways
+        _assert_says(envelope, wording)
+        assert texts(parsed(envelope.data)) == texts(parsed(built.data))
+
+
+def test_the_cached_template_of_one_wording_never_serves_another(
+    make_patients, make_campaign, approver, django_capture_on_commit_callbacks
+):
+    # given one campaign whose first patient also gets a letter and whose second does not
+    with_letter, without_letter = make_patients(2)
+    without_letter.address_line = ""
+    without_letter.save()
+    campaign = make_campaign("post_and_email")
+    with mock.patch("notifier.queue.emails_send_enqueue"), django_capture_on_commit_callbacks(execute=True):
+        launch.campaign_launch(campaign=campaign, by=approver)
+    rows = _email_rows(campaign)
+    # when their notices are filled from the cache one after the other (same laboratory, language, template)
+    first = notice_email.notice_envelope(notification=rows[with_letter.pk])
+    second = notice_email.notice_envelope(notification=rows[without_letter.pk])
+    # then each kept its own wording
+    _assert_says(first, "letter_also")
+    _assert_says(second, "email_only")
