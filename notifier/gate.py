@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from labs.models import BreachLaboratory
+from letters.english import english_texts_missing
 
 from .models import Campaign
 from .targets import LaunchForecast, launch_forecast
@@ -55,6 +56,13 @@ def launch_checklist(campaign: Campaign) -> list[Missing]:
     if not (case_file.consequences or case_file.consequences_text.strip()):
         missing.append(Missing("consequences", "Conséquences probables : non renseignées.", "case_file"))
     missing.extend(_high_risk_missing(case_file))
+    if campaign.language == "en":
+        # An English letter would print these in French (with a visible note): not sent that way.
+        missing.extend(
+            Missing("english", f"Version anglaise : {text} à traduire (la lettre anglaise l'imprimerait en français).",
+                    "breach" if text.endswith("de la violation") else "case_file")
+            for text in english_texts_missing(breach, laboratory)
+        )  # fmt: skip
     return missing
 
 

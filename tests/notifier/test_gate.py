@@ -225,3 +225,23 @@ def test_the_period_the_gate_asks_for_is_the_one_the_letter_prints(make_patients
     # then the letter's "when" is that period
     data = letter_data_for(patient=patient, reference="N1-1-C", status_code="X", verification_phrase="a b c")
     assert data.breach_period == "01/03/2015 – 30/06/2020"
+
+
+def test_an_english_campaign_waits_for_the_english_texts_it_would_print_in_french(make_campaign, breach):
+    # given an English campaign whose breach and measures have no English version
+    campaign = make_campaign(language="en", approve=False)
+    codes = [item.code for item in gate.launch_checklist(campaign)]
+    assert codes.count("english") >= 2
+    # when the breach's title and description and every measure get their English text
+    breach.title_en, breach.description_en = "Data breach", "A file of patients' data was copied."
+    breach.save()
+    for measure in BreachMeasure.objects.filter(case_file__breach=breach):
+        measure.text_en = "Access cut."
+        measure.save()
+    # then nothing is missing any more
+    assert "english" not in [item.code for item in gate.launch_checklist(campaign)]
+
+
+def test_a_french_campaign_never_asks_for_english_texts(make_campaign):
+    campaign = make_campaign(approve=False)
+    assert "english" not in [item.code for item in gate.launch_checklist(campaign)]

@@ -233,9 +233,10 @@ def test_each_notice_email_says_what_is_true_of_the_post(
     without_letter.address_line = ""
     without_letter.save()
     both = make_campaign("post_and_email")
-    # an email-only campaign, and a post-then-email campaign whose letter came back
-    email_only = make_campaign("email")
-    post_first = make_campaign("post_then_email")
+    # an email-only campaign, and a post-then-email campaign whose letter came back (follow-ups of the same
+    # breach: otherwise the launch gate leaves out the patients the first campaign already told)
+    email_only = make_campaign("email", is_follow_up=True)
+    post_first = make_campaign("post_then_email", is_follow_up=True)
     with mock.patch("notifier.queue.emails_send_enqueue"), django_capture_on_commit_callbacks(execute=True):
         for campaign in (both, email_only, post_first):
             launch.campaign_launch(campaign=campaign, by=approver)
