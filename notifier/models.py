@@ -171,7 +171,10 @@ class Notification(TimeStampedModel):
         verbose_name="lot d'impression",
     )  # fmt: skip
     # Set by a returned-mail import: « décédé » keeps the patient off the call-centre list and gets no fallback.
-    return_reason = models.CharField("motif du retour", max_length=20, choices=ReturnReason.choices, blank=True)
+    # db_default: the launch's COPY leaves the column out.
+    return_reason = models.CharField(
+        "motif du retour", max_length=20, choices=ReturnReason.choices, blank=True, default="", db_default=""
+    )
     queued_at = models.DateTimeField("mise en file le", null=True, blank=True)
     sending_at = models.DateTimeField("envoi commencé le", null=True, blank=True)
     # The claim of the worker sending the row (host/process/random, new at each claim) and until when it

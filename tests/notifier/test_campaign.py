@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.db import models
 from django.utils import timezone
 
 from notifier import campaigns, codes, launch, selectors, sending
@@ -237,3 +238,15 @@ def test_every_action_the_engine_writes_to_the_trail_has_a_french_label():
     # then each action it records is labelled for the campaign's page
     assert {"create", "approve", "launch", "handover", "export_call_centre"} <= actions
     assert actions - set(campaigns.TRAIL_LABELS) == set()
+
+
+def test_the_launchs_copy_writes_or_defaults_in_the_database_every_required_column():
+    # given the columns PostgreSQL's COPY writes at launch (SQLite's bulk_create fills the rest in Python)
+    written = set(launch._LAUNCH_COLUMNS) | {"id"}
+    # then every NOT NULL column left out of the COPY has a database default, or the launch fails on PostgreSQL
+    left_out = [
+        field.column
+        for field in Notification._meta.concrete_fields
+        if field.column not in written and not field.null and field.db_default is models.NOT_PROVIDED
+    ]
+    assert left_out == []
