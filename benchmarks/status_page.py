@@ -57,6 +57,7 @@ def _ensure_database() -> None:
 def _populate(n_patients: int) -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
+    from django.db import connection
     from django.utils import timezone
 
     from labs.models import Breach, Laboratory
@@ -122,6 +123,10 @@ def _populate(n_patients: int) -> None:
             Notification.objects.bulk_create(rows)
             rows = []
     Notification.objects.bulk_create(rows)
+    # Fresh tables have no statistics yet: without them the planner ANDs a whole campaign's rows with the
+    # digest's (7.9 ms a lookup instead of 0.1 ms), which production's autovacuum would have fixed long before.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
 
 

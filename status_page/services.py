@@ -68,16 +68,15 @@ def notice_verify(*, code: str, birth_date: dt.date | None, client_ip: str) -> N
     )
     # The same lookup whatever the counters say, so a limited client cannot time its way around them.
     # A code is one per patient and breach (notifier.codes), so its rows may span a first campaign and
-    # follow-ups: the latest open one is shown. Ordered on the row's own column only: an ORDER BY that
-    # reaches into Campaign (Meta.ordering) turned a 0.05 ms index lookup into a 16 ms bitmap scan.
-    row = next(
-        iter(
-            Notification.objects.filter(code_digest=digest, campaign__status__in=OPEN_CAMPAIGN_STATES)
-            .order_by("-campaign_id")
-            .values("campaign_id", "patient_id", "patient__birth_date")[:1]
-        ),
-        None,
+    # follow-ups: the latest open one is shown, picked here from the handful of rows a code has (one per
+    # channel and campaign). No ORDER BY: one reaching into Campaign (Meta.ordering) turned the index probe
+    # on the digest (0.1 ms at 500,000 rows) into a 16 ms bitmap scan.
+    rows = list(
+        Notification.objects.filter(code_digest=digest, campaign__status__in=OPEN_CAMPAIGN_STATES)
+        .order_by()
+        .values("campaign_id", "patient_id", "patient__birth_date")
     )
+    row = max(rows, key=lambda candidate: candidate["campaign_id"], default=None)
     expected = (row or {}).get("patient__birth_date") or _NO_BIRTH_DATE
     given = birth_date or dt.date(1, 1, 2)
     birth_date_matches = hmac.compare_digest(expected.isoformat(), given.isoformat())
