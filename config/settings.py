@@ -210,6 +210,9 @@ CAMPAIGN_PRINT_CHUNK = env.int("CAMPAIGN_PRINT_CHUNK", default=500)  # letters p
 # A row queued this long (its task lost with the broker), or claimed without a lease, is re-queued by the
 # tick; so is an ESP claim, whose API call cannot be taken back (its tracking webhook settles the row first).
 CAMPAIGN_STUCK_SECONDS = env.int("CAMPAIGN_STUCK_SECONDS", default=600)
+# A follow-up "not read" targets patients reached by a notice sent this many days ago or more, with no
+# acknowledgement on the status page (callers and readers come mostly in the first 5-8 days).
+FOLLOW_UP_NOT_READ_DAYS = env.int("FOLLOW_UP_NOT_READ_DAYS", default=14)
 # An SMTP claim's lease, renewed by a live worker every third of it: a dead worker's rows go back to the
 # queue at the first tick after it runs out (lease + tick ≈ 1 minute); its late "sent" mark would be refused.
 CAMPAIGN_LEASE_SECONDS = env.int("CAMPAIGN_LEASE_SECONDS", default=45)

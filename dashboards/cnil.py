@@ -33,7 +33,14 @@ from .masking import (
     masked_total,
     total_is_safe,
 )
-from .stats import NOT_TO_SEND, Status, patients_per_case, status_counts, unreachable_patient_counts
+from .stats import (
+    NOT_TO_SEND,
+    Status,
+    deceased_patient_counts,
+    patients_per_case,
+    status_counts,
+    unreachable_patient_counts,
+)
 
 
 @dataclass
@@ -50,6 +57,7 @@ class CnilRow:
     delivered: int = 0
     returned: int = 0
     unreachable_patients: int = 0
+    deceased_patients: int = 0  # « décédés (retour courrier) », not among the unreachable
     campaigns: int = 0
     posted: int = 0  # letters that left (sent, delivered or returned): the returned rate's denominator
     campaign_patients: int = 0  # patients the campaigns wrote to: the unreachable rate's denominator
@@ -99,7 +107,7 @@ class CnilCounts:
 
     COUNTERS = (
         "campaigns", "notifications", "to_send", "finished", "delivered", "returned", "unreachable_patients", "posted",
-        "campaign_patients",
+        "campaign_patients", "deceased_patients",
     )  # fmt: skip
 
 
@@ -132,6 +140,8 @@ def cnil_counts() -> CnilCounts:
             c["posted"] += n if channel == Notification.Channel.POST and status in POSTED else 0
         for campaign_id, n in unreachable_patient_counts(ids).items():
             case(campaign_case[campaign_id])["unreachable_patients"] += n
+        for campaign_id, n in deceased_patient_counts(ids).items():
+            case(campaign_case[campaign_id])["deceased_patients"] += n
         written_to = (
             Notification.objects.filter(campaign_id__in=ids)
             .values_list("campaign_id")

@@ -51,7 +51,8 @@ class CampaignStats:
     unreachable_rows: int = 0
     fallbacks: int = 0
     patients: int = 0
-    unreachable_patients: int = 0
+    unreachable_patients: int = 0  # the living ones: the deceased are counted apart
+    deceased_patients: int = 0  # « décédés (retour courrier) »: a letter came back « décédé »
     acknowledged_patients: int = 0
     first_sent_at: dt.datetime | None = None
     last_sent_at: dt.datetime | None = None
@@ -65,7 +66,7 @@ class CampaignStats:
 
     @property
     def reached_patients(self) -> int:
-        return self.patients - self.unreachable_patients
+        return self.patients - self.unreachable_patients - self.deceased_patients
 
 
 def status_counts(campaign_ids: list[int]) -> QuerySet:
@@ -88,6 +89,18 @@ def unreachable_patient_counts(campaign_ids: list[int]) -> dict[int, int]:
     rows = (
         Notification.objects.filter(campaign_id__in=campaign_ids, status__in=Notification.UNREACHED)
         .exclude(Exists(siblings_not_failed))
+        .filter(patient__deceased_reported_at__isnull=True)  # the deceased are counted apart
+        .values_list("campaign_id")
+        .annotate(n=Count("patient_id", distinct=True))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def deceased_patient_counts(campaign_ids: list[int]) -> dict[int, int]:
+    """Patients of each campaign reported deceased by a returned letter (« décédés (retour courrier) »)."""
+    rows = (
+        Notification.objects.filter(campaign_id__in=campaign_ids, patient__deceased_reported_at__isnull=False)
         .values_list("campaign_id")
         .annotate(n=Count("patient_id", distinct=True))
         .order_by()
@@ -131,6 +144,8 @@ def campaign_stats(*, campaigns: list[Campaign], with_timeline: bool = True) -> 
         s.patients, s.fallbacks, s.first_sent_at, s.last_sent_at = patients, fallbacks, first, last
     for campaign_id, n in unreachable_patient_counts(ids).items():
         stats[campaign_id].unreachable_patients = n
+    for campaign_id, n in deceased_patient_counts(ids).items():
+        stats[campaign_id].deceased_patients = n
     acks = (
         DeliveryEvent.objects.filter(
             notification__campaign_id__in=ids, source=DeliveryEvent.Source.STATUS_PAGE, event_type=ACK_EVENT_TYPE

@@ -60,8 +60,16 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ("breach", "laboratory", "name", "language", "channel_policy", "is_follow_up", "letter_template",
-                  "email_template")  # fmt: skip
+        fields = ("breach", "laboratory", "name", "language", "channel_policy", "is_follow_up", "follow_up_target",
+                  "letter_template", "email_template")  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "follow_up_target" in self.fields:  # only read for a follow-up: a form without it means "all"
+            self.fields["follow_up_target"].required = False
+
+    def clean_follow_up_target(self) -> str:
+        return self.cleaned_data.get("follow_up_target") or Campaign.FollowUpTarget.ALL
 
     def clean_letter_template(self) -> str:
         try:
@@ -85,8 +93,8 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "channel_policy", "laboratory")
     list_select_related = ("laboratory", "breach", "created_by", "approved_by")
     search_fields = ("name",)
-    fields = ("breach", "laboratory", "name", "language", "channel_policy", "is_follow_up", "letter_template",
-              "email_template", "status", "launch_checklist", "progress", "sent_unconfirmed", "created_by",
+    fields = ("breach", "laboratory", "name", "language", "channel_policy", "is_follow_up", "follow_up_target",
+              "letter_template", "email_template", "status", "launch_checklist", "progress", "sent_unconfirmed", "created_by",
               "approved_by", "approved_at", "launched_at", "completed_at", "trail")  # fmt: skip
     readonly_fields = ("status", "launch_checklist", "progress", "sent_unconfirmed", "created_by", "approved_by",
                        "approved_at", "launched_at", "completed_at", "trail")  # fmt: skip
@@ -127,7 +135,7 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
         created = campaigns.campaign_create(
             breach=obj.breach, laboratory=obj.laboratory, name=obj.name, by=request.user,
             channel_policy=obj.channel_policy, language=obj.language, letter_template=obj.letter_template,
-            email_template=obj.email_template, is_follow_up=obj.is_follow_up,
+            email_template=obj.email_template, is_follow_up=obj.is_follow_up, follow_up_target=obj.follow_up_target,
         )  # fmt: skip
         obj.pk = created.pk
         obj.refresh_from_db()

@@ -102,6 +102,7 @@ def campaign_create(
     letter_template: str = "",
     email_template: str = "breach_notice",
     is_follow_up: bool = False,
+    follow_up_target: str = Campaign.FollowUpTarget.ALL,
 ) -> Campaign:
     """Create a draft campaign; it needs another staff member's approval before launch.
 
@@ -114,16 +115,19 @@ def campaign_create(
         raise CampaignError(f"Politique de canaux inconnue / unknown channel policy: {channel_policy!r}")
     if language not in dict(settings.LANGUAGES):
         raise CampaignError(f"Langue inconnue / unknown language: {language!r}")
+    if follow_up_target not in Campaign.FollowUpTarget.values:
+        raise CampaignError(f"Destinataires de suivi inconnus / unknown follow-up target: {follow_up_target!r}")
     letter_template = letter_template_check(letter_template)
     email_template_check(email_template)
     with transaction.atomic():
         campaign = Campaign.objects.create(
             breach=breach, laboratory=laboratory, name=name, created_by=by, channel_policy=channel_policy,
             language=language, letter_template=letter_template, email_template=email_template,
-            is_follow_up=is_follow_up,
+            is_follow_up=is_follow_up, follow_up_target=follow_up_target,
         )  # fmt: skip
         campaign_trail(campaign, "create", by, channel_policy=channel_policy, letter_template=letter_template,
-                email_template=email_template, is_follow_up=is_follow_up)  # fmt: skip
+                email_template=email_template, is_follow_up=is_follow_up,
+                follow_up_target=follow_up_target)  # fmt: skip
     return campaign
 
 

@@ -33,6 +33,12 @@ class Campaign(TimeStampedModel):
         POST_THEN_EMAIL = "post_then_email", "courrier, puis courriel si retour NPAI"
         EMAIL_THEN_POST = "email_then_post", "courriel, puis courrier si rejet"
 
+    class FollowUpTarget(models.TextChoices):
+        ALL = "all", "tous les patients de la violation"
+        NOT_REACHED = "not_reached", "les patients non joints"
+        NOT_READ = "not_read", "les patients joints qui n'ont pas lu"
+        BOTH = "both", "non joints et joints sans lecture"
+
     breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="campaigns", verbose_name="violation")
     laboratory = models.ForeignKey(
         Laboratory, on_delete=models.PROTECT, related_name="campaigns", verbose_name="laboratoire"
@@ -55,6 +61,15 @@ class Campaign(TimeStampedModel):
         default=False,
         help_text="Cochée : écrit aussi aux patients déjà informés par une autre campagne de cette violation "
         "(même code de vérification). Sinon ils sont exclus du lancement.",
+    )
+    # Whom a follow-up writes to (notifier.targets); ignored unless is_follow_up. "all" keeps the first behaviour.
+    follow_up_target = models.CharField(
+        "destinataires du suivi",
+        max_length=12,
+        choices=FollowUpTarget.choices,
+        default=FollowUpTarget.ALL,
+        help_text="Pour une campagne de suivi : non joints (courrier revenu, courriel rejeté, injoignables), "
+        "joints mais sans lecture sur la page de statut après le délai, les deux, ou tous.",
     )
     status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(

@@ -23,6 +23,7 @@ from django.utils import timezone
 from labs.access import laboratories_for
 from letters.content import LetterData, letter_data_for
 from letters.printing import build_print_batch
+from patients.models import Patient
 from patients.normalize import accentless_lower
 
 from . import queue
@@ -382,6 +383,11 @@ def _record(*, reference: str, returned_on: dt.date | None, text: str, by: Any) 
             return ReturnOutcome.DUPLICATE, "retour déjà enregistré : rien ne change"
         # Before applying: the fallback reads it (no fallback to a deceased patient).
         Notification.objects.filter(pk=notification.pk).update(return_reason=code)
+        if code == Reason.DECEASED:
+            # The patient, not only this letter: no later campaign, follow-up or call list writes to them.
+            Patient.objects.filter(pk=notification.patient_id, deceased_reported_at__isnull=True).update(
+                deceased_reported_at=at
+            )
         delivery_event_apply(event=event)
     return ReturnOutcome.APPLIED, detail
 

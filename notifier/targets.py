@@ -5,17 +5,25 @@ campaign of the same breach — unless it is a follow-up (`Campaign.is_follow_up
 in another campaign that was not cancelled: a patient of a cancelled campaign was never told, so the
 next campaign writes to them. The status code is one per patient and breach (`notifier.codes`), so a
 follow-up reaches people with the code they already hold.
+
+A follow-up writes to the patients its `follow_up_target` names: not reached (every earlier row bounced,
+came back, failed or found no channel), reached but not read (a notice sent at least
+FOLLOW_UP_NOT_READ_DAYS ago and no acknowledgement from the status page), both, or all. A patient whose
+letter came back « décédé » (`Patient.deceased_reported_at`) is never a target again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from patients.models import Patient
 
-from .models import Campaign, Notification
+from .models import Campaign, DeliveryEvent, Notification
 
 Channel = Notification.Channel
 ChannelPolicy = Campaign.ChannelPolicy
@@ -43,15 +51,55 @@ def _covered_elsewhere(campaign: Campaign) -> Exists:
     )
 
 
+def not_reached() -> Q:
+    """Patients written to before whose every (not cancelled) row failed: bounced, returned, failed, unreachable."""
+    rows = Notification.objects.filter(patient_id=OuterRef("pk")).exclude(status=Notification.Status.CANCELLED)
+    return Q(Exists(rows)) & ~Q(Exists(rows.exclude(status__in=Notification.UNREACHED)))
+
+
+def not_read(*, now: dt.datetime | None = None) -> Q:
+    """Patients reached (a row sent or delivered at least FOLLOW_UP_NOT_READ_DAYS ago) who never acknowledged
+    the notice on the status page."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.FOLLOW_UP_NOT_READ_DAYS)
+    reached = Notification.objects.filter(
+        patient_id=OuterRef("pk"),
+        status__in=(Notification.Status.SENT, Notification.Status.DELIVERED),
+        sent_at__lte=cutoff,
+    )
+    acknowledged = DeliveryEvent.objects.filter(
+        notification__patient_id=OuterRef("pk"), event_type=DeliveryEvent.EventType.ACKNOWLEDGED
+    )
+    return Q(Exists(reached)) & ~Q(Exists(acknowledged))
+
+
 def campaign_patients(campaign: Campaign) -> QuerySet[Patient]:
-    """Every patient of the campaign's breach and laboratory, covered elsewhere or not."""
-    return Patient.objects.filter(breach_id=campaign.breach_id, laboratory_id=campaign.laboratory_id)
+    """Every living patient of the campaign's breach and laboratory, covered elsewhere or not.
+
+    A patient reported deceased by a returned letter is left out of every later campaign."""
+    return Patient.objects.filter(
+        breach_id=campaign.breach_id, laboratory_id=campaign.laboratory_id, deceased_reported_at__isnull=True
+    )
+
+
+def follow_up_condition(target: str) -> Q:
+    """The patients a follow-up with this `follow_up_target` writes to (Q() = all)."""
+    Target = Campaign.FollowUpTarget
+    if target == Target.NOT_REACHED:
+        return not_reached()
+    if target == Target.NOT_READ:
+        return not_read()
+    if target == Target.BOTH:
+        return not_reached() | not_read()
+    return Q()
 
 
 def launch_targets(campaign: Campaign) -> QuerySet[Patient]:
-    """The patients the launch writes to: a follow-up reaches all, any other campaign the not-yet-covered."""
+    """The patients the launch writes to: a follow-up those its target names, any other campaign the
+    not-yet-covered."""
     patients = campaign_patients(campaign)
-    return patients if campaign.is_follow_up else patients.exclude(_covered_elsewhere(campaign))
+    if campaign.is_follow_up:
+        return patients.filter(follow_up_condition(campaign.follow_up_target))
+    return patients.exclude(_covered_elsewhere(campaign))
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,8 @@ class Patient(TimeStampedModel):
         "anomalies", default=list, blank=True, help_text="Codes des problèmes de champ vus à l'import."
     )
     record_count = models.PositiveIntegerField("enregistrements", default=0)
+    # Set when a letter comes back « décédé » (notifier.postal): no later campaign, follow-up or call list.
+    deceased_reported_at = models.DateTimeField("décès signalé (retour courrier) le", null=True, blank=True)
 
     class Meta:
         ordering = ["laboratory", "last_name", "first_name"]
