@@ -68,6 +68,8 @@ class LetterData:
     sent_on: dt.date
     # English letter only: the breach texts printed in French for want of an English version (letters.english)
     french_only: tuple[str, ...] = ()
+    # A follow-up's letter: the day this patient's first notice was sent (« nous vous avons écrit le … »)
+    first_notice_on: dt.date | None = None
 
     def exposes(self, category: Exposure) -> bool:
         return bool(self.exposure_mask & category)
@@ -168,6 +170,7 @@ def letter_data_for(
     language: str = "fr",
     template_version: str | None = None,
     sent_on: dt.date | None = None,
+    first_notice_on: dt.date | None = None,
 ) -> LetterData:
     """Plain letter data for `patient` (a patients.models.Patient) with the campaign's code and phrase."""
     if language not in LANGUAGES:
@@ -216,6 +219,7 @@ def letter_data_for(
         status_code=_text(status_code),
         verification_phrase=_text(verification_phrase),
         sent_on=letter_date,
+        first_notice_on=first_notice_on,
     )
 
 

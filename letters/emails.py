@@ -7,13 +7,14 @@ type, the verification phrase printed on the letter too, and the anti-phishing f
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 
 from .content import status_url
-from .typography import of_name, phone_display
+from .typography import long_date, of_name, phone_display
 
 LANGUAGES = ("fr", "en")
 
@@ -56,10 +57,12 @@ def render_notice_email(
     dpo_phone: str = "",
     template: str = "breach_notice",
     wording: str = LETTER_ALSO,
+    first_notice_on: dt.date | None = None,
 ) -> RenderedEmail:
     """Subject, text and HTML of the notice email; French first unless `language` is "en".
 
-    `wording` says what it tells about the post (`WORDINGS`); an unknown one is a ValueError."""
+    `wording` says what it tells about the post (`WORDINGS`); an unknown one is a ValueError. A follow-up's
+    email gives `first_notice_on`, the day the patient's first notice was sent (« nous vous avons écrit le … »)."""
     if wording not in WORDINGS:
         raise ValueError(f"Formulation de courriel inconnue : {wording!r} (connues : {', '.join(WORDINGS)})")
     urls = {code: status_page_url(code) for code in LANGUAGES}
@@ -75,6 +78,8 @@ def render_notice_email(
         "dpo_phone_fr": phone_display(dpo_phone, "fr"),
         "dpo_phone_en": phone_display(dpo_phone, "en"),
         "wording": wording,
+        "first_notice_on_fr": long_date(first_notice_on, "fr"),
+        "first_notice_on_en": long_date(first_notice_on, "en"),
         "status_url_fr": urls["fr"],
         "status_url_en": urls["en"],
         # Shown without the scheme: fewer mail clients turn it into a link the patient might click.

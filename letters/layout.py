@@ -48,6 +48,7 @@ def letter_html(letter: LetterData, *, filled: bool, specimen: bool = False) -> 
                 "slot": slot_html(letter if filled else None),
                 "place_date": place_date,
                 "discovered_on": long_date(letter.breach_discovered_on, letter.language),
+                "first_notice_on": long_date(letter.first_notice_on, letter.language),
                 "from_lab": of_name(letter.lab_name),  # « du Laboratoire… », « de la Clinique… »
                 "exposure_labels": labels,
                 "nir_label": nir_label,

@@ -13,6 +13,7 @@ No health data, no attachment: the email says a letter or notice exists and how 
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import email.utils
@@ -30,6 +31,7 @@ from letters.emails import EMAIL_ONLY, LETTER_ALSO, LETTER_RETURNED, render_noti
 
 from .codes import status_code_for_ids, verification_phrase_for_ids
 from .models import Campaign, Notification
+from .targets import first_notice_dates
 
 
 @dataclass(frozen=True)
@@ -169,12 +171,27 @@ def _emailed_without_letter(campaign_id: int, launched_at: Any) -> frozenset[int
     return frozenset(emailed.values_list("patient_id", flat=True))
 
 
+def first_notice_on(notification: Notification) -> dt.date | None:
+    """A follow-up's email says when the patient was first written to; None for any other campaign."""
+    campaign = notification.campaign
+    if not campaign.is_follow_up:
+        return None
+    return _first_notices(campaign.pk, campaign.launched_at).get(notification.patient_id)
+
+
+@functools.lru_cache(maxsize=16)
+def _first_notices(campaign_id: int, launched_at: Any) -> dict[int, dt.date]:
+    # One grouped query per follow-up and worker, not one per email; `launched_at` keys it as above.
+    return first_notice_dates(campaign=Campaign.objects.get(pk=campaign_id))
+
+
 def _notice_email(*, sender: tuple[str, str, str, str], template: str, language: str, wording: str,
-                  values: dict[str, str], to: str, message_id: str, connection: Any = None) -> EmailMultiAlternatives:  # fmt: skip
+                  values: dict[str, str], to: str, message_id: str, connection: Any = None,
+                  first_notice: dt.date | None = None) -> EmailMultiAlternatives:  # fmt: skip
     lab_name, dpo_name, dpo_email, dpo_phone = sender
     rendered = render_notice_email(
         language=language, lab_name=lab_name, dpo_name=dpo_name, dpo_email=dpo_email, dpo_phone=dpo_phone,
-        template=template, wording=wording, **values,
+        template=template, wording=wording, first_notice_on=first_notice, **values,
     )  # fmt: skip
     message = EmailMultiAlternatives(
         subject=rendered.subject,
@@ -198,7 +215,7 @@ def notice_email_message(*, notification: Notification, connection: Any = None) 
     message = _notice_email(
         sender=_sender(campaign), template=campaign.email_template, language=notification.language,
         wording=notice_wording(notification), values=_notice_values(notification), to=notification.patient.email,
-        message_id=message_id_for(notification), connection=connection,
+        message_id=message_id_for(notification), connection=connection, first_notice=first_notice_on(notification),
     )  # fmt: skip
     # anymail sends these to the ESP, which echoes them in tracking webhooks (ignored by plain SMTP).
     message.metadata = {"notification_id": str(notification.pk), "campaign_id": str(campaign.pk)}
@@ -208,10 +225,18 @@ def notice_email_message(*, notification: Notification, connection: Any = None) 
 
 @functools.lru_cache(maxsize=64)
 def _notice_template(
-    sender: tuple[str, str, str, str], template: str, language: str, wording: str, *_settings: str
+    sender: tuple[str, str, str, str],
+    template: str,
+    language: str,
+    wording: str,
+    first_notice: dt.date | None,
+    *_settings: str,
 ) -> MessageTemplate:
     # `_settings` (status page addresses, sender address) only key the cache: the build reads them itself.
-    build = functools.partial(_notice_email, sender=sender, template=template, language=language, wording=wording)
+    # A follow-up's first-notice day is in the text: one template per day (a handful per follow-up).
+    build = functools.partial(
+        _notice_email, sender=sender, template=template, language=language, wording=wording, first_notice=first_notice
+    )
     return MessageTemplate(build, _NOTICE_FIELDS)
 
 
@@ -221,7 +246,8 @@ def notice_envelope(*, notification: Notification) -> Envelope:
     campaign = notification.campaign
     wording = notice_wording(notification)
     template = _notice_template(
-        _sender(campaign), campaign.email_template, notification.language, wording, settings.PUBLIC_BASE_URL,
+        _sender(campaign), campaign.email_template, notification.language, wording, first_notice_on(notification),
+        settings.PUBLIC_BASE_URL,
         getattr(settings, "LETTERS_STATUS_URL", ""), settings.DEFAULT_FROM_EMAIL,
     )  # fmt: skip
     envelope = template.fill(_notice_values(notification), to=notification.patient.email,

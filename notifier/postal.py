@@ -32,6 +32,7 @@ from .codes import status_code_for_ids, verification_phrase_for_ids
 from .events import delivery_event_apply, delivery_event_record
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
 from .resources import ReturnedMailLine
+from .targets import first_notice_dates
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -78,11 +79,20 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def letter_data_for_notification(
-    *, notification: Notification, campaign: Campaign, language: str | None = None
+    *,
+    notification: Notification,
+    campaign: Campaign,
+    language: str | None = None,
+    first_notices: dict[int, dt.date] | None = None,
 ) -> LetterData:
     """The letter of one notification: the same content in its print batch, on the status page and in any
-    reprint (code and phrase derived, template version pinned by the campaign, dated the day of launch)."""
+    reprint (code and phrase derived, template version pinned by the campaign, dated the day of launch).
+
+    A follow-up's letter says when the patient was first written to (`first_notices`: a batch's dates read
+    at once with `targets.first_notice_dates`; read here for one letter)."""
     ids = {"breach_id": notification.patient.breach_id, "patient_id": notification.patient_id}
+    if first_notices is None:
+        first_notices = first_notice_dates(campaign=campaign, patient_ids=[notification.patient_id])
     return letter_data_for(
         patient=notification.patient,
         reference=notification.reference,
@@ -91,6 +101,7 @@ def letter_data_for_notification(
         language=language or notification.language,
         template_version=campaign.letter_template or None,
         sent_on=timezone.localdate(campaign.launched_at) if campaign.launched_at else None,
+        first_notice_on=first_notices.get(notification.patient_id),
     )
 
 
@@ -104,7 +115,12 @@ def print_batch_build(*, batch_id: int) -> bool:
         .select_related("patient__laboratory", "patient__breach")
         .order_by("pk")
     )
-    letters = [letter_data_for_notification(notification=row, campaign=batch.campaign) for row in rows]
+    rows = list(rows)
+    first_notices = first_notice_dates(campaign=batch.campaign, patient_ids=[row.patient_id for row in rows])
+    letters = [
+        letter_data_for_notification(notification=row, campaign=batch.campaign, first_notices=first_notices)
+        for row in rows
+    ]
     if not letters:
         PrintBatch.objects.filter(pk=batch.pk).update(error="lot vide / empty batch")
         return False

@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from patients.models import Patient
@@ -70,6 +70,26 @@ def not_read(*, now: dt.datetime | None = None) -> Q:
         notification__patient_id=OuterRef("pk"), event_type=DeliveryEvent.EventType.ACKNOWLEDGED
     )
     return Q(Exists(reached)) & ~Q(Exists(acknowledged))
+
+
+def first_notice_dates(*, campaign: Campaign, patient_ids: list[int] | None = None) -> dict[int, dt.date]:
+    """For a follow-up: the day each of its patients was first sent a notice by another campaign (local date),
+    in one grouped query; {} for a campaign that is not a follow-up."""
+    if not campaign.is_follow_up:
+        return {}
+    rows = (
+        Notification.objects.filter(
+            patient__breach_id=campaign.breach_id,
+            patient__laboratory_id=campaign.laboratory_id,
+            sent_at__isnull=False,
+        )
+        .exclude(campaign_id=campaign.pk)
+        .exclude(status=Notification.Status.CANCELLED)
+    )
+    if patient_ids is not None:
+        rows = rows.filter(patient_id__in=patient_ids)
+    firsts = rows.values_list("patient_id").annotate(first=Min("sent_at")).order_by()
+    return {patient_id: timezone.localdate(first) for patient_id, first in firsts}
 
 
 def campaign_patients(campaign: Campaign) -> QuerySet[Patient]:

@@ -166,3 +166,27 @@ def test_the_admin_add_form_offers_the_follow_up_target_and_refuses_a_wrong_one_
     response = admin_client.post(url, {**form, "follow_up_target": Target.NOT_REACHED})
     assert response.status_code == 302
     assert Campaign.objects.get().follow_up_target == Target.NOT_REACHED
+
+
+def test_a_follow_ups_letter_and_email_are_dated_from_the_patients_first_notice(
+    first_campaign, make_campaign, approver, django_capture_on_commit_callbacks
+):
+    from notifier.notice_email import notice_email_message, notice_envelope
+    from notifier.postal import letter_data_for_notification
+
+    # given a follow-up, by post and email, to the patients not reached or not read
+    first, people = first_campaign
+    first_sent = timezone.localdate(Notification.objects.get(campaign=first, patient=people["unread"]).sent_at)
+    follow_up = make_campaign("post_and_email", is_follow_up=True, follow_up_target=Target.BOTH)
+    launched(follow_up, approver, django_capture_on_commit_callbacks)
+    follow_up.refresh_from_db()
+    letter_row = Notification.objects.get(campaign=follow_up, patient=people["unread"], channel="post")
+    email_row = Notification.objects.get(campaign=follow_up, patient=people["unread"], channel="email")
+    # then its letter and its email name the day of the first notice
+    assert letter_data_for_notification(notification=letter_row, campaign=follow_up).first_notice_on == first_sent
+    body = notice_email_message(notification=email_row).body
+    assert "Nous vous avons écrit le" in body and "We wrote to you on" in body
+    assert "We wrote to you on" in notice_envelope(notification=email_row).data.decode()  # the sending path
+    # and the first campaign's own letter does not
+    first_row = Notification.objects.get(campaign=first, patient=people["unread"])
+    assert letter_data_for_notification(notification=first_row, campaign=first).first_notice_on is None
