@@ -141,5 +141,5 @@ def _facts(campaign: Campaign, case_file: BreachLaboratory | None) -> list[tuple
         ("Ce que nous avons fait (mesures)", measures),
         ("Conséquences probables", consequences),
         ("Risque élevé (art. 34(1))", decision),
-        ("Campagne de suivi", "oui : écrit aussi aux patients déjà informés" if campaign.is_follow_up else "non"),
+        ("Campagne de suivi", f"oui : {campaign.get_follow_up_target_display()}" if campaign.is_follow_up else "non"),
     ]

@@ -127,7 +127,7 @@ class LaunchForecast:
     """What launching the campaign now would create (nothing is written to know it)."""
 
     patients: int  # patients written to
-    excluded: int  # already covered by another campaign of the breach (0 for a follow-up)
+    excluded: int  # covered by another campaign of the breach; for a follow-up, outside its target
     post: int  # letters
     email: int  # emails
     unreachable: int  # patients with no usable channel (the call-centre list)
@@ -154,7 +154,10 @@ def launch_forecast(campaign: Campaign) -> LaunchForecast:
             totals[channel] += patients
         if not channels:
             totals["unreachable"] += patients
-    excluded = 0 if campaign.is_follow_up else campaign_patients(campaign).filter(_covered_elsewhere(campaign)).count()
+    if campaign.is_follow_up:
+        excluded = campaign_patients(campaign).count() - totals["patients"]
+    else:
+        excluded = campaign_patients(campaign).filter(_covered_elsewhere(campaign)).count()
     return LaunchForecast(
         patients=totals["patients"],
         excluded=excluded,

@@ -190,3 +190,23 @@ def test_a_follow_ups_letter_and_email_are_dated_from_the_patients_first_notice(
     # and the first campaign's own letter does not
     first_row = Notification.objects.get(campaign=first, patient=people["unread"])
     assert letter_data_for_notification(notification=first_row, campaign=first).first_notice_on is None
+
+
+def test_the_gate_page_counts_the_follow_ups_target_and_says_whom_it_leaves_out(
+    first_campaign, make_campaign, admin_client
+):
+    import html as html_module
+
+    from django.urls import reverse
+
+    # given a follow-up to the patients not reached (1 of the 4 living patients)
+    follow_up = make_campaign("post", approve=False, is_follow_up=True, follow_up_target=Target.NOT_REACHED)
+    forecast = targets.launch_forecast(follow_up)
+    assert (forecast.patients, forecast.excluded) == (1, 3)
+    # when the approval page is opened
+    url = reverse("admin:notifier_campaign_changelist")
+    page = admin_client.post(url, {"action": "approve", "_selected_action": [follow_up.pk]})
+    text = html_module.unescape(page.content.decode())
+    # then it says so in French
+    assert "hors des destinataires de ce suivi (les patients non joints)" in text
+    assert "oui : les patients non joints" in text
