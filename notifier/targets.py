@@ -58,18 +58,21 @@ def not_reached() -> Q:
 
 
 def not_read(*, now: dt.datetime | None = None) -> Q:
-    """Patients reached (a row sent or delivered at least FOLLOW_UP_NOT_READ_DAYS ago) who never acknowledged
-    the notice on the status page."""
+    """Patients reached (their latest sent or delivered row at least FOLLOW_UP_NOT_READ_DAYS old) who never
+    acknowledged a notice on the status page."""
     cutoff = (now or timezone.now()) - dt.timedelta(days=settings.FOLLOW_UP_NOT_READ_DAYS)
     reached = Notification.objects.filter(
-        patient_id=OuterRef("pk"),
-        status__in=(Notification.Status.SENT, Notification.Status.DELIVERED),
-        sent_at__lte=cutoff,
+        patient_id=OuterRef("pk"), status__in=(Notification.Status.SENT, Notification.Status.DELIVERED)
     )
     acknowledged = DeliveryEvent.objects.filter(
         notification__patient_id=OuterRef("pk"), event_type=DeliveryEvent.EventType.ACKNOWLEDGED
     )
-    return Q(Exists(reached)) & ~Q(Exists(acknowledged))
+    # The latest notice counts: a patient written to again lately (an earlier follow-up) has not had time yet.
+    return (
+        Q(Exists(reached.filter(sent_at__lte=cutoff)))
+        & ~Q(Exists(reached.filter(sent_at__gt=cutoff)))
+        & ~Q(Exists(acknowledged))
+    )
 
 
 def first_notice_dates(*, campaign: Campaign, patient_ids: list[int] | None = None) -> dict[int, dt.date]:

@@ -210,3 +210,18 @@ def test_the_gate_page_counts_the_follow_ups_target_and_says_whom_it_leaves_out(
     # then it says so in French
     assert "hors des destinataires de ce suivi (les patients non joints)" in text
     assert "oui : les patients non joints" in text
+
+
+def test_a_patient_written_to_again_lately_is_not_yet_a_not_read_target(
+    first_campaign, make_campaign, approver, django_capture_on_commit_callbacks
+):
+    # given a first follow-up to the unread patient, its letter sent 2 days ago
+    _, people = first_campaign
+    earlier = make_campaign("post", is_follow_up=True, follow_up_target=Target.NOT_READ)
+    launched(earlier, approver, django_capture_on_commit_callbacks)
+    Notification.objects.filter(campaign=earlier).update(status=S.SENT, sent_at=timezone.now() - dt.timedelta(days=2))
+    # when another "not read" follow-up is prepared
+    again = make_campaign("post", is_follow_up=True, follow_up_target=Target.NOT_READ)
+    # then nobody is targeted yet: the latest notice is too recent
+    assert not targets.launch_targets(again).filter(pk=people["unread"].pk).exists()
+    assert targets.launch_forecast(again).patients == 0
