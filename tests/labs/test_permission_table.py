@@ -337,7 +337,7 @@ def _staff_views():
     from django.urls import get_resolver
 
     names = []
-    for namespace in ("dashboards", "letters"):
+    for namespace in ("dashboards", "letters", "call_centre"):
         resolver = get_resolver().namespace_dict[namespace][1]
         names += [(f"{namespace}:{p.name}", p) for p in resolver.url_patterns if p.name]
     return names
