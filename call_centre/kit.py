@@ -70,9 +70,8 @@ def _data_categories(*, breach: Breach, laboratory: Laboratory, language: str) -
         union |= int(mask)
     labels = exposure_labels(union, language)
     # The agent speaks of "the patient's" data, not "your" data, and in the FAQ's order.
-    if language == "fr":
-        return tuple(label.replace("votre ", "", 1).replace("vos ", "", 1) for label in labels)
-    return tuple(label.replace("your ", "", 1) for label in labels)
+    own, other = ("votre ", "la ") if language == "fr" else ("your ", "their ")
+    return tuple(label.removeprefix(own).replace(own, other) for label in labels)
 
 
 def _risks(case_file: BreachLaboratory | None) -> tuple[str, ...]:

@@ -83,9 +83,13 @@ def test_a_new_consequence_shows_in_the_risks(case_file, breach, laboratory):
 
 def test_the_kit_lists_the_data_categories_of_the_laboratorys_patients(case_file, breach, laboratory, make_patients):
     # given a patient whose record held a social security number
-    make_patients(1, exposure_mask=1 | 4)
-    # when / then
-    assert "numéro de sécurité sociale" in call_centre_kit(breach=breach, laboratory=laboratory).data
+    make_patients(1, exposure_mask=1 | 4 | 512)
+    # when / then in the agent's words (the patient's data, not "your" data)
+    data = call_centre_kit(breach=breach, laboratory=laboratory).data
+    assert "numéro de sécurité sociale" in data and "un commentaire lié à la santé" in data
+    assert (
+        "a comment related to their health" in call_centre_kit(breach=breach, laboratory=laboratory, language="en").data
+    )
 
 
 def test_the_english_kit_is_in_english(agent_client, case_file):
