@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "notifier",
     "status_page",
     "dashboards",
+    "call_centre",
 ]
 
 MIDDLEWARE = [

@@ -31,12 +31,15 @@ from django.http import Http404, HttpRequest
 
 from .audit import AuditEvent, audit_record
 from .models import Laboratory, LaboratoryMembership
-from .roles import CNIL_LIAISON, DPO, OPERATOR, role_names
+from .roles import CALL_CENTRE, CNIL_LIAISON, DPO, OPERATOR, role_names
 from .roles import roles_ensure as roles_ensure  # callers set up roles through this module, as the rest
 
 SUPERUSER = "superuser"
-TABLE_ROLES = (DPO, OPERATOR, CNIL_LIAISON, SUPERUSER)  # the README's columns, in this order
-ROLE_LABELS = {DPO: "DPO", OPERATOR: "Opérateur", CNIL_LIAISON: "Liaison CNIL", SUPERUSER: "Superutilisateur"}
+TABLE_ROLES = (DPO, OPERATOR, CNIL_LIAISON, CALL_CENTRE, SUPERUSER)  # the README's columns, in this order
+ROLE_LABELS = {
+    DPO: "DPO", OPERATOR: "Opérateur", CNIL_LIAISON: "Liaison CNIL", CALL_CENTRE: "Centre d'appels",
+    SUPERUSER: "Superutilisateur",
+}  # fmt: skip
 NOBODY = ""  # an operation nobody may do in the application: engine-written or append-only rows
 REFUSED = "Action non autorisée pour votre rôle. / Not allowed for your role."
 
@@ -77,6 +80,14 @@ PERMISSION_TABLE: dict[str, Permission] = {
     ),
     "labs.view_cnil_dashboard": Permission(
         "Tableau de bord de la liaison CNIL (comptes masqués sous 10)", _roles(CNIL_LIAISON, SUPERUSER)
+    ),
+    "labs.view_call_centre_kit": Permission(
+        "Voir le kit du centre d'appels de ses laboratoires (FAQ, script d'appel)",
+        _roles(DPO, OPERATOR, CALL_CENTRE, SUPERUSER),
+    ),
+    "labs.open_notice_by_reference": Permission(
+        "Ouvrir un avis par sa référence et la date de naissance dite par l'appelant (un à la fois, audité)",
+        _roles(CALL_CENTRE, SUPERUSER),
     ),
     "labs.manage_shared": Permission(
         "Créer ou importer des laboratoires, modifier une violation commune, gérer les accès", _roles(SUPERUSER)
@@ -195,6 +206,13 @@ VIEW_TABLE: dict[str, tuple[str, str]] = {
     "dashboards:cnil": ("labs.view_cnil_dashboard", "Tableau de bord CNIL"),
     "dashboards:cnil_export": ("labs.view_cnil_dashboard", "Tableau de bord CNIL : export CSV"),
     "letters:preview": (_READ_PATIENTS, "Aperçu des lettres"),
+    "call_centre:index": ("labs.view_call_centre_kit", "Centre d'appels : les kits de ses laboratoires"),
+    "call_centre:kit": ("labs.view_call_centre_kit", "Centre d'appels : FAQ et script d'appel"),
+    "call_centre:kit_pdf": ("labs.view_call_centre_kit", "Centre d'appels : FAQ et script (PDF)"),
+    "call_centre:notice": (
+        "labs.open_notice_by_reference",
+        "Centre d'appels : ouvrir un avis (référence + date de naissance)",
+    ),
     "letters:preview_pdf": (_READ_PATIENTS, "Aperçu d'une lettre (PDF spécimen)"),
 }
 
@@ -262,6 +280,11 @@ def is_operator(user: Any) -> bool:
 
 
 @rules.predicate
+def is_call_centre_agent(user: Any) -> bool:
+    return bool(getattr(user, "is_active", False)) and CALL_CENTRE in role_names(user)
+
+
+@rules.predicate
 def is_active_superuser(user: Any) -> bool:
     return bool(getattr(user, "is_active", False) and getattr(user, "is_superuser", False))
 
@@ -274,7 +297,10 @@ def in_users_laboratories(user: Any, obj: Any) -> bool:
     return can_access(user, obj, getattr(type(obj), "lab_path", "laboratory"))
 
 
-ROLE_PREDICATES = {DPO: is_dpo, OPERATOR: is_operator, CNIL_LIAISON: is_cnil_liaison, SUPERUSER: is_active_superuser}
+ROLE_PREDICATES = {
+    DPO: is_dpo, OPERATOR: is_operator, CNIL_LIAISON: is_cnil_liaison, CALL_CENTRE: is_call_centre_agent,
+    SUPERUSER: is_active_superuser,
+}  # fmt: skip
 
 
 def _predicate_for(roles_: frozenset[str]) -> Any:

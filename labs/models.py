@@ -36,6 +36,13 @@ class Laboratory(TimeStampedModel):
     # The CNIL form asks for both a contact person (the DPO) and a legal representative.
     legal_representative_name = models.CharField(_("représentant légal"), max_length=200, blank=True)
     legal_representative_title = models.CharField(_("qualité du représentant légal"), max_length=200, blank=True)
+    # Where the call centre sends a journalist (issue 14's call script): never the DPO's own line.
+    communication_contact = models.CharField(
+        _("contact communication (presse)"),
+        max_length=300,
+        blank=True,
+        help_text=_("Nom, téléphone ou courriel du service de communication, donné aux journalistes."),
+    )
 
     lab_path = "pk"
 

@@ -14,7 +14,8 @@ from django.contrib.auth.models import Group
 DPO = "DPO"
 CNIL_LIAISON = "Liaison CNIL"
 OPERATOR = "Opérateur"
-ROLES = (DPO, CNIL_LIAISON, OPERATOR)
+CALL_CENTRE = "Centre d'appels"  # call-centre agents: the kit of their laboratories, one notice at a time
+ROLES = (DPO, CNIL_LIAISON, OPERATOR, CALL_CENTRE)
 
 
 def roles_ensure() -> dict[str, Group]:

@@ -225,3 +225,10 @@ def letter_data_for(
 
 def _resolve_version(code: str | None) -> str:
     return template_version(code or CURRENT_TEMPLATE_VERSION).code
+
+
+def breach_measures(*, breach, laboratory, language: str = "fr") -> tuple[str, ...]:
+    """The measures a letter of `laboratory` prints for `breach` (« Prévu : » for a proposed one), typeset:
+    the call-centre kit quotes the very same lines."""
+    measures = _measures(english.case_file_of(breach, laboratory), breach, language)
+    return tuple(_typeset(measure, language) for measure in measures)

@@ -19,14 +19,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import openpyxl
-from import_export import resources
+from import_export import fields, resources
 from tablib import Dataset
 
 from labs.exports import FormulaSafeResource
+from letters.typography import phone_display
 from patients.models import Patient
 from patients.normalize import accentless_lower
 
-from .models import Campaign
+from .models import Campaign, Notification
 from .selectors import unreachable_patients
 
 MAX_BYTES = 10 * 1024 * 1024  # a PND list of 100,000 letters is ~4 MB
@@ -175,23 +176,78 @@ def _lines(rows: Iterator[tuple[int, list[str]]]) -> list[ReturnedMailLine]:
     return lines
 
 
+def _unreached_reason(notification: Notification) -> str:
+    """Why this channel did not reach the patient, in French words a call-centre agent can say."""
+    channel = "courrier" if notification.channel == Notification.Channel.POST else "courriel"
+    if notification.status == Notification.Status.RETURNED:
+        reason = notification.get_return_reason_display() if notification.return_reason else "motif non indiqué"
+        return f"courrier revenu : {reason}"
+    return f"{channel} : {notification.get_status_display()}"
+
+
 class CallCentreResource(FormulaSafeResource, resources.ModelResource):
-    """The unreachable patients of a campaign, with what a call centre needs to phone them (formula-safe:
-    a name or phone field is patient-supplied text a spreadsheet would otherwise run)."""
+    """The patients of a campaign reached by neither post nor email who have a phone, with what a call centre
+    needs to phone them: French headers, the phone in the national format, the reason, the letter reference
+    (formula-safe: a name is patient-supplied text a spreadsheet would otherwise run)."""
+
+    reference = fields.Field(column_name="référence du courrier")
+    civility = fields.Field(attribute="civility", column_name="civilité")
+    last_name = fields.Field(attribute="last_name", column_name="nom")
+    first_name = fields.Field(attribute="first_name", column_name="prénom")
+    phone = fields.Field(column_name="téléphone")
+    other_phone = fields.Field(column_name="autre téléphone")
+    reason = fields.Field(column_name="motif (non joint)")
+    postcode = fields.Field(attribute="postcode", column_name="code postal")
+    city = fields.Field(attribute="city", column_name="ville")
 
     class Meta:
         model = Patient
-        fields = ("id", "civility", "last_name", "first_name", "birth_date", "landline_phone", "mobile_phone",
-                  "postcode", "city")  # fmt: skip
+        fields = ("reference", "civility", "last_name", "first_name", "phone", "other_phone", "reason", "postcode",
+                  "city")  # fmt: skip
         export_order = fields
+
+    def __init__(self, *, unreached: dict[int, list[Notification]] | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.unreached = unreached or {}
+
+    def _phones(self, patient: Patient) -> list[str]:
+        # The mobile first (reaches the person, not the household); both in the national format, with plain
+        # spaces (a dialler or a spreadsheet filter trips on the letters' non-breaking ones).
+        numbers = (patient.mobile_phone, patient.landline_phone)
+        return [phone_display(number, "fr").replace("\u00a0", " ") for number in numbers if number]
+
+    def dehydrate_phone(self, patient: Patient) -> str:
+        return (self._phones(patient) or [""])[0]
+
+    def dehydrate_other_phone(self, patient: Patient) -> str:
+        return (self._phones(patient)[1:] or [""])[0]
+
+    def dehydrate_reason(self, patient: Patient) -> str:
+        return " ; ".join(dict.fromkeys(_unreached_reason(n) for n in self.unreached.get(patient.pk, [])))
+
+    def dehydrate_reference(self, patient: Patient) -> str:
+        rows = self.unreached.get(patient.pk, [])
+        # The postal reference is the one printed on the letter the patient may hold ("post" sorts after "email").
+        return (
+            max(rows, key=lambda n: (n.channel == Notification.Channel.POST, n.campaign_id)).reference if rows else ""
+        )
 
 
 def call_centre_dataset(*, campaigns: Iterable[Campaign]) -> Dataset:
-    """The call-centre list of one or more campaigns: one header, each unreachable patient once.
+    """The call-centre list of one or more campaigns: one header, each patient to phone once.
 
-    The admin action and the DPO dashboard's download both build their file from this."""
+    Patients reached by neither post nor email (deceased excluded, `unreachable_patients`) who have a phone.
+    The admin action, the DPO dashboard's download and the call-centre kit all build their file from this."""
+    campaigns = list(campaigns)
     querysets = [unreachable_patients(campaign=campaign) for campaign in campaigns]
     if not querysets:
         return CallCentreResource().export(Patient.objects.none())
     # OR of the per-campaign filters: a patient unreachable in two campaigns is phoned once.
-    return CallCentreResource().export(functools.reduce(operator.or_, querysets))
+    patients = functools.reduce(operator.or_, querysets).exclude(landline_phone="", mobile_phone="")
+    unreached: dict[int, list[Notification]] = {}
+    rows = Notification.objects.filter(
+        campaign__in=campaigns, patient__in=patients, status__in=Notification.UNREACHED
+    ).order_by("pk")
+    for notification in rows:
+        unreached.setdefault(notification.patient_id, []).append(notification)
+    return CallCentreResource(unreached=unreached).export(patients)

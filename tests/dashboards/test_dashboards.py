@@ -356,7 +356,7 @@ def test_unreachable_list_holds_exactly_the_patients_reached_on_no_channel(clien
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     values = list(sheet.values)
-    assert values[0][:3] == ("id", "civility", "last_name")  # the campaign engine's CallCentreResource
+    assert values[0][:3] == ("référence du courrier", "civilité", "nom")  # the campaign engine's CallCentreResource
     assert len(values) - 1 == expected
     assert AuditEvent.objects.filter(action="export", extra__export="injoignables").count() == 1
 
@@ -437,8 +437,8 @@ def test_downloads_neutralise_spreadsheet_formulas_but_keep_phone_numbers(client
     # then the formula is text and the E.164 number is intact
     reasons = [row["motif"] for row in csv.DictReader(io.StringIO(report)) if row["motif"]]
     assert reasons and all(reason.startswith("'=") for reason in reasons)
-    phones = [row["mobile_phone"] for row in csv.DictReader(io.StringIO(call_list))]
-    assert phones and all(phone == "+33612345678" for phone in phones)
+    phones = [row["téléphone"] for row in csv.DictReader(io.StringIO(call_list))]
+    assert phones and all(phone == "06 12 34 56 78" for phone in phones)
 
 
 def test_the_beat_task_refreshes_the_cnil_counts_snapshot(db):
@@ -470,7 +470,7 @@ def test_the_dashboards_call_list_neutralises_a_patient_name_a_spreadsheet_would
         rows = list(sheet.values)[1:]
     names = {(row[2], row[3]) for row in rows}
     assert ('\'=HYPERLINK("http://x")', "'+cmd|' /C calc'!A0") in names
-    assert {row[6] for row in rows} == {"+33612345678"}
+    assert {row[4] for row in rows} == {"06 12 34 56 78"}
 
 
 def test_the_dashboard_and_the_admin_build_the_call_list_with_the_same_function(client, world, dpo_lab_a):

@@ -337,7 +337,7 @@ def _staff_views():
     from django.urls import get_resolver
 
     names = []
-    for namespace in ("dashboards", "letters"):
+    for namespace in ("dashboards", "letters", "call_centre"):
         resolver = get_resolver().namespace_dict[namespace][1]
         names += [(f"{namespace}:{p.name}", p) for p in resolver.url_patterns if p.name]
     return names
@@ -353,7 +353,7 @@ def test_every_staff_page_outside_the_admin_has_a_line_in_the_table():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "pattern"), STAFF_VIEWS, ids=[n for n, _ in STAFF_VIEWS])
-@pytest.mark.parametrize("role", [DPO, OPERATOR, CNIL_LIAISON, SUPERUSER])
+@pytest.mark.parametrize("role", [DPO, OPERATOR, CNIL_LIAISON, access.CALL_CENTRE, SUPERUSER])
 def test_every_staff_page_answers_each_role_what_the_table_says(name, pattern, role, lab_a, make_campaign_in):
     # given a campaign and a patient of laboratory A, and the persona
     campaign, patient = make_campaign_in(lab_a)

@@ -84,12 +84,12 @@ def test_a_cnil_liaison_gets_every_laboratory_and_no_membership(lab_a, lab_b):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--role", "chef", "--labs", "LAB-A"], "Rôle inconnu « chef » : dpo, operateur ou liaison"),
-        (["--role", "dpo"], "Un DPO ou un opérateur a au moins un laboratoire : --labs"),
+        (["--role", "chef", "--labs", "LAB-A"], "Rôle inconnu « chef » : dpo, operateur, liaison ou centre-appels"),
+        (["--role", "dpo"], "Un DPO, un opérateur ou un agent du centre d'appels a au moins un laboratoire : --labs"),
         (["--role", "operateur", "--labs", "LAB-A,LAB-Z"], "Laboratoire inconnu : LAB-Z"),
         (["--role", "liaison", "--labs", "LAB-A"], "La liaison CNIL voit tous les laboratoires : sans --labs"),
         (["--role", "dpo", "--labs", "LAB-A", "--email", "pas-une-adresse"], "Adresse électronique invalide"),
-        (["--labs", "LAB-A"], "Le rôle est obligatoire : --role dpo, operateur ou liaison"),
+        (["--labs", "LAB-A"], "Le rôle est obligatoire : --role dpo, operateur, liaison ou centre-appels"),
     ],
 )
 def test_bad_input_to_add_is_refused_in_french_and_creates_nothing(lab_a, args, message):

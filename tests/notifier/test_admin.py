@@ -61,7 +61,7 @@ def test_the_call_centre_list_exports_unreachable_patients_with_their_phones(
     response = act(admin_client, "export_call_centre_list", campaign)
     body = response.content.decode()
     assert response["Content-Type"].startswith("text/csv")
-    assert "Injoignable" in body and "+33299112233" in body
+    assert "Injoignable" in body and "02 99 11 22 33" in body  # the national format (issue 14)
     assert body.count("\n") == 2  # header + the one unreachable patient
     assert "export_call_centre" in [
         event.extra["campaign_action"] for event in campaigns.campaign_trail_events(campaign)

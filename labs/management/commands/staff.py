@@ -31,10 +31,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from labs import access
 from labs.audit import audit_record
 from labs.models import Laboratory
-from labs.roles import CNIL_LIAISON, DPO, OPERATOR, role_names, roles_ensure
+from labs.roles import CALL_CENTRE, CNIL_LIAISON, DPO, OPERATOR, role_names, roles_ensure
 
-ROLE_OPTIONS = {"dpo": DPO, "operateur": OPERATOR, "liaison": CNIL_LIAISON}
-ROLE_CHOICES = "dpo, operateur ou liaison"
+ROLE_OPTIONS = {"dpo": DPO, "operateur": OPERATOR, "liaison": CNIL_LIAISON, "centre-appels": CALL_CENTRE}
+ROLE_CHOICES = "dpo, operateur, liaison ou centre-appels"
 
 # argparse speaks English; the few messages a person meets here, in French.
 _ARGPARSE_FRENCH = (
@@ -101,8 +101,10 @@ class Command(BaseCommand):
     # --- add ------------------------------------------------------------------------------------------
     def _add(self, o: dict[str, Any]) -> dict[str, Any]:
         username, role, laboratories = o["username"], self._role(o["role"]), self._laboratories(o["labs"])
-        if role in (DPO, OPERATOR) and not laboratories:
-            raise CommandError("Un DPO ou un opérateur a au moins un laboratoire : --labs CODE1,CODE2")
+        if role in (DPO, OPERATOR, CALL_CENTRE) and not laboratories:
+            raise CommandError(
+                "Un DPO, un opérateur ou un agent du centre d'appels a au moins un laboratoire : --labs CODE1,CODE2"
+            )
         if role == CNIL_LIAISON and laboratories:
             raise CommandError("La liaison CNIL voit tous les laboratoires : sans --labs")
         if o["email"]:
