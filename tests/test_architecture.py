@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("labs", "patients", "letters", "notifier", "status_page", "dashboards")
+APPS = ("labs", "patients", "letters", "notifier", "status_page", "dashboards", "call_centre")
 LONGEST_MODULE = 800
 
 
