@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import caches
 from django.http import HttpRequest
 
+from labs import ratelimit
 from labs.access import laboratories_for
 from labs.audit import AuditEvent, audit_record
 from letters.wording import exposure_labels
@@ -33,20 +32,8 @@ FAILURE = (
 
 
 def _try_counted(agent_id: int) -> bool:
-    """Count one try of the agent in the current hour; True while within the limit.
-
-    The status page's fixed-window counter on the shared "ratelimit" cache (status_page.ratelimit), written
-    again here because the layers keep call_centre and status_page apart; the same cache, another key prefix."""
-    window_seconds = 3600
-    key = f"rl:callcentre:agent:{agent_id}:{int(time.time() // window_seconds)}"
-    cache = caches["ratelimit"]
-    cache.add(key, 0, timeout=window_seconds * 2)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window_seconds * 2)
-        count = 1
-    return count <= LOOKUPS_PER_AGENT_PER_HOUR
+    """Count one try of the agent in the current hour; True while within the limit."""
+    return ratelimit.hit(f"callcentre:agent:{agent_id}", limit=LOOKUPS_PER_AGENT_PER_HOUR, window_seconds=3600)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from labs import ratelimit
 from labs.alerts import security_alert_raise
 from labs.audit import audit_record
 from letters.render import render_letter_pdf
@@ -24,8 +25,6 @@ from notifier.events import delivery_event_record
 from notifier.models import Campaign, DeliveryEvent, Notification
 from notifier.postal import letter_data_for_notification
 from patients.models import Patient
-
-from . import ratelimit
 
 # Campaigns whose notices a patient may consult.
 OPEN_CAMPAIGN_STATES = (Campaign.Status.RUNNING, Campaign.Status.PAUSED, Campaign.Status.COMPLETED)

@@ -24,12 +24,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods, require_POST
 
+from labs import ratelimit
 from labs.client_ip import client_ip
 from letters.wording import exposure_labels
 from notifier.models import Notification
 from patients.categories import Exposure
 
-from . import access_requests, ratelimit, services
+from . import access_requests, services
 from .forms import AccessRequestForm, CheckForm
 
 SESSION_KEY = "status_notice"

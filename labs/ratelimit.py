@@ -1,4 +1,4 @@
-"""Fixed-window rate limits on the shared cache (Redis in the server shape, so all web workers agree)."""
+"""Fixed-window rate limits (status page, call-centre look-ups) on the shared cache (Redis in the server shape, so all web workers agree)."""
 
 from __future__ import annotations
 
