@@ -4,6 +4,9 @@
 set -uo pipefail
 missing=()
 for pkg in "$@"; do
+  # A command of that name already on PATH counts (npm ships inside NodeSource's nodejs package,
+  # whose nodejs conflicts with Debian's npm package).
+  case "$pkg" in npm|chromium) command -v "$pkg" >/dev/null && continue ;; esac
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
