@@ -13,31 +13,10 @@ from labs.models import Breach, BreachLaboratory, Laboratory
 from letters import english
 from letters.content import breach_measures, status_url
 from letters.typography import french_spacing, phone_display
-from letters.wording import exposure_labels
+from letters.wording import advice, exposure_labels
 from patients.models import Patient
 
 LANGUAGES = ("fr", "en")
-
-# The regulator's advice to this leak's victims (shared/LEGAL.md), what the letters' "what you can do" says.
-ADVICE = {
-    "fr": (
-        "Méfiez-vous des courriels, SMS et appels qui citent vos données (un prétendu message de votre médecin, "
-        "du laboratoire ou de l'Assurance maladie) : n'ouvrez pas les pièces jointes, ne cliquez pas, ne répondez pas.",
-        "Le laboratoire ne vous demandera jamais votre numéro de sécurité sociale, un mot de passe ou un paiement.",
-        "Surveillez vos comptes ameli et de votre mutuelle ; activez la double authentification quand c'est possible ; "
-        "changez le mot de passe du portail de résultats s'il a fuité.",
-        "Aide et signalement : cybermalveillance.gouv.fr ; une plainte auprès de la police ou de la gendarmerie ; "
-        "le droit d'introduire une réclamation auprès de la CNIL.",
-    ),
-    "en": (
-        "Be wary of emails, text messages and calls that quote your data (a supposed message from your doctor, the "
-        "laboratory or the health insurance): do not open attachments, do not click, do not reply.",
-        "The laboratory will never ask for your social security number, a password or a payment.",
-        "Watch your ameli and complementary-insurer accounts; enable two-factor authentication where possible; "
-        "change the results-portal password if it leaked.",
-        "Help and reporting: cybermalveillance.gouv.fr; a complaint to the police; the right to complain to the CNIL.",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -108,7 +87,7 @@ def call_centre_kit(*, breach: Breach, laboratory: Laboratory, language: str = "
         data=_data_categories(breach=breach, laboratory=laboratory, language=language),
         risks=risks,
         measures=breach_measures(breach=breach, laboratory=laboratory, language=language),
-        advice=ADVICE[language],
+        advice=tuple(str(item) for item in advice(language, mask=None)),
         dpo_name=laboratory.dpo_name,
         dpo_email=laboratory.dpo_email,
         dpo_phone=phone_display(laboratory.dpo_phone, language),

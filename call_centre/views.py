@@ -12,10 +12,13 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from import_export.formats import base_formats
 
 from labs import access
 from labs.audit import AuditEvent, audit_record
 from labs.models import Breach, BreachLaboratory, Laboratory
+from notifier.models import Campaign
+from notifier.resources import call_centre_download
 from patients.models import Patient
 
 from .faq import faq_entries, script_steps
@@ -69,7 +72,8 @@ def kit_page(request: HttpRequest, laboratory_id: int, breach_id: int) -> HttpRe
     access.require(request.user, access.view_permission("call_centre:kit"), REFUSED)
     context = _kit_context(request, laboratory_id, breach_id)
     title = "FAQ et script d'appel" if context["kit"].language == "fr" else "FAQ and call script"
-    return render(request, "call_centre/kit.html", {**context, "title": title})
+    may_download_list = access.may(request.user, access.view_permission("call_centre:call_list"))
+    return render(request, "call_centre/kit.html", {**context, "title": title, "may_download_list": may_download_list})
 
 
 def kit_pdf(request: HttpRequest, laboratory_id: int, breach_id: int) -> HttpResponse:
@@ -85,6 +89,22 @@ def kit_pdf(request: HttpRequest, laboratory_id: int, breach_id: int) -> HttpRes
     name = f"kit-centre-appels-{context['laboratory'].code}-{context['kit'].language}.pdf"
     response["Content-Disposition"] = f'inline; filename="{name}"'
     return response
+
+
+CALL_LIST_FORMATS = {"csv": base_formats.CSV, "xlsx": base_formats.XLSX}
+
+
+def call_list(request: HttpRequest, laboratory_id: int, breach_id: int, fmt: str) -> HttpResponse:
+    """The outbound call list of the laboratory's campaigns for the breach: what the DPO hands the call centre.
+
+    The same file as the campaign admin's export (one header, formula-safe, deceased excluded); the agents
+    themselves never get a list (`labs.access`: patient data)."""
+    access.require(request.user, access.view_permission("call_centre:call_list"), REFUSED)
+    if fmt not in CALL_LIST_FORMATS:
+        raise Http404("Format inconnu (csv ou xlsx)")
+    laboratory, breach = _laboratory_and_breach(request, laboratory_id, breach_id)
+    selected = Campaign.objects.filter(laboratory=laboratory, breach=breach).order_by("pk")
+    return call_centre_download(request, selected, CALL_LIST_FORMATS[fmt]())
 
 
 def notice_lookup(request: HttpRequest) -> HttpResponse:

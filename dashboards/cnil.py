@@ -236,7 +236,9 @@ class BreachSummary:
         ]
 
 
-SUMMED_IF_CAMPAIGN = ("delivered", "returned", "unreachable_patients", "posted", "campaign_patients")
+SUMMED_IF_CAMPAIGN = (
+    "delivered", "returned", "unreachable_patients", "posted", "campaign_patients", "deceased_patients",
+)  # fmt: skip
 
 
 def breach_summaries(rows: list[CnilRow]) -> list[BreachSummary]:
@@ -368,6 +370,7 @@ def cnil_cells(row: CnilRow) -> dict[str, str]:
         "unreachable": masked(row.unreachable_patients) if campaign else NOT_APPLICABLE,
         "returned_rate": _rate_cell(row, row.returned, row.posted, "lettres postées"),
         "unreachable_rate": _rate_cell(row, row.unreachable_patients, row.campaign_patients, "patients ciblés"),
+        "deceased": masked(row.deceased_patients) if campaign else NOT_APPLICABLE,
         "public_notice": "oui" if row.public_notice else "non",
     }
 
@@ -407,9 +410,10 @@ def summary_cells(s: BreachSummary) -> dict[str, Any]:
         "unreachable": campaign_total("unreachable_patients"),
         "returned_rate": s.rate("returned", "posted"),
         "unreachable_rate": s.rate("unreachable_patients", "campaign_patients"),
+        "deceased": campaign_total("deceased_patients"),
         "masked_note": {
             name: masked_cells_note(s.parts[name])
-            for name in ("patients", "delivered", "returned", "unreachable_patients")
+            for name in ("patients", "delivered", "returned", "unreachable_patients", "deceased_patients")
         },
         "public_notices": s.public_notices,
     }

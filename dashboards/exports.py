@@ -100,12 +100,12 @@ CNIL_CSV_HEADER = [
     "violation", "code laboratoire", "laboratoire", "patients concernés", "risque élevé", "notification initiale",
     "échéance", "heures jusqu'à la première notification", "notifications complémentaires",
     "progression de la campagne", "distribuées", "retours NPAI", "retours NPAI (taux)", "patients injoignables",
-    "patients injoignables (taux)", "communication publique",
+    "patients injoignables (taux)", "décès signalés (retour courrier)", "communication publique",
 ]  # fmt: skip
 CNIL_CSV_CELLS = (
     "breach", "laboratory_code", "laboratory_name", "patients", "high_risk", "filing", "due_at", "hours_to_filing",
     "complementary", "progress", "delivered", "returned", "returned_rate", "unreachable", "unreachable_rate",
-    "public_notice",
+    "deceased", "public_notice",
 )  # fmt: skip
 
 

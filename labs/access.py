@@ -209,6 +209,7 @@ VIEW_TABLE: dict[str, tuple[str, str]] = {
     "call_centre:index": ("labs.view_call_centre_kit", "Centre d'appels : les kits de ses laboratoires"),
     "call_centre:kit": ("labs.view_call_centre_kit", "Centre d'appels : FAQ et script d'appel"),
     "call_centre:kit_pdf": ("labs.view_call_centre_kit", "Centre d'appels : FAQ et script (PDF)"),
+    "call_centre:call_list": (_READ_PATIENTS, "Centre d'appels : liste d'appels sortants (CSV, XLSX)"),
     "call_centre:notice": (
         "labs.open_notice_by_reference",
         "Centre d'appels : ouvrir un avis (référence + date de naissance)",

@@ -53,7 +53,7 @@ def letter_html(letter: LetterData, *, filled: bool, specimen: bool = False) -> 
                 "exposure_labels": labels,
                 "nir_label": nir_label,
                 "nir_exposed": letter.exposes(Exposure.NIR),
-                "password_exposed": letter.exposes(Exposure.PORTAL_PASSWORD),
+                "advice": wording.advice(letter.language, mask=letter.exposure_mask, minor=letter.is_minor),
                 "has_medical_comment": letter.exposes(Exposure.MEDICAL_COMMENT),
                 "logo_url": letter.lab_logo_path,
                 "specimen": specimen,

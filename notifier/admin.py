@@ -31,7 +31,6 @@ from labs.audit import AuditEvent, audit_record
 
 from . import admin_gate, campaigns, gate, postal, resources, selectors
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
-from .resources import call_centre_dataset
 
 
 def _each(request: HttpRequest, queryset: QuerySet, service: Any, done: str, **kwargs: Any) -> None:
@@ -187,24 +186,11 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Exporter la liste du centre d'appels (CSV) / call-centre list")
     def export_call_centre_list(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        return _call_centre_download(request, queryset, base_formats.CSV())
+        return resources.call_centre_download(request, queryset, base_formats.CSV())
 
     @admin.action(description="Exporter la liste du centre d'appels (XLSX) / call-centre list")
     def export_call_centre_list_xlsx(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        return _call_centre_download(request, queryset, base_formats.XLSX())
-
-
-def _call_centre_download(request: HttpRequest, queryset: QuerySet, file_format: Any) -> HttpResponse:
-    """One file for the selected campaigns, built like the dashboard's download (one header, formula-safe)."""
-    selected = list(queryset)
-    content = file_format.export_data(call_centre_dataset(campaigns=selected))
-    for campaign in selected:
-        campaigns.campaign_trail(campaign=campaign, action="export_call_centre", by=request.user,
-                                 patients=selectors.unreachable_patients(campaign=campaign).count())  # fmt: skip
-    charset = "" if file_format.is_binary() else "; charset=utf-8"
-    response = HttpResponse(content, content_type=file_format.get_content_type() + charset)
-    response["Content-Disposition"] = f'attachment; filename="centre-appels.{file_format.get_extension()}"'
-    return response
+        return resources.call_centre_download(request, queryset, base_formats.XLSX())
 
 
 class ReturnedMailUploadForm(forms.Form):

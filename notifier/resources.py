@@ -17,8 +17,10 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import openpyxl
+from django.http import HttpRequest, HttpResponse
 from import_export import fields, resources
 from tablib import Dataset
 
@@ -27,6 +29,7 @@ from letters.typography import phone_display
 from patients.models import Patient
 from patients.normalize import accentless_lower
 
+from .campaigns import campaign_trail
 from .models import Campaign, Notification
 from .selectors import unreachable_patients
 
@@ -231,6 +234,20 @@ class CallCentreResource(FormulaSafeResource, resources.ModelResource):
         return (
             max(rows, key=lambda n: (n.channel == Notification.Channel.POST, n.campaign_id)).reference if rows else ""
         )
+
+
+def call_centre_download(request: HttpRequest, campaigns: Iterable[Campaign], file_format: Any) -> HttpResponse:
+    """One file for the campaigns (the admin's action, the kit page's button): one header, formula-safe; each
+    campaign's trail says who took the list and how many patients it held."""
+    selected = list(campaigns)
+    content = file_format.export_data(call_centre_dataset(campaigns=selected))
+    for campaign in selected:
+        campaign_trail(campaign=campaign, action="export_call_centre", by=request.user,
+                       patients=unreachable_patients(campaign=campaign).count())  # fmt: skip
+    charset = "" if file_format.is_binary() else "; charset=utf-8"
+    response = HttpResponse(content, content_type=file_format.get_content_type() + charset)
+    response["Content-Disposition"] = f'attachment; filename="centre-appels.{file_format.get_extension()}"'
+    return response
 
 
 def call_centre_dataset(*, campaigns: Iterable[Campaign]) -> Dataset:

@@ -104,11 +104,9 @@ def unreachable_patients(*, campaign: Campaign) -> QuerySet[Patient]:
     The call-centre list, and the evidence for an Art. 34(3)(c) public communication.
     """
     rows = Notification.objects.filter(campaign=campaign, patient=OuterRef("pk"))
-    deceased = Notification.objects.filter(patient=OuterRef("pk"), return_reason=Notification.ReturnReason.DECEASED)
     return (
-        Patient.objects.filter(Exists(rows))
+        Patient.objects.filter(Exists(rows), deceased_reported_at__isnull=True)  # a « décédé » return (any campaign)
         .exclude(Exists(rows.exclude(status__in=Notification.UNREACHED)))
-        .exclude(Exists(deceased))  # a letter came back « décédé » (any campaign): nobody is to phone them
         .order_by("last_name", "first_name", "pk")
     )
 

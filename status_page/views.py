@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from labs import ratelimit
 from labs.client_ip import client_ip
-from letters.wording import exposure_labels
+from letters.wording import advice, exposure_labels
 from notifier.models import Notification
 from patients.categories import Exposure
 
@@ -154,9 +154,7 @@ def notice_page(request: HttpRequest, lang: str) -> HttpResponse:
         "minor": minor,
         "exposed": exposed,
         "health_remark": health_remark,
-        "password_exposed": bool(patient.exposure_mask & Exposure.PORTAL_PASSWORD),
-        "nir_exposed": bool(patient.exposure_mask & Exposure.NIR),
-        "email_or_phone_exposed": bool(patient.exposure_mask & (Exposure.EMAIL | Exposure.PHONE)),
+        "advice": advice(lang, mask=patient.exposure_mask, minor=minor),
         "channels": channels,
         "has_post": any(n.channel == Notification.Channel.POST for n in view.notifications),
         "acknowledged": view.acknowledged,

@@ -38,3 +38,23 @@ def test_an_agent_reads_the_faq_and_script_at_a_desk(browser, log_in, live_serve
     screenshot(page, "call-centre-faq-1366")
     assert axe(page, impacts=("serious", "critical")) == []
     context.close()
+
+
+def test_a_dpo_finds_the_call_list_on_the_kit_page_and_downloads_it(browser, log_in, live_server, screenshot, axe):
+    # given a laboratory's DPO and a case file
+    laboratory = LaboratoryFactory(code="LAB-DL", name="Laboratoire du Mail")
+    breach = BreachFactory(title="Fuite du fichier de résultats")
+    case_file_complete(breach=breach, laboratory=laboratory)
+    dpo = make_staff("dpo-dl", role=access.DPO, laboratories=[laboratory])
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1366, "height": 768}, accept_downloads=True)
+    page = context.new_page()
+    # when the DPO opens the kit
+    log_in(page, dpo, f"/centre-appels/kit/{laboratory.pk}/{breach.pk}/")
+    # then the call list section is there, accessible, and its CSV button downloads a file
+    assert "Liste d'appels sortants" in page.inner_text("main")
+    screenshot(page, "call-centre-kit-dpo-1366")
+    assert axe(page, impacts=("serious", "critical")) == []
+    with page.expect_download() as download:
+        page.click("text=Télécharger (CSV)")
+    assert download.value.suggested_filename == "centre-appels.csv"
+    context.close()

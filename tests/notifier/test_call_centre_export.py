@@ -13,6 +13,7 @@ from labs.audit import AuditEvent
 from notifier import launch
 from notifier.models import Notification
 from notifier.resources import call_centre_dataset
+from patients.models import Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -112,9 +113,11 @@ def test_the_call_list_leaves_out_a_patient_whose_letter_came_back_deceased(make
     # given a patient whose letter came back « décédé », with a phone
     (dead,) = make_patients(1, email="", landline_phone="+33299000000", last_name="Defunt")
     campaign = launched()
+    # (what postal.returned_mail_record writes for « décédé »: the letter's reason and the patient's mark)
     Notification.objects.filter(campaign=campaign, patient=dead).update(
         status=Notification.Status.RETURNED, return_reason=Notification.ReturnReason.DECEASED
     )
+    Patient.objects.filter(pk=dead.pk).update(deceased_reported_at=campaign.created_at)
     # when / then they are not phoned
     names = [r["nom"] for r in _csv_rows(call_centre_dataset(campaigns=[campaign]))]
     assert "Defunt" not in names

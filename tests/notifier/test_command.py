@@ -129,3 +129,15 @@ def test_status_says_in_words_when_sent_emails_lack_the_servers_confirmation(
     call_command("campaign", "status", str(created["id"]), stdout=human)
     assert "sent, unconfirmed : 1" in human.getvalue()
     assert run("status", str(created["id"]))["sent_unconfirmed"] == 1
+
+
+def test_create_a_follow_up_for_the_patients_not_reached_from_the_command_line(author, breach, laboratory):
+    from notifier.models import Campaign
+
+    created = run("create", "--breach", breach.slug, "--laboratory", laboratory.code, "--name", "Relance",
+                  "--follow-up-target", "not_reached", "--by", author.username)  # fmt: skip
+    campaign = Campaign.objects.get(pk=created["id"])
+    assert (campaign.is_follow_up, campaign.follow_up_target) == (True, Campaign.FollowUpTarget.NOT_REACHED)
+    with pytest.raises(CommandError, match="Destinataires de suivi inconnus"):
+        run("create", "--breach", breach.slug, "--laboratory", laboratory.code, "--name", "Relance",
+            "--follow-up-target", "tout_le_monde", "--by", author.username)  # fmt: skip

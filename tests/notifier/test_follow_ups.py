@@ -225,3 +225,22 @@ def test_a_patient_written_to_again_lately_is_not_yet_a_not_read_target(
     # then nobody is targeted yet: the latest notice is too recent
     assert not targets.launch_targets(again).filter(pk=people["unread"].pk).exists()
     assert targets.launch_forecast(again).patients == 0
+
+
+def test_the_liaison_sees_the_deceased_as_a_masked_count_beside_the_unreachable(handed_over, approver):
+    from dashboards.cnil import breach_summaries, cnil_cells, cnil_rows, summary_cells
+    from dashboards.exports import cnil_csv
+
+    # given one letter back « décédé »
+    campaign, (dead, _moved) = handed_over
+    postal.returned_mail_record(
+        reference=dead.reference, returned_on=timezone.localdate(), reason="Décédé", by=approver
+    )
+    rows = cnil_rows()
+    # then the per-laboratory cell, the CSV and the breach total say "< 10", never the number one
+    (row,) = rows
+    assert row.deceased_patients == 1
+    assert cnil_cells(row)["deceased"] == "< 10"
+    assert summary_cells(breach_summaries(rows)[0])["deceased"] == "< 10"
+    header, line = cnil_csv(rows).splitlines()[:2]
+    assert "décès signalés (retour courrier)" in header and "< 10" in line

@@ -46,6 +46,13 @@ class Command(BaseCommand):
             action="store_true",
             help="campagne de suivi : écrit aussi aux patients déjà informés par une autre campagne",
         )
+        create.add_argument(
+            "--follow-up-target",
+            default="",
+            metavar="|".join(Campaign.FollowUpTarget.values),
+            help="campagne de suivi pour : "
+            + " ; ".join(f"{v} = {label}" for v, label in Campaign.FollowUpTarget.choices),
+        )
         create.add_argument("--by", required=True, help="identifiant de l'auteur")
         for name, text in (("approve", "approuver (une autre personne que l'auteur)"), ("launch", "lancer"),
                            ("pause", "suspendre"), ("resume", "reprendre"), ("cancel", "annuler")):  # fmt: skip
@@ -125,7 +132,8 @@ class Command(BaseCommand):
         campaign = campaigns.campaign_create(
             breach=breach, laboratory=laboratory, name=o["name"], by=self._acting(o["by"], "create", laboratory),
             channel_policy=o["policy"], language=o["language"], letter_template=o["letter_template"],
-            email_template=o["email_template"], is_follow_up=o["follow_up"],
+            email_template=o["email_template"], is_follow_up=o["follow_up"] or bool(o["follow_up_target"]),
+            follow_up_target=o["follow_up_target"] or Campaign.FollowUpTarget.ALL,
         )  # fmt: skip
         return selectors.campaign_summary(campaign=campaign)
 
