@@ -188,7 +188,7 @@ def _informed(cf: BreachLaboratory) -> str:
 
 def _other_reports(cf: BreachLaboratory, notification: AuthorityNotification | None) -> list[dict[str, Any]]:
     reports = [
-        {"authority": "CNIL", "name": f"CNIL — notification {f.get_kind_display()} n°{f.sequence}",
+        {"authority": "CNIL", "name": f"CNIL (notification {f.get_kind_display()} n°{f.sequence})",
          "at": iso(f.submitted_at), "at_paris": format_paris(f.submitted_at), "reference": f.cnil_reference}
         for f in cf.filings.all()
     ]  # fmt: skip

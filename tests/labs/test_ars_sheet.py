@@ -48,7 +48,7 @@ def test_the_ars_sheet_follows_the_report_forms_order_with_finess_impacts_and_th
     # with the establishment's FINESS numbers, the impacts on the data, the estimate, the CNIL filing cited
     assert "350012345" in text and "350067890" in text
     assert "atteinte à la confidentialité" in text and "1200" in text
-    assert "CNIL — notification initiale n°1" in text and "CNIL-2026-77" in text
+    assert "CNIL (notification initiale n°1)" in text and "CNIL-2026-77" in text
     assert "Projet établi depuis le dossier" in text
     # and counts only: nothing about any one patient
     assert patient.last_name not in text
