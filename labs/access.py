@@ -136,6 +136,7 @@ ADMIN_TABLE: dict[str, AdminRules] = {
         views={
             "file": ("labs.file_with_cnil", "notifier la CNIL"),
             "register_pdf": ("labs.view_lab_data", "registre PDF (art. 33(5))"),
+            "ars_pdf": ("labs.edit_breach", "fiche ARS / CERT Santé (PDF : projet, ou version transmise)"),
         },
     ),
     "labs.breachmeasure": AdminRules(
@@ -147,6 +148,8 @@ ADMIN_TABLE: dict[str, AdminRules] = {
         views={
             "sheet_pdf": ("labs.view_lab_data", "fiche PDF"),
             "sheet_json": ("labs.view_lab_data", "fiche JSON"),
+            # Counts and the contacts filed, no patient-level data: read like the sheet, the CNIL liaison included.
+            "edpb_json": ("labs.view_lab_data", "export au modèle EDPB (JSON, validé)"),
             "receipt": ("labs.view_lab_data", "télécharger l'accusé de réception (PDF)"),
             "attach_receipt": ("labs.file_with_cnil", "ajouter la référence CNIL et l'accusé de réception (une fois)"),
         },
@@ -240,6 +243,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "demo_patient": ("ops.shell", "demo_patient (refusée en production)"),
     "staff": ("ops.shell", "staff add, totp, deactivate, list (comptes du personnel)"),
     "run_periodic": ("ops.shell", "run_periodic (tâches périodiques sans broker)"),
+    "filing_export": ("ops.shell", "filing_export ID --format edpb-json|cnil-pdf|ars-pdf (fiches d'une notification)"),
 }
 
 

@@ -22,6 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .access import REFUSED, LabScopedAdminMixin, LabScopedInlineMixin
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris, format_time_left, time_left
+from .edpb import EdpbExportError, edpb_export_json
 from .exports import FrenchExportForm
 from .filing_states import FilingState, filing_state_q, initial_filing_late
 from .forms import CaseFileForm, FilingForm, ReceiptForm
@@ -40,12 +41,13 @@ from .register import BreachRegisterResource, RegisterExportForm, register_expor
 from .resources import LaboratoryResource
 from .selectors import case_file_checklist, register_rows
 from .services import (
+    authority_notification_freeze,
     case_file_prefill_estimates,
     case_files_sync,
     cnil_filing_receipt_attach,
     cnil_filing_record,
 )
-from .sheets import filing_sheet_json, filing_sheet_pdf, register_pdf
+from .sheets import ReportNotFrozenError, ars_sheet_pdf, filing_sheet_json, filing_sheet_pdf, register_pdf
 from .snapshots import filing_snapshot, snapshot_changes
 
 
@@ -122,6 +124,7 @@ class CnilFilingInline(LabScopedInlineMixin, admin.TabularInline):
 def _sheet_links(filing):
     pdf = reverse("admin:labs_cnilfiling_sheet_pdf", args=[filing.pk])
     json_url = reverse("admin:labs_cnilfiling_sheet_json", args=[filing.pk])
+    edpb = reverse("admin:labs_cnilfiling_edpb_json", args=[filing.pk])
     page = reverse("admin:labs_cnilfiling_change", args=[filing.pk])
     receipt = (
         format_html(' · <a href="{}">{}</a>', reverse("admin:labs_cnilfiling_receipt", args=[filing.pk]), _("accusé"))
@@ -129,8 +132,9 @@ def _sheet_links(filing):
         else ""
     )
     return format_html(
-        '<a href="{}">{}</a> · <a href="{}">PDF</a> · <a href="{}">JSON</a>{}', page, _("texte"), pdf, json_url, receipt
-    )
+        '<a href="{}">{}</a> · <a href="{}">PDF</a> · <a href="{}">JSON</a> · <a href="{}" title="{}">{}</a>{}',
+        page, _("texte"), pdf, json_url, edpb, _("Export modèle EDPB (JSON)"), _("EDPB"), receipt,
+    )  # fmt: skip
 
 
 class DeadlineFilter(admin.SimpleListFilter):
@@ -185,6 +189,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         "deadline",
         "checklist",
         "file_link",
+        "ars_links",
         "first_filed_at",
         "filed_late",
         "cnil_decided_by",
@@ -193,7 +198,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         "people_informed_synced_at",
     ]
     fieldsets = [
-        (None, {"fields": ["breach", "laboratory", "deadline", "checklist", "file_link"]}),
+        (None, {"fields": ["breach", "laboratory", "deadline", "checklist", "file_link", "ars_links"]}),
         (_("Connaissance (art. 33(1)-(2))"), {"fields": ["processor_notice_received_at", "aware_at"]}),
         (
             _("La violation (art. 33(3)(a))"),
@@ -257,10 +262,12 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
     def get_fieldsets(self, request, obj=None):
         # The "file with the CNIL" button only for those the table lets file (the page itself refuses others).
         fieldsets = super().get_fieldsets(request, obj)
-        if self.has_url_permission(request, "file"):
-            return fieldsets
+        hidden = {
+            field for field, url in (("file_link", "file"), ("ars_links", "ars_pdf"))
+            if not self.has_url_permission(request, url)
+        }  # fmt: skip
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "file_link"]})
+            (name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
             for name, options in fieldsets
         ]
 
@@ -335,6 +342,23 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         )
         return format_html('<a class="button" href="{}">{}</a>', url, label)
 
+    @admin.display(description=_("ARS / CERT Santé"))
+    def ars_links(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        url = reverse("admin:labs_breachlaboratory_ars_pdf", args=[obj.pk])
+        sent = [n for n in obj.authority_notifications.all() if n.snapshot]
+        return format_html(
+            '<a class="button" href="{}">{}</a>{}',
+            url,
+            _("Fiche ARS / CERT Santé (PDF)"),
+            format_html_join(
+                "",
+                ' · <a href="{}?notification={}">{} {} {}</a>',
+                ((url, n.pk, n.get_authority_display(), _("transmis le"), format_paris(n.notified_at)) for n in sent),
+            ),
+        )
+
     def save_model(self, request, obj, form, change):
         if {"cnil_decision", "cnil_decision_reason"} & set(form.changed_data):
             obj.cnil_decided_by, obj.cnil_decided_at = request.user, timezone.now()
@@ -345,7 +369,10 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         for instance in instances:
             if isinstance(instance, BreachMeasure | AuthorityNotification) and instance.recorded_by_id is None:
                 instance.recorded_by = request.user
-            instance.save()
+            if isinstance(instance, AuthorityNotification):
+                authority_notification_freeze(notification=instance)  # the ARS / CERT Santé report as sent
+            else:
+                instance.save()
         for deleted in formset.deleted_objects:
             deleted.delete()
         formset.save_m2m()
@@ -371,6 +398,11 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
                 "register.pdf",
                 self.admin_site.admin_view(self.register_pdf_view),
                 name="{}_{}_register_pdf".format(*info),
+            ),
+            path(
+                "<path:object_id>/ars.pdf",
+                self.admin_site.admin_view(self.ars_pdf_view),
+                name="{}_{}_ars_pdf".format(*info),
             ),
             *super().get_urls(),
         ]
@@ -408,6 +440,33 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "labs/admin/file_form.html", context)
+
+    def ars_pdf_view(self, request, object_id):
+        """The ARS / CERT Santé report: a draft from the case file, or (`?notification=ID`) the version sent."""
+        case_file = self.get_object(request, unquote(object_id))
+        if case_file is None:
+            raise Http404("Dossier introuvable")
+        if not self.has_url_permission(request, "ars_pdf"):
+            raise PermissionDenied(REFUSED)
+        source = case_file
+        if "notification" in request.GET:
+            source = case_file.authority_notifications.filter(pk=_int_or_none(request.GET["notification"])).first()
+            if source is None:
+                raise Http404("Signalement introuvable dans ce dossier")
+        try:
+            pdf = ars_sheet_pdf(source)
+        except ReportNotFrozenError as error:
+            self.message_user(request, str(error), messages.WARNING)
+            return redirect("admin:labs_breachlaboratory_change", case_file.pk)
+        audit_record(
+            actor=request.user, action=AuditEvent.Action.EXPORT, obj=case_file, request=request, format="ars_pdf",
+            notification=source.pk if source is not case_file else None,
+        )  # fmt: skip
+        response = HttpResponse(pdf, content_type="application/pdf")
+        suffix = f"-transmis-{source.pk}" if source is not case_file else ""
+        name = f"signalement-ars-cert-sante-{case_file.laboratory.code}{suffix}.pdf"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
     def register_pdf_view(self, request):
         if not self.has_url_permission(request, "register_pdf"):
@@ -541,6 +600,11 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
                 name="{}_{}_sheet_json".format(*info),
             ),
             path(
+                "<path:object_id>/edpb.json",
+                self.admin_site.admin_view(self.edpb_json_view),
+                name="{}_{}_edpb_json".format(*info),
+            ),
+            path(
                 "<path:object_id>/receipt.pdf",
                 self.admin_site.admin_view(self.receipt_view),
                 name="{}_{}_receipt".format(*info),
@@ -570,6 +634,22 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
         else:
             response = HttpResponse(filing_sheet_pdf(filing), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+        return response
+
+    def edpb_json_view(self, request, object_id):
+        """The filing in the EDPB common template's structure, validated first: an invalid export is never served."""
+        filing = self._filing_or_404(request, object_id)
+        if not self.has_url_permission(request, "edpb_json"):
+            raise PermissionDenied(REFUSED)
+        try:
+            content = edpb_export_json(filing)
+        except EdpbExportError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return redirect("admin:labs_cnilfiling_change", filing.pk)
+        audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, obj=filing, request=request, format="edpb")
+        response = HttpResponse(content, content_type="application/json; charset=utf-8")
+        name = f"notification-cnil-{filing.case_file.laboratory.code}-{filing.sequence}-modele-edpb.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     def receipt_view(self, request, object_id):
@@ -608,6 +688,13 @@ class CnilFilingAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "labs/admin/receipt_form.html", context)
+
+
+def _int_or_none(value: str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @admin.register(DeadlineReminder)

@@ -113,12 +113,21 @@ class AuditEvent(models.Model):
         raise AuditImmutableError("Les événements d'audit ne se suppriment pas / audit events are append-only.")
 
 
+def _is_laboratory(obj: Any) -> bool:
+    return type(obj).__name__ == "Laboratory" and obj._meta.app_label == "labs"
+
+
 def _laboratory_of(obj: Any) -> Any:
-    if obj is None:
-        return None
-    if type(obj).__name__ == "Laboratory" and obj._meta.app_label == "labs":
+    """The object's laboratory, along the model's `lab_path` ("case_file__laboratory" for a filing), so its events
+    show in that laboratory's trail."""
+    if obj is None or _is_laboratory(obj):
         return obj
-    return getattr(obj, "laboratory", None)
+    value = obj
+    for part in getattr(obj, "lab_path", "laboratory").split("__"):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value if _is_laboratory(value) else None
 
 
 def audit_record(

@@ -242,6 +242,8 @@ class AuthorityNotification(models.Model):
     authority_name = models.CharField(_("précision"), max_length=200, blank=True)
     notified_at = models.DateTimeField(_("informée le"))
     reference = models.CharField(_("référence"), max_length=100, blank=True)
+    # The ARS / CERT Santé report as sent (labs.ars), frozen when the notification is recorded; null for others.
+    snapshot = models.JSONField(_("signalement transmis (figé)"), null=True, blank=True, editable=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

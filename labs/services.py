@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from .ars import authority_report_snapshot
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris
 from .filing_states import initial_filing_late
@@ -305,15 +306,26 @@ def authority_notification_add(
     authority_name: str = "",
     by: Any = None,
 ) -> AuthorityNotification:
-    """Record that another authority (ARS, CERT Santé, police…) was told, when, with its reference."""
+    """Record that another authority (ARS, CERT Santé, police…) was told, when, with its reference; a report to
+    the ARS or CERT Santé keeps the report as sent (frozen, see authority_notification_freeze)."""
     if authority not in AuthorityNotification.Authority.values:
         raise ValidationError(f"Autorité inconnue : {authority!r}")
     if authority == AuthorityNotification.Authority.OTHER and not authority_name.strip():
         raise ValidationError("Précisez le nom de l'autorité.")
-    return AuthorityNotification.objects.create(
+    notification = AuthorityNotification(
         case_file=case_file, authority=authority, notified_at=notified_at, reference=reference,
         authority_name=authority_name, recorded_by=by if getattr(by, "is_authenticated", False) else None,
     )  # fmt: skip
+    return authority_notification_freeze(notification=notification)
+
+
+def authority_notification_freeze(*, notification: AuthorityNotification) -> AuthorityNotification:
+    """Save a notification, freezing the ARS / CERT Santé report on it the first time (never overwritten after:
+    a later correction of the date or reference keeps the report as it was sent)."""
+    if notification.snapshot is None:
+        notification.snapshot = authority_report_snapshot(notification)
+    notification.save()
+    return notification
 
 
 # --- deadline reminders ----------------------------------------------------------------------------

@@ -1,15 +1,23 @@
-"""Printable documents of labs: the CNIL filing sheet (PDF + JSON) and the Art. 33(5) register (PDF)."""
+"""Printable documents of labs: each authority's sheet in its own form's order — the CNIL filing (PDF, JSON, EDPB
+template JSON), the ARS / CERT Santé incident report (PDF, JSON) — and the Art. 33(5) register (PDF).
+
+`REGIME_SHEETS` lists them by regime (the keys of the obligations: "cnil_art33", "ars_cert_sante"), so a page
+listing a case file's obligations can offer each one's documents."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from .ars import ARS_ITEMS, ars_report
 from .deadlines import format_paris
-from .models import CnilFiling
+from .edpb import edpb_export_json
+from .models import AuthorityNotification, BreachLaboratory, CnilFiling
 from .selectors import REGISTER_COLUMNS
 from .snapshots import snapshot_items
 
@@ -66,6 +74,74 @@ def filing_sheet_html(filing: CnilFiling) -> str:
 
 def filing_sheet_pdf(filing: CnilFiling) -> bytes:
     return _pdf(filing_sheet_html(filing))
+
+
+# --- the ARS / CERT Santé report ------------------------------------------------------------------------
+class ReportNotFrozenError(Exception):
+    """An ARS / CERT Santé notification recorded without its report (before reports were kept, or another
+    authority): there is no "as sent" version to print."""
+
+
+def ars_sheet_report(source: BreachLaboratory | AuthorityNotification) -> dict[str, Any]:
+    """The report to print: from the live case file (a draft to copy onto the portal), or as sent (frozen)."""
+    if isinstance(source, AuthorityNotification):
+        if not source.snapshot:
+            raise ReportNotFrozenError(
+                "Aucun signalement figé pour cette autorité : seuls les signalements à l'ARS ou au CERT Santé "
+                "enregistrés dans notifier sont conservés tels que transmis."
+            )
+        return source.snapshot
+    return ars_report(source)
+
+
+def ars_sheet_json(source: BreachLaboratory | AuthorityNotification) -> str:
+    return json.dumps(ars_sheet_report(source), ensure_ascii=False, indent=2)
+
+
+def ars_sheet_html(source: BreachLaboratory | AuthorityNotification) -> str:
+    """The ARS / CERT Santé report sheet, in the portal form's order, with the items « à compléter »."""
+    report = ars_sheet_report(source)
+    return render_to_string(
+        "labs/ars_sheet.html",
+        {
+            "r": report,
+            "sent": report.get("report"),
+            "sections": snapshot_items(report, ARS_ITEMS),
+            "missing": report.get("missing") or [],
+            "printed_at": format_paris(timezone.now()),
+        },
+    )
+
+
+def ars_sheet_pdf(source: BreachLaboratory | AuthorityNotification) -> bytes:
+    return _pdf(ars_sheet_html(source))
+
+
+# --- by regime ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RegimeSheet:
+    """One regime's documents: what they are printed from ("filing": a CnilFiling, "case_file": a BreachLaboratory
+    or, as sent, its AuthorityNotification), and a function per format (bytes for PDF, text otherwise)."""
+
+    label: str
+    source: str
+    formats: dict[str, Callable[[Any], str | bytes]]
+
+
+REGIME_SHEETS: dict[str, RegimeSheet] = {
+    "cnil_art33": RegimeSheet(
+        "Notification à la CNIL (art. 33 RGPD)",
+        source="filing",
+        formats={
+            "html": filing_sheet_html, "pdf": filing_sheet_pdf, "json": filing_sheet_json, "edpb-json": edpb_export_json,
+        },
+    ),
+    "ars_cert_sante": RegimeSheet(
+        "Signalement d'incident de sécurité à l'ARS et au CERT Santé (CSP, art. L.1111-8-2)",
+        source="case_file",
+        formats={"html": ars_sheet_html, "pdf": ars_sheet_pdf, "json": ars_sheet_json},
+    ),
+}  # fmt: skip
 
 
 def register_column_spans_mm(page_width_mm: float = 297) -> list[tuple[float, float]]:

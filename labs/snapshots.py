@@ -114,13 +114,13 @@ def _filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, An
         "breach": {
             "title": breach.title,
             "processor": breach.processor,
-            **_moment("processor_notice_received_at", cf.processor_notice_received_at),
-            **_moment("aware_at", cf.aware_at),
-            **_moment("due_at", cf.due_at),
-            **_moment("started_at", cf.started_at),
-            **_moment("ended_at", cf.ended_at),
+            **moment("processor_notice_received_at", cf.processor_notice_received_at),
+            **moment("aware_at", cf.aware_at),
+            **moment("due_at", cf.due_at),
+            **moment("started_at", cf.started_at),
+            **moment("ended_at", cf.ended_at),
             "ended_at_paris": format_paris(cf.ended_at) or ("en cours ou inconnue" if cf.started_at else ""),
-            **_moment("discovered_at", cf.discovered_at),
+            **moment("discovered_at", cf.discovered_at),
             "nature": cf.natures,
             "cause": cf.get_cause_display() if cf.cause else "",
             "cause_text": cf.cause_text,
@@ -142,7 +142,7 @@ def _filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, An
         "consequences": {"list": cf.consequence_labels, "text": cf.consequences_text},
         "measures": [
             {
-                "at": _iso(m.recorded_at),
+                "at": iso(m.recorded_at),
                 "at_paris": format_paris(m.recorded_at),
                 "kind": m.get_kind_display(),
                 "text": m.text,
@@ -156,14 +156,14 @@ def _filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, An
             "exemption_justification": cf.exemption_justification,
             "public_notice": {
                 "where": cf.public_notice_where,
-                "at": _iso(cf.public_notice_at),
+                "at": iso(cf.public_notice_at),
                 "at_paris": format_paris(cf.public_notice_at),
                 "url": cf.public_notice_url,
             },
             "informed": cf.get_people_informed_display(),
             "informed_count": cf.people_informed_count,
-            **{f"informed_{k}": v for k, v in _moment("first_at", cf.people_informed_first_at).items()},
-            **{f"informed_{k}": v for k, v in _moment("last_at", cf.people_informed_last_at).items()},
+            **{f"informed_{k}": v for k, v in moment("first_at", cf.people_informed_first_at).items()},
+            **{f"informed_{k}": v for k, v in moment("last_at", cf.people_informed_last_at).items()},
             "informed_channels": cf.people_informed_channels,
             "cnil_instructions": cf.cnil_instructions,
         },
@@ -171,7 +171,7 @@ def _filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, An
             {
                 "authority": a.get_authority_display(),
                 "name": a.authority_name,
-                "at": _iso(a.notified_at),
+                "at": iso(a.notified_at),
                 "at_paris": format_paris(a.notified_at),
                 "reference": a.reference,
             }
@@ -180,15 +180,17 @@ def _filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, An
     }
 
 
-def _moment(name: str, value: Any) -> dict[str, Any]:
-    return {name: _iso(value), f"{name}_paris": format_paris(value)}
+def moment(name: str, value: Any) -> dict[str, Any]:
+    """A date as ISO (machines) and as Paris time (people), side by side in a snapshot."""
+    return {name: iso(value), f"{name}_paris": format_paris(value)}
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _at(snapshot: dict[str, Any], path: str) -> Any:
+def snapshot_value(snapshot: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path ("breach.aware_at"); None where the path leads nowhere."""
     value: Any = snapshot
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
@@ -215,12 +217,15 @@ def item_text(value: Any) -> str:
     return str(value)
 
 
-def snapshot_items(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    """The snapshot's items by section, as text: [{"section", "items": [{"path", "label", "value"}]}]."""
+def snapshot_items(
+    snapshot: dict[str, Any], sections: list[tuple[str, list[tuple[str, str]]]] = FILING_ITEMS
+) -> list[dict[str, Any]]:
+    """The snapshot's items by section, as text: [{"section", "items": [{"path", "label", "value"}]}]; the CNIL
+    form's sections by default, another authority's (the ARS / CERT Santé report) when given."""
     return [
-        {"section": section, "items": [{"path": p, "label": label, "value": item_text(_at(snapshot, p))}
+        {"section": section, "items": [{"path": p, "label": label, "value": item_text(snapshot_value(snapshot, p))}
                                         for p, label in items]}
-        for section, items in FILING_ITEMS
+        for section, items in sections
     ]  # fmt: skip
 
 
@@ -231,7 +236,7 @@ def snapshot_changes(previous: dict[str, Any] | None, current: dict[str, Any]) -
     changes = []
     for _section, items in FILING_ITEMS:
         for path, label in items:
-            before, after = item_text(_at(previous, path)), item_text(_at(current, path))
+            before, after = item_text(snapshot_value(previous, path)), item_text(snapshot_value(current, path))
             if before != after:
                 changes.append({"path": path, "label": label, "before": before, "after": after})
     return changes
