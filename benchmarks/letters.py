@@ -226,8 +226,9 @@ def main() -> None:
         return
     from django.conf import settings
 
-    cache = Path(settings.LETTERS_VARIANT_CACHE_DIR)
-    if cache.exists():  # measure the layouts too: start from an empty variant cache
+    # measure the layouts too: start from an empty variant cache (the embedded shape's private storage)
+    cache = Path(settings.VAR_DIR) / settings.LETTERS_VARIANT_CACHE_PREFIX
+    if cache.exists():
         shutil.rmtree(cache)
     print(f"load before: {os.getloadavg()[0]:.2f} (1 min), cpus: {os.cpu_count()}")
 
@@ -274,7 +275,7 @@ def main() -> None:
     started = time.perf_counter()
     render_letter_pdf(dataclasses.replace(letters[0], lab_name="Warm-up"))  # a fresh web process: fonts, CSS
     first = (time.perf_counter() - started) * 1000
-    settings.LETTERS_VARIANT_CACHE_DIR = None  # a variant never laid out before (not on disk either)
+    settings.LETTERS_VARIANT_CACHE_PREFIX = ""  # a variant never laid out before (not in the shared cache either)
     _cached_variant.cache_clear()
     started = time.perf_counter()
     render_letter_pdf(letters[0])

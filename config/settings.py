@@ -179,7 +179,56 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- files (labs/storage.py) -----------------------------------------------------------------------
+# Every file the app writes (print batches, letter variants, rejects files, CNIL receipts) goes through the
+# "private" storage: the file system under VAR_DIR (files 0600, folders 0700) in the embedded shape, an
+# S3-compatible bucket when NOTIFIER_S3_BUCKET is set — then every host reads what any other wrote, and
+# web, workers and beat share no volume. Objects are private; signed URLs, if ever made, live 5 minutes.
+NOTIFIER_S3_BUCKET = env.str("NOTIFIER_S3_BUCKET", default="")
+NOTIFIER_S3_ENDPOINT_URL = env.str("NOTIFIER_S3_ENDPOINT_URL", default="") or None  # any S3-compatible service
+if NOTIFIER_S3_BUCKET:
+    # "AES256" (or "aws:kms") asks the service to encrypt each object at rest; empty where it encrypts anyway.
+    _sse = env.str("NOTIFIER_S3_SERVER_SIDE_ENCRYPTION", default="")
+    PRIVATE_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": NOTIFIER_S3_BUCKET,
+            "endpoint_url": NOTIFIER_S3_ENDPOINT_URL,
+            "region_name": env.str("NOTIFIER_S3_REGION", default="") or None,
+            # Empty: boto3 finds credentials itself (instance role, ~/.aws).
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("NOTIFIER_S3_PREFIX", default=""),
+            "default_acl": "private",
+            "file_overwrite": True,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "object_parameters": {"ServerSideEncryption": _sse} if _sse else {},
+            # Path-style addresses work with every S3-compatible service (MinIO, Garage, Ceph…).
+            "addressing_style": env.str("NOTIFIER_S3_ADDRESSING_STYLE", default="path"),
+            "signature_version": "s3v4",
+        },
+    }
+else:
+    PRIVATE_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": VAR_DIR,
+            "base_url": None,  # never served by URL: downloads go through audited views
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+            "allow_overwrite": True,
+        },
+    }
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": PRIVATE_STORAGE,
+}
+
 # --- patients (import) -----------------------------------------------------------------------------
+# Where an import writes its rejects file while it runs (local scratch); the finished file goes to the private
+# storage under "rejects/". Leftovers of a crashed run are purged by age like the files themselves.
 IMPORT_REJECTS_DIR = VAR_DIR / "rejects"
 # Rejects files (where and why records were refused, masked NIR) are deleted after this many days.
 IMPORT_REJECTS_RETENTION_DAYS = env.int("IMPORT_REJECTS_RETENTION_DAYS", default=30)
@@ -188,8 +237,9 @@ IMPORT_REJECTS_RETENTION_DAYS = env.int("IMPORT_REJECTS_RETENTION_DAYS", default
 # Status page printed on French letters and emails (and in the QR code, with the personal code after '#');
 # English ones print the same site's English page, …/check/ in place of …/verifier/ (letters.content.status_url).
 LETTERS_STATUS_URL = env.str("LETTERS_STATUS_URL", default=PUBLIC_BASE_URL.rstrip("/") + "/verifier/")
-# Laid-out letter variants (no patient data: laboratory, breach text, categories), shared by the workers.
-LETTERS_VARIANT_CACHE_DIR = env.str("LETTERS_VARIANT_CACHE_DIR", default=str(VAR_DIR / "letters" / "variants"))
+# Laid-out letter variants (no patient data: laboratory, breach text, categories), shared by every worker of
+# every host: their key prefix in the private storage (empty: no shared cache, each process lays out its own).
+LETTERS_VARIANT_CACHE_PREFIX = env.str("LETTERS_VARIANT_CACHE_PREFIX", default="letters/variants")
 
 # --- campaigns (notifier) --------------------------------------------------------------------------
 # Status codes are derived from this secret (notifier/codes.py): set it once per deployment and keep it.
@@ -204,6 +254,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ: quorum queues (replicated, durable; a message stays until acknowledged — no visibility
+    # timeout to redeliver a long task twice) and publisher confirms (a task is enqueued only once the
+    # broker says it holds it). Quorum queues refuse global QoS: Celery detects them and uses per-consumer
+    # prefetch instead (worker_detect_quorum_queues); retries with a countdown go through RabbitMQ's native
+    # delayed delivery, which Celery sets up for quorum queues.
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+    CELERY_TASK_PUBLISH_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CAMPAIGN_EMAIL_CHUNK = env.int("CAMPAIGN_EMAIL_CHUNK", default=100)  # ids per send task
@@ -218,9 +279,7 @@ FOLLOW_UP_NOT_READ_DAYS = env.int("FOLLOW_UP_NOT_READ_DAYS", default=14)
 # queue at the first tick after it runs out (lease + tick ≈ 1 minute); its late "sent" mark would be refused.
 CAMPAIGN_LEASE_SECONDS = env.int("CAMPAIGN_LEASE_SECONDS", default=45)
 CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
-PRINT_BATCH_DIR = VAR_DIR / "print"
-# CNIL acknowledgements of filings (PDF), written 0600 by labs/receipts.py; not under MEDIA, never served directly.
-CNIL_RECEIPTS_DIR = VAR_DIR / "cnil-receipts"
+# CNIL acknowledgements of filings (PDF): in the private storage (labs/receipts.py), downloaded through the admin.
 CNIL_RECEIPT_MAX_BYTES = env.int("CNIL_RECEIPT_MAX_BYTES", default=5 * 1024 * 1024)
 
 # --- client address --------------------------------------------------------------------------------

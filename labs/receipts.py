@@ -1,15 +1,15 @@
-"""The authority's acknowledgement of a filing (accusé de réception): a PDF, checked, kept 0600 outside MEDIA.
+"""The authority's acknowledgement of a filing (accusé de réception): a PDF, checked, kept private.
 
-Stored under settings.CNIL_RECEIPTS_DIR (not served by the web server: downloaded through the admin, audited),
-named by a random name, never by the uploaded one; its SHA-256 is kept with the filing.
+Saved in the private storage under "cnil-receipts/" (labs/storage.py: 0600 files or a private bucket; not
+served by the web server: downloaded through the admin, audited), named by a random name, never by the
+uploaded one; its SHA-256 is kept with the filing.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
@@ -17,12 +17,17 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .filings import RECEIPT_MAX_BYTES_DEFAULT
+from .storage import private_delete, private_read, private_save
 
 PDF_MAGIC = b"%PDF-"
 
 
-def receipts_dir() -> Path:
-    return Path(getattr(settings, "CNIL_RECEIPTS_DIR", Path(settings.VAR_DIR) / "cnil-receipts"))
+RECEIPTS_PREFIX = "cnil-receipts"
+
+
+def _key(name: str) -> str:
+    # The name comes from the database (written by receipt_store), never from a request.
+    return f"{RECEIPTS_PREFIX}/{PurePosixPath(name).name}"
 
 
 def receipt_max_bytes() -> int:
@@ -53,25 +58,17 @@ def receipt_read(upload: Any) -> bytes:
 
 
 def receipt_store(content: bytes) -> tuple[str, str]:
-    """Write the receipt, readable by its owner only (0600), under a random name; returns (name, sha256)."""
+    """Save the receipt in the private storage under a random name; returns (name, sha256)."""
     digest = hashlib.sha256(content).hexdigest()
-    folder = receipts_dir()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     name = f"{digest[:16]}-{uuid.uuid4().hex}.pdf"
-    fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-        os.write(fd, content)
-    finally:
-        os.close(fd)
+    private_save(_key(name), content)
     return name, digest
 
 
 def receipt_discard(name: str) -> None:
     """Remove a receipt written for a filing whose transaction failed."""
-    (receipts_dir() / name).unlink(missing_ok=True)
+    private_delete(_key(name))
 
 
 def receipt_bytes(name: str) -> bytes:
-    # The name comes from the database (written by receipt_store), never from a request.
-    return (receipts_dir() / Path(name).name).read_bytes()
+    return private_read(_key(name))

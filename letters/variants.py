@@ -1,8 +1,9 @@
-"""The variant cache: each variant is laid out once per machine, shared by the worker processes.
+"""The variant cache: each variant is laid out once across all workers of all hosts.
 
-A variant (see `letters.slots`) holds no patient data, so its layout is kept in memory (LRU) and on a
-disk cache shared by the workers of a machine (settings.LETTERS_VARIANT_CACHE_DIR), keyed by everything
-the layout depends on.
+A variant (see `letters.slots`) holds no patient data, so its layout is kept in memory (LRU) and in the
+private storage (labs/storage.py, under settings.LETTERS_VARIANT_CACHE_PREFIX: the file system of the
+machine, or a bucket every host shares), keyed by everything the layout depends on. Who lays out a
+variant is decided by the database (`_claim`), so two workers never lay out the same one twice.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import fcntl
 import functools
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection, transaction
 from weasyprint import __version__ as WEASYPRINT_VERSION
+
+from labs.storage import private_exists, private_read, private_save
 
 from .content import LetterData
 from .layout import SlotBox, Variant, layout_variant
@@ -45,18 +47,19 @@ def layout_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _disk_cache_path(key: LetterData, specimen: bool) -> Path | None:
-    folder = getattr(settings, "LETTERS_VARIANT_CACHE_DIR", None)
-    if not folder:
+def _cache_key(key: LetterData, specimen: bool) -> str | None:
+    """The variant's key in the private storage (None: no shared cache configured)."""
+    prefix = getattr(settings, "LETTERS_VARIANT_CACHE_PREFIX", "")
+    if not prefix:
         return None
     name = hashlib.sha256(f"{layout_fingerprint()}|{specimen}|{key!r}".encode()).hexdigest()
-    return Path(folder) / name[:2] / f"{name}.json"
+    return f"{prefix.rstrip('/')}/{name[:2]}/{name}.json"
 
 
-def _load(path: Path) -> Variant | None:
+def _load(cache_key: str) -> Variant | None:
     try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError):
+        raw = json.loads(private_read(cache_key))
+    except (OSError, ValueError):  # absent, or being written (file system): lay it out or wait
         return None
     return Variant(
         pdf=base64.b64decode(raw["pdf"]),
@@ -66,30 +69,25 @@ def _load(path: Path) -> Variant | None:
     )
 
 
-def _store(path: Path, variant: Variant) -> None:
-    """Write atomically (temp file + rename): concurrent workers may lay out the same variant."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _store(cache_key: str, variant: Variant) -> None:
     payload = {
         "pdf": base64.b64encode(variant.pdf).decode(),
         "pages": variant.pages,
         "page_height": variant.page_height,
         "slots": {name: dataclasses.asdict(box) for name, box in variant.slots.items()},
     }
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(handle, "w") as out:
-        json.dump(payload, out)
-    os.replace(temporary, path)
+    private_save(cache_key, json.dumps(payload).encode())
 
 
 @functools.lru_cache(maxsize=VARIANT_CACHE_SIZE)
 def _cached_variant(key: LetterData, specimen: bool) -> Variant:
-    """In-process LRU over a disk cache shared by the workers of a machine (variants hold no patient data)."""
-    path = _disk_cache_path(key, specimen)
-    if path is not None and path.exists() and (variant := _load(path)) is not None:
+    """In-process LRU over the shared cache in the private storage (variants hold no patient data)."""
+    cache_key = _cache_key(key, specimen)
+    if cache_key is not None and (variant := _load(cache_key)) is not None:
         return variant
     variant = layout_variant(key, specimen=specimen)
-    if path is not None:
-        _store(path, variant)
+    if cache_key is not None:
+        _store(cache_key, variant)
     return variant
 
 
@@ -99,14 +97,22 @@ def variant_for(letter: LetterData, *, specimen: bool = False) -> Variant:
 
 
 @contextlib.contextmanager
-def _claim(path: Path) -> Iterator[bool]:
-    """Whether this process may lay out the variant cached at `path`: True while it holds the claim.
+def _claim(cache_key: str) -> Iterator[bool]:
+    """Whether this process may lay out the variant stored at `cache_key`: True while it holds the claim.
 
-    A claim is an exclusive flock on a lock file next to the cache entry, not the file's existence: the
-    kernel releases it when its process exits or is killed, so a dead worker never leaves a claim the
-    others would have to time out. The lock files stay (empty, one per variant): removing one that
-    another process has just opened would let two processes hold "the" lock."""
-    lock = path.with_suffix(".lock")
+    On PostgreSQL (server shape, any number of hosts) a claim is a transaction-level advisory lock: the
+    database releases it at the end of the transaction, or when a killed worker's connection drops, so a
+    dead worker never leaves a claim the others would have to time out (and it holds under PgBouncer's
+    transaction pooling). The embedded shape (SQLite, one machine) takes an exclusive flock on a local lock
+    file instead, which the kernel releases the same way; the lock files stay (empty, one per variant):
+    removing one that another process has just opened would let two processes hold "the" lock."""
+    if connection.vendor == "postgresql":
+        lock_id = int.from_bytes(hashlib.sha256(cache_key.encode()).digest()[:8], "big", signed=True)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
+            yield bool(cursor.fetchone()[0])
+        return
+    lock = _local_lock_path(cache_key)
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a") as handle:
         try:
@@ -117,25 +123,29 @@ def _claim(path: Path) -> Iterator[bool]:
         yield held  # a held lock is released when the file is closed
 
 
+def _local_lock_path(cache_key: str) -> Path:
+    return Path(settings.VAR_DIR) / "locks" / f"{hashlib.sha256(cache_key.encode()).hexdigest()}.lock"
+
+
 def prepare_variants(letters: list[LetterData], *, specimen: bool = False) -> None:
-    """Lay out the variants `letters` need, sharing the work with concurrent workers.
+    """Lay out the variants `letters` need, sharing the work with concurrent workers (of any host).
 
     Workers starting batches at the same time need the same common variants (a layout costs ~100 ms, a
     campaign has hundreds): each claims the ones no one is laying out, then picks up the others' results
-    from the disk cache, instead of all laying out all.
+    from the shared cache, instead of all laying out all.
     """
     keys = list(dict.fromkeys(variant_key(letter) for letter in letters))
-    pending = {key: _disk_cache_path(key, specimen) for key in keys}
-    if any(path is None for path in pending.values()):
+    pending = {key: _cache_key(key, specimen) for key in keys}
+    if any(cache_key is None for cache_key in pending.values()):
         return  # no shared cache: variants are laid out on first use
     deadline = time.monotonic() + WAIT_FOR_OTHERS_SECONDS
     while pending:
-        for key, path in list(pending.items()):
-            if not path.exists():
-                with _claim(path) as mine:
+        for key, cache_key in list(pending.items()):
+            if not private_exists(cache_key):
+                with _claim(cache_key) as mine:
                     if not mine:
                         continue  # another worker is laying it out: come back for its result
-                    _cached_variant(key, specimen)  # reads the disk first: it may have been published meanwhile
+                    _cached_variant(key, specimen)  # reads the cache first: it may have been published meanwhile
             del pending[key]
         if pending:
             if time.monotonic() > deadline:

@@ -1,18 +1,16 @@
 """Postal channel: print batches of letters, hand-over to the printer or post, returned mail.
 
 A letter row goes pending → queued (assigned to a print batch) → sent (batch handed over) →
-returned (NPAI import) — the same monotonic ranks as email. Batch files hold names and addresses:
-written 0600 under settings.PRINT_BATCH_DIR, their sha256 kept on the batch.
+returned (NPAI import) — the same monotonic ranks as email. Batch files hold names and addresses: saved
+in the private storage (labs/storage.py: 0600 files or a private bucket) under "print/campaign-N/", their
+sha256 kept on the batch and checked before every download.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -21,6 +19,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from labs.access import laboratories_for
+from labs.storage import private_exists, private_open, private_save, private_sha256, private_size
 from letters.content import LetterData, letter_data_for
 from letters.printing import build_print_batch
 from patients.models import Patient
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 Status = Notification.Status
+PRINT_PREFIX = "print"  # the batches' folder in the private storage
 
 
 def print_batches_enqueue(*, campaign: Campaign) -> int:
@@ -69,13 +69,6 @@ def print_batches_enqueue(*, campaign: Campaign) -> int:
             batch_id = batch.pk
             transaction.on_commit(lambda batch_id=batch_id: queue.print_batch_build_enqueue(batch_id=batch_id))
             created += 1
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
 
 
 def letter_data_for_notification(
@@ -129,18 +122,17 @@ def print_batch_build(*, batch_id: int) -> bool:
     except Exception as error:  # recorded on the batch for the operator; the tick tries again later
         PrintBatch.objects.filter(pk=batch.pk).update(error=f"{type(error).__name__}: {error}"[:1000])
         raise
-    folder = Path(settings.PRINT_BATCH_DIR) / f"campaign-{batch.campaign_id}"
-    pdf_path = folder / f"batch-{batch.sequence:04d}.pdf"
-    manifest_path = folder / f"batch-{batch.sequence:04d}.csv"
-    _write_private(pdf_path, files.pdf)
-    _write_private(manifest_path, files.manifest_csv.encode())
+    # Fixed keys: a rebuild after a killed worker overwrites its own half-finished files, nobody else's.
+    folder = f"{PRINT_PREFIX}/campaign-{batch.campaign_id}"
+    pdf_path = private_save(f"{folder}/batch-{batch.sequence:04d}.pdf", files.pdf)
+    manifest_path = private_save(f"{folder}/batch-{batch.sequence:04d}.csv", files.manifest_csv.encode())
     return bool(
         PrintBatch.objects.filter(pk=batch.pk, built_at=None).update(
             built_at=timezone.now(),
             letter_count=len(letters),
-            pdf_path=str(pdf_path),
+            pdf_path=pdf_path,
             pdf_sha256=files.pdf_sha256,
-            manifest_path=str(manifest_path),
+            manifest_path=manifest_path,
             manifest_sha256=files.manifest_sha256,
             error="",
             updated_at=timezone.now(),
@@ -202,20 +194,18 @@ class PrintBatchFileError(CampaignError):
     """A batch file that cannot be handed out; the message is French and says what to do."""
 
 
-def _batch_path(batch: PrintBatch, kind: str) -> Path | None:
-    """The batch's PDF or manifest, if it exists under PRINT_BATCH_DIR (a path stored elsewhere is ignored)."""
+def _batch_key(batch: PrintBatch, kind: str) -> str | None:
+    """The storage key of the batch's PDF or manifest, if it exists (a key outside "print/" is ignored)."""
     stored = batch.pdf_path if kind == "pdf" else batch.manifest_path
-    if not stored or batch.built_at is None:
+    if not stored or batch.built_at is None or not stored.startswith(f"{PRINT_PREFIX}/") or ".." in stored:
         return None
-    root = Path(settings.PRINT_BATCH_DIR).resolve()
-    path = Path(stored).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None
+    return stored if private_exists(stored) else None
 
 
 def print_batch_size(*, batch: PrintBatch) -> int | None:
     """The merged PDF's size in bytes (None before it is built)."""
-    path = _batch_path(batch, "pdf")
-    return path.stat().st_size if path else None
+    key = _batch_key(batch, "pdf")
+    return private_size(key) if key else None
 
 
 def print_batch_file_name(*, batch: PrintBatch, kind: str) -> str:
@@ -231,22 +221,18 @@ def print_batch_file_open(*, batch: PrintBatch, kind: str) -> Any:
     Raises PrintBatchFileError when it is not built yet, missing, or changed since it was built."""
     if batch.built_at is None:
         raise PrintBatchFileError("Ce lot n'est pas encore fabriqué : réessayez dans quelques minutes.")
-    path = _batch_path(batch, kind)
-    if path is None:
+    key = _batch_key(batch, kind)
+    if key is None:
         raise PrintBatchFileError(
             "Le fichier de ce lot est introuvable sur le serveur : prévenez l'exploitation (il doit être refabriqué)."
         )
     expected = batch.pdf_sha256 if kind == "pdf" else batch.manifest_sha256
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    if expected and digest.hexdigest() != expected:
+    if expected and private_sha256(key) != expected:
         raise PrintBatchFileError(
             "Le fichier de ce lot a été modifié depuis sa fabrication (empreinte différente) : ne l'envoyez pas, "
             "prévenez l'exploitation."
         )
-    return path.open("rb")
+    return private_open(key)
 
 
 def print_batch_letters_to_hand_over(*, batch: PrintBatch) -> int:

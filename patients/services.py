@@ -29,6 +29,7 @@ from django.utils import timezone
 from labs.audit import audit_record
 from labs.exports import formula_safe
 from labs.models import Breach, Laboratory
+from labs.storage import private_delete, private_exists, private_files_older_than, private_save
 
 from .importer import (
     REJECTS_HEADER,
@@ -91,8 +92,14 @@ def leak_import(
     if done is not None and done.status == ImportBatch.Status.SUCCEEDED:
         return ImportResult(done, True, time.monotonic() - started, done.rejects_file, source)
 
-    rejects = Path(rejects_path) if rejects_path else _default_rejects_path(breach, source)
-    partial = rejects.with_name(rejects.name + ".part")
+    # Where --rejects says (a local file the operator asked for), else the private storage, shared by every host:
+    # written locally while the import runs, saved there once it succeeded.
+    rejects = str(Path(rejects_path).resolve()) if rejects_path else _default_rejects_key(breach, source)
+    partial = (
+        Path(rejects_path).with_name(Path(rejects_path).name + ".part")
+        if rejects_path
+        else Path(settings.IMPORT_REJECTS_DIR) / f"{Path(rejects).name}.part"
+    )
     try:
         with transaction.atomic():
             # One import at a time per breach: each one matches rows against the patients already
@@ -108,7 +115,7 @@ def leak_import(
                 delimiter=source.delimiter,
                 status=ImportBatch.Status.RUNNING,
                 started_at=timezone.now(),
-                rejects_file=str(rejects),
+                rejects_file=rejects,
             )
             _import_file(batch=batch, source=source, mapping=mapping, partial=partial, progress=progress,
                          allow_new_laboratories=allow_new_laboratories)  # fmt: skip
@@ -118,7 +125,7 @@ def leak_import(
                 rows_read=batch.rows_read, rows_accepted=batch.rows_accepted, rows_rejected=batch.rows_rejected,
                 allow_new_laboratories=allow_new_laboratories,
             )  # fmt: skip
-        os.replace(partial, rejects)
+        _rejects_publish(partial, rejects, local=bool(rejects_path))
     except IntegrityError:
         _unlink(partial)
         # Another run imported the same file meanwhile (unique breach + sha256): that one stands.
@@ -133,15 +140,16 @@ def leak_import(
         _unlink(partial)
         _record_failure(breach=breach, path=path, source=source, error=exc)
         raise
-    return ImportResult(batch, False, time.monotonic() - started, str(rejects), source)
+    return ImportResult(batch, False, time.monotonic() - started, rejects, source)
 
 
 def import_rejects_purge(*, now: dt.datetime | None = None) -> int:
     """Delete rejects files older than IMPORT_REJECTS_RETENTION_DAYS; returns how many. Re-runnable.
 
     A rejects file says where and why records were refused, with a masked NIR: still personal data, kept
-    only while an operator may need it. Each batch's file goes (wherever --rejects put it) and the batch
-    stops pointing at it; files left in IMPORT_REJECTS_DIR by nothing (a crashed run's ".part") go by age.
+    only while an operator may need it. Each batch's file goes (from the private storage, or wherever --rejects
+    put it) and the batch stops pointing at it; files no batch points at (the storage's "rejects/", a crashed
+    run's ".part" in IMPORT_REJECTS_DIR) go by age.
     The database's rejection rows (positions and reasons, no content) stay for the accounting."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=settings.IMPORT_REJECTS_RETENTION_DAYS)
@@ -149,10 +157,17 @@ def import_rejects_purge(*, now: dt.datetime | None = None) -> int:
     old_batches = ImportBatch.objects.exclude(rejects_file="").filter(created_at__lt=cutoff)
     for batch in old_batches.only("pk", "rejects_file"):
         path = Path(batch.rejects_file)
-        if path.is_file():
-            _unlink(path)
+        if path.is_absolute():  # a local file chosen with --rejects
+            if path.is_file():
+                _unlink(path)
+                purged += 1
+        elif private_exists(batch.rejects_file):
+            private_delete(batch.rejects_file)
             purged += 1
         ImportBatch.objects.filter(pk=batch.pk).update(rejects_file="")
+    for key in private_files_older_than(REJECTS_PREFIX, cutoff):
+        private_delete(key)
+        purged += 1
     directory = Path(settings.IMPORT_REJECTS_DIR)
     if directory.is_dir():
         for path in directory.iterdir():
@@ -165,8 +180,21 @@ def import_rejects_purge(*, now: dt.datetime | None = None) -> int:
     return purged
 
 
-def _default_rejects_path(breach: Breach, source: Source) -> Path:
-    return Path(settings.IMPORT_REJECTS_DIR) / f"{breach.slug}-{source.sha256[:12]}-rejects.csv"
+REJECTS_PREFIX = "rejects"  # the rejects files' folder in the private storage
+
+
+def _default_rejects_key(breach: Breach, source: Source) -> str:
+    return f"{REJECTS_PREFIX}/{breach.slug}-{source.sha256[:12]}-rejects.csv"
+
+
+def _rejects_publish(partial: Path, rejects: str, *, local: bool) -> None:
+    """Put the finished rejects file where the batch says: renamed in place, or saved to the private storage."""
+    if local:
+        os.replace(partial, rejects)
+        return
+    with partial.open("rb") as handle:
+        private_save(rejects, handle)
+    _unlink(partial)
 
 
 def _unlink(path: Path) -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL and Redis answer on 127.0.0.1, starting them (../shared/SERVICES.md) if not.
-# Exit 0 when both answer, 1 otherwise.
+# Make sure PostgreSQL, Redis and RabbitMQ answer on 127.0.0.1, starting them (../shared/SERVICES.md) if not.
+# Exit 0 when all answer, 1 otherwise.
 set -uo pipefail
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }
@@ -16,7 +16,15 @@ if ! redis_up && command -v redis-server >/dev/null; then
     --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
   for _ in $(seq 20); do redis_up && break; sleep 0.5; done
 fi
+# RabbitMQ: the exactly-once proofs run on it too (tests/notifier/test_integration.py).
+rabbitmq_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if ! rabbitmq_up && command -v rabbitmq-server >/dev/null; then
+  echo "services: starting RabbitMQ"
+  rabbitmq-server -detached || true
+  for _ in $(seq 60); do rabbitmq_up && break; sleep 1; done
+fi
 ok=0
 pg_up || { echo "services: PostgreSQL is not reachable on 127.0.0.1:5432" >&2; ok=1; }
 redis_up || { echo "services: Redis is not reachable on 127.0.0.1:6379" >&2; ok=1; }
+rabbitmq_up || { echo "services: RabbitMQ is not reachable on 127.0.0.1:5672" >&2; ok=1; }
 exit $ok

@@ -44,11 +44,19 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _isolated_var_dir(settings, tmp_path):
-    """Every test writes its files (outbox, rejects, print batches) under its own tmp dir."""
+    """Every test writes its files (outbox, rejects, print batches, variants, receipts) under its own tmp dir.
+
+    The private storage keeps its shape (the file system, or S3 when the run sets NOTIFIER_S3_BUCKET) and
+    only moves: its folder, or a key prefix of its own in the bucket."""
+    settings.VAR_DIR = tmp_path
     settings.EMAIL_FILE_PATH = tmp_path / "outbox"
     settings.IMPORT_REJECTS_DIR = tmp_path / "rejects"
-    settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "letter-variants"
-    settings.PRINT_BATCH_DIR = tmp_path / "print"
+    private = dict(settings.STORAGES["private"])
+    if private["BACKEND"].endswith("FileSystemStorage"):
+        private["OPTIONS"] = {**private["OPTIONS"], "location": tmp_path}
+    else:
+        private["OPTIONS"] = {**private["OPTIONS"], "location": f"tests/{tmp_path.name}-{os.getpid()}"}
+    settings.STORAGES = {**settings.STORAGES, "private": private}
 
 
 @pytest.fixture(autouse=True)

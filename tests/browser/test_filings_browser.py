@@ -34,7 +34,6 @@ def staff_page(browser):
 
 @pytest.fixture
 def filing_world(settings, tmp_path):
-    settings.CNIL_RECEIPTS_DIR = tmp_path / "cnil-receipts"
     breach = BreachFactory(
         slug="fuite-logiciel",
         title="Fuite du logiciel de laboratoire",

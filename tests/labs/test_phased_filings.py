@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from labs.filings import FilingImmutableError
 from labs.models import AuthorityNotification, BreachLaboratory, CnilFiling
-from labs.receipts import receipts_dir
+from labs.receipts import RECEIPTS_PREFIX
 from labs.selectors import case_file_missing
 from labs.services import (
     authority_notification_add,
@@ -24,6 +24,7 @@ from labs.services import (
     cnil_filing_record,
 )
 from labs.sheets import filing_sheet_pdf
+from labs.storage import private_exists
 from tests.factories import BreachFactory, PatientFactory
 
 from .helpers import complete_case_file
@@ -157,18 +158,16 @@ def test_the_text_sent_and_the_snapshot_stay_as_filed_when_the_case_file_changes
 
 
 # --- the authority's answer: case number and receipt -----------------------------------------------------
-def test_the_receipt_is_stored_0600_under_the_settings_dir_with_its_sha256(dpo_lab_a, lab_a, settings, tmp_path):
-    # given the receipts directory of the settings
-    settings.CNIL_RECEIPTS_DIR = tmp_path / "recus"
+def test_the_receipt_is_stored_0600_in_the_private_storage_with_its_sha256(dpo_lab_a, lab_a, tmp_path):
+    # given the private storage of the settings (the file system under the test's var dir)
     # when the DPO files with the CNIL's receipt
     filing = cnil_filing_record(
         case_file=complete_case_file(lab_a), submitted_at=timezone.now(), by=dpo_lab_a,
         cnil_reference="R-9", receipt=_pdf(),
     )  # fmt: skip
-    # then the file is under that directory, readable by its owner only, with the content's SHA-256
-    path = receipts_dir() / filing.receipt_name
-    assert path.parent == tmp_path / "recus"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # then the file is under its folder there, readable by its owner only, with the content's SHA-256
+    path = tmp_path / "cnil-receipts" / filing.receipt_name
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert path.read_bytes() == PDF
     import hashlib
 
@@ -208,7 +207,7 @@ def test_the_reference_and_receipt_are_written_once_and_never_replaced(dpo_lab_a
     ids=["not-a-pdf", "wrong-extension", "truncated", "too-big"],
 )
 def test_a_bad_receipt_is_refused_through_the_admin_with_a_french_message(
-    dpo_a_client, lab_a, settings, name, content, message
+    dpo_a_client, lab_a, settings, tmp_path, name, content, message
 ):
     # given a filing, and a 2 KB limit so that "too big" is cheap to build
     settings.CNIL_RECEIPT_MAX_BYTES = 2048
@@ -223,7 +222,7 @@ def test_a_bad_receipt_is_refused_through_the_admin_with_a_french_message(
     assert message in response.content.decode()
     filing.refresh_from_db()
     assert filing.receipt_name == ""
-    assert not receipts_dir().exists() or not any(receipts_dir().iterdir())
+    assert not private_exists(RECEIPTS_PREFIX) and not (tmp_path / RECEIPTS_PREFIX).exists()
 
 
 def test_the_dpo_adds_the_reference_and_receipt_in_the_admin_and_downloads_it(dpo_a_client, lab_a):

@@ -114,18 +114,17 @@ def test_letters_differing_only_in_personal_fields_share_one_variant(letters):
     assert variant_key(dataclasses.replace(other, language="en")) != variant_key(letters[0])
 
 
-def test_a_laid_out_variant_is_reused_from_the_disk_cache_by_a_fresh_process(letters, settings, tmp_path):
-    # given a variant cache directory and a letter rendered once
+def test_a_laid_out_variant_is_reused_from_the_shared_cache_by_a_fresh_process(letters, tmp_path):
+    # given the private storage (the test's var dir) and a letter rendered once
     from letters.variants import _cached_variant
 
-    settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "variants"
     _cached_variant.cache_clear()
     first = render_letter_pdf(letters[0])
-    cached = list((tmp_path / "variants").rglob("*.json"))
+    cached = list((tmp_path / "letters" / "variants").rglob("*.json"))
     # when a fresh process (empty in-memory cache) renders it again
     _cached_variant.cache_clear()
     second = render_letter_pdf(letters[0])
-    # then the layout came from disk, holds no personal data, and gives the same letter
+    # then the layout came from the shared cache, holds no personal data, and gives the same letter
     assert len(cached) == 1
     layout_text = pdf_text(base64.b64decode(json.loads(cached[0].read_text())["pdf"]))
     assert "Ce qui s'est passé" in layout_text
@@ -171,33 +170,34 @@ def test_the_printed_qr_code_is_the_status_url_with_the_code_after_the_hash(lett
     assert letter.qr_url.endswith(status_path + letter.status_code)
 
 
-def test_workers_share_variant_layouts_and_a_killed_workers_claim_is_released(letters, settings, tmp_path, monkeypatch):
-    # given a shared variant cache, and a layout counter
+def test_workers_share_variant_layouts_and_a_killed_workers_claim_is_released(letters, monkeypatch):
+    # given a shared variant cache (embedded shape: claims are flocks on local lock files), a layout counter
     import fcntl
     import subprocess
     import sys
     import threading
     import time
 
+    from labs.storage import private_exists
     from letters import variants
 
-    settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "variants"
     variants._cached_variant.cache_clear()
     laid_out = []
     real_layout = variants.layout_variant
     monkeypatch.setattr(variants, "layout_variant", lambda key, **kw: laid_out.append(key) or real_layout(key, **kw))
     key = variants.variant_key(letters[0])
-    path = variants._disk_cache_path(key, False)
+    cache_key = variants._cache_key(key, False)
+    lock_path = variants._local_lock_path(cache_key)
     # when another worker holds the claim and publishes the layout a moment later
-    path.parent.mkdir(parents=True)
+    lock_path.parent.mkdir(parents=True)
     claimed = threading.Event()
 
     def other_worker():
-        with open(path.with_suffix(".lock"), "a") as lock:
+        with open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             claimed.set()
             time.sleep(0.3)
-            variants._store(path, real_layout(key))
+            variants._store(cache_key, real_layout(key))
 
     thread = threading.Thread(target=other_worker)
     thread.start()
@@ -205,25 +205,24 @@ def test_workers_share_variant_layouts_and_a_killed_workers_claim_is_released(le
     variants.prepare_variants([letters[0]])
     thread.join()
     # then this worker waited and laid out nothing itself
-    assert laid_out == [] and path.exists()
+    assert laid_out == [] and private_exists(cache_key)
 
     # when the worker holding a claim is killed before publishing
     other = variants.variant_key(letters[2])
-    other_path = variants._disk_cache_path(other, False)
-    other_path.parent.mkdir(parents=True, exist_ok=True)
+    other_key = variants._cache_key(other, False)
     killed = subprocess.run(  # noqa: S603 - fixed argv
         [
             sys.executable,
             "-c",
             "import fcntl, os, signal, sys; lock = open(sys.argv[1], 'a'); fcntl.flock(lock, fcntl.LOCK_EX); "
             "os.kill(os.getpid(), signal.SIGKILL)",
-            str(other_path.with_suffix(".lock")),
+            str(variants._local_lock_path(other_key)),
         ],
         check=False,
     )
-    assert killed.returncode == -9 and other_path.with_suffix(".lock").exists()
+    assert killed.returncode == -9 and variants._local_lock_path(other_key).exists()
     started = time.monotonic()
     variants.prepare_variants([letters[2]])
     # then its claim died with it: laid out here at once, and published
-    assert laid_out == [other] and other_path.exists()
+    assert laid_out == [other] and private_exists(other_key)
     assert time.monotonic() - started < variants.WAIT_FOR_OTHERS_SECONDS / 2

@@ -1,4 +1,8 @@
-"""Proofs on PostgreSQL + Redis + real `celery worker` subprocesses + a local aiosmtpd sink.
+"""Proofs on PostgreSQL + Redis or RabbitMQ + real `celery worker` subprocesses + a local aiosmtpd sink.
+
+The exactly-once proofs (three SIGKILLs, a broker restart) run on both brokers: Redis (CELERY_BROKER_URL) and
+RabbitMQ with quorum queues and publisher confirms (the machine's server on 127.0.0.1:5672, a vhost per test;
+a private server on other ports for the restart).
 
 Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/notifier_campaign CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \
      .venv/bin/python -m pytest -m integration tests/notifier -q -p no:cacheprovider
@@ -15,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -200,6 +205,30 @@ def purged_broker():
     celery_app.control.purge()
 
 
+def _rabbitmqctl(*args: str, node: str | None = None) -> None:
+    binary = shutil.which("rabbitmqctl")
+    if binary is None:
+        pytest.fail("rabbitmqctl is needed for the RabbitMQ proofs (Debian package rabbitmq-server)")
+    subprocess.run([binary, *(["-n", node] if node else []), *args], check=True, capture_output=True, timeout=60)  # noqa: S603
+
+
+@pytest.fixture
+def rabbitmq_vhost():
+    """An empty vhost of the machine's RabbitMQ for one test (runs never see each other's queues)."""
+    vhost = f"notifier-test-{os.getpid()}-{time.monotonic_ns()}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker_url(request):
+    """The proofs' broker: the run's Redis (purged), or RabbitMQ with quorum queues (a fresh vhost)."""
+    fixture = "purged_broker" if request.param == "redis" else "rabbitmq_vhost"
+    return request.getfixturevalue(fixture)
+
+
 # --- proof 3: the send service called twice, concurrently, for one notification: one message --------------
 
 
@@ -344,12 +373,12 @@ def test_no_task_message_carries_personal_data(purged_broker, settings):
 
 
 def test_a_campaign_survives_three_sigkills_of_its_worker_with_one_message_per_row(
-    sink, purged_broker, worker_factory, settings
+    sink, broker_url, worker_factory, settings
 ):
-    # given a 2,000-patient email campaign and a real prefork worker
+    # given a 2,000-patient email campaign and a real prefork worker (on Redis, or RabbitMQ's quorum queues)
     total = 2000
     campaign = campaign_with_patients(total)
-    env = child_env(sink, purged_broker)
+    env = child_env(sink, broker_url)
     worker = worker_factory(env)
     worker.start()
     manage(env, "campaign", "launch", str(campaign.pk), "--by", "bob", "--json")
@@ -380,7 +409,7 @@ def own_redis(tmp_path):
     if binary is None:
         pytest.fail("redis-server is needed for the Redis-restart proof")
     port = next(p for p in range(16400 + os.getpid() % 50, 16500) if _port_free(p))
-    state = {"proc": None}
+    state: dict = {"proc": None}
 
     def start() -> None:
         state["proc"] = subprocess.Popen(  # noqa: S603
@@ -438,3 +467,110 @@ def test_a_redis_restart_mid_campaign_loses_nothing_and_doubles_nothing(sink, ow
 
     wait_for(completed, timeout=150, what="campaign completed")
     assert_one_message_per_row(campaign, sink)
+
+
+# --- proof 2 on RabbitMQ: the broker restarted mid-campaign ---------------------------------------------------
+
+
+@pytest.fixture
+def own_rabbitmq():
+    """A test-owned rabbitmq-server (its own node name, ports and data folder), restartable, stopped by PID.
+
+    Like the machine's server it runs as the `rabbitmq` user (the start script switches to it), so its
+    folder (outside pytest's, which only root may enter) is given to that user; its data survives a restart,
+    as a production broker's disk does."""
+    binary = shutil.which("rabbitmq-server")
+    if binary is None:
+        pytest.fail("rabbitmq-server is needed for the RabbitMQ-restart proof")
+    port = next(p for p in range(16600 + os.getpid() % 50, 16700) if _port_free(p) and _port_free(p + 10000))
+    base = Path(tempfile.mkdtemp(prefix="notifier-rabbitmq-"))
+    (base / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{port}\n")
+    (base / "enabled_plugins").write_text("[].\n")
+    for path in (base, base / "rabbitmq.conf", base / "enabled_plugins"):
+        shutil.chown(path, "rabbitmq", "rabbitmq")
+    node = f"notifier-test-{os.getpid()}@localhost"
+    env = {
+        **os.environ, "RABBITMQ_NODENAME": node, "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
+        "RABBITMQ_DIST_PORT": str(port + 10000), "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(base / "log"), "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+        "RABBITMQ_PID_FILE": str(base / "pid"),
+    }  # fmt: skip
+    state = {"proc": None}
+
+    def start() -> None:
+        (base / "pid").unlink(missing_ok=True)
+        log = open(base / "server.log", "ab")  # noqa: SIM115 (closed with the process)
+        state["proc"] = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        wait_for(lambda: not _port_free(port), timeout=120, what="rabbitmq up", step=0.5)
+        wait_for(lambda: (base / "pid").exists(), timeout=30, what="rabbitmq pid file", step=0.2)
+
+    def stop() -> None:
+        """SIGKILL the broker's Erlang VM (a crash, not a shutdown); the start script then exits."""
+        if state["proc"] is not None and state["proc"].poll() is None:
+            with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
+                os.kill(int((base / "pid").read_text().strip()), signal.SIGKILL)
+            state["proc"].wait(timeout=60)
+        wait_for(lambda: _port_free(port), timeout=30, what="rabbitmq down", step=0.2)
+
+    try:
+        start()
+        yield {"url": f"amqp://guest:guest@127.0.0.1:{port}//", "start": start, "stop": stop, "node": node}
+    finally:
+        stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_rabbitmq_restart_mid_campaign_loses_nothing_and_doubles_nothing(sink, own_rabbitmq, worker_factory):
+    # given a 600-patient email campaign on a test-owned RabbitMQ (quorum queues, publisher confirms)
+    total = 600
+    campaign = campaign_with_patients(total)
+    env = child_env(sink, own_rabbitmq["url"])
+    worker = worker_factory(env)
+    worker.start()
+    manage(env, "campaign", "launch", str(campaign.pk), "--by", "bob")
+    # when the broker's VM is killed mid-campaign and started again on the same data
+    wait_for(lambda: sent_count(campaign) >= 100, timeout=120, what="100 sent")
+    own_rabbitmq["stop"]()
+    assert sent_count(campaign) < total
+    own_rabbitmq["start"]()
+
+    # then every row is sent once (a worker that exited on the lost connection is started again, as the
+    # compose file's `restart: unless-stopped` would; the database tells it what is left)
+    def completed() -> bool:
+        if worker.proc is not None and worker.proc.poll() is not None:
+            worker.start()
+        return Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED
+
+    wait_for(completed, timeout=240, what="campaign completed")
+    assert_one_message_per_row(campaign, sink)
+
+
+def test_on_rabbitmq_the_default_queue_is_a_quorum_queue_with_publisher_confirms(rabbitmq_vhost, tmp_path):
+    # given the settings a process gets with an amqp:// broker URL
+    code = (
+        "import django, json; django.setup(); from config.celery import app; c = app.conf; "
+        "print(json.dumps([c.task_default_queue_type, c.broker_transport_options, c.task_acks_late, "
+        "c.worker_prefetch_multiplier, c.worker_detect_quorum_queues]))"
+    )
+    env = {**os.environ, "CELERY_BROKER_URL": rabbitmq_vhost, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    out = subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)  # noqa: S603
+    # then quorum queues, publisher confirms, late acknowledgement, one message at a time
+    queue_type, transport, acks_late, prefetch, detect = json.loads(out.stdout.splitlines()[-1])
+    assert queue_type == "quorum" and transport == {"confirm_publish": True}
+    assert acks_late is True and prefetch == 1 and detect is True
+    # and the queue a worker declares on that vhost is a quorum queue
+    from kombu import Connection
+
+    declare = (
+        "import django; django.setup(); from config.celery import app\n"
+        "with app.connection_for_write() as conn:\n"
+        "    for queue in app.amqp.queues.values(): queue(conn.default_channel).declare()\n"
+    )
+    subprocess.run([PYTHON, "-c", declare], cwd=ROOT, env=env, check=True, timeout=60)  # noqa: S603
+    with Connection(rabbitmq_vhost) as conn:
+        channel = conn.default_channel
+        from kombu import Queue
+
+        # redeclaring with another type is refused by RabbitMQ: proof of the type the worker declared
+        with pytest.raises(Exception, match="x-queue-type"):
+            Queue("celery", queue_arguments={"x-queue-type": "classic"}, channel=channel).declare()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from labs.storage import private_read, private_storage
 from notifier import launch, postal, selectors
 from notifier.models import Campaign, DeliveryEvent, Notification, PrintBatch
 from notifier.resources import ReturnedMailLine
@@ -28,11 +29,14 @@ def launched_post(make_patients, make_campaign, approver, django_capture_on_comm
 def test_launch_puts_letters_in_a_built_print_batch_with_its_checksums(launched_post):
     (batch,) = PrintBatch.objects.filter(campaign=launched_post)
     assert batch.built_at is not None and batch.letter_count == 3
-    pdf = Path(batch.pdf_path).read_bytes()
+    assert batch.pdf_path == f"print/campaign-{launched_post.pk}/batch-0001.pdf"  # a storage key, not a path
+    pdf = private_read(batch.pdf_path)
     assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == batch.pdf_sha256
-    manifest = Path(batch.manifest_path).read_text()
+    manifest = private_read(batch.manifest_path).decode()
     assert all(n.reference in manifest for n in Notification.objects.filter(campaign=launched_post))
-    assert Path(batch.pdf_path).stat().st_mode & 0o077 == 0  # names and addresses: owner only
+    # names and addresses: owner only, in a folder only the owner may list
+    path = Path(private_storage().path(batch.pdf_path))
+    assert path.stat().st_mode & 0o077 == 0 and path.parent.stat().st_mode & 0o077 == 0
     assert selectors.campaign_counts(campaign=launched_post) == {"post": {"queued": 3}}
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -15,6 +14,7 @@ from django.urls import reverse
 
 from labs import access
 from labs.audit import AuditEvent
+from labs.storage import private_delete, private_read, private_save
 from notifier import launch
 from notifier.models import Campaign, Notification, PrintBatch
 from tests.access_fixtures import login_verified, make_staff
@@ -50,7 +50,7 @@ def test_a_batch_is_named_by_its_rank_among_the_campaign_s_batches_and_its_campa
 def test_the_batch_page_shows_size_letters_and_fingerprint_never_the_server_path(batches, dpo_client, settings):
     batch = batches[0]
     html = dpo_client.get(reverse("admin:notifier_printbatch_change", args=[batch.pk])).content.decode()
-    assert str(settings.PRINT_BATCH_DIR) not in html and batch.pdf_path not in html
+    assert str(settings.VAR_DIR) not in html and batch.pdf_path not in html
     assert batch.manifest_sha256 not in html
     assert "empreinte" in html and batch.pdf_sha256[:8] in html
     assert re.search(r"\d+(,\d+)?\s*(Kio|Mio|octets)", html)
@@ -64,7 +64,7 @@ def test_a_dpo_downloads_the_batch_file_streamed_and_audited(batches, dpo_client
     response = dpo_client.get(reverse(f"admin:notifier_printbatch_{kind}", args=[batch.pk]))
     # then the file itself, as an attachment with a name the printer understands
     content = b"".join(response.streaming_content)
-    stored = Path(batch.pdf_path if kind == "pdf" else batch.manifest_path).read_bytes()
+    stored = private_read(batch.pdf_path if kind == "pdf" else batch.manifest_path)
     assert response.status_code == 200 and content == stored
     assert hashlib.sha256(content).hexdigest() == (batch.pdf_sha256 if kind == "pdf" else batch.manifest_sha256)
     assert 'attachment; filename="lot-01-LABA-campagne-' in response["Content-Disposition"]
@@ -82,8 +82,8 @@ def test_another_laboratory_and_the_cnil_liaison_cannot_download(batches, dpo_la
 
 def test_a_changed_or_missing_file_is_refused_with_a_french_message(batches, dpo_client):
     first, second, _ = batches
-    Path(first.pdf_path).write_bytes(b"%PDF-1.7 autre chose")
-    Path(second.pdf_path).unlink()
+    private_save(first.pdf_path, b"%PDF-1.7 autre chose")
+    private_delete(second.pdf_path)
     for batch, message in ((first, "a été modifié depuis sa fabrication"), (second, "introuvable sur le serveur")):
         response = dpo_client.get(reverse("admin:notifier_printbatch_pdf", args=[batch.pk]), follow=True)
         assert response.status_code == 200 and message in response.content.decode()

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from labs.audit import AuditEvent
+from labs.storage import private_read
 from notifier import launch
 from notifier.codes import status_code_for
 from notifier.models import Campaign, DeliveryEvent
@@ -198,7 +199,6 @@ def test_the_status_page_letter_reads_exactly_like_the_printed_one(
     # given a postal campaign whose print batch was built at launch (eager workers)
     import csv
     import io
-    from pathlib import Path
 
     from pypdf import PdfReader
 
@@ -213,9 +213,9 @@ def test_the_status_page_letter_reads_exactly_like_the_printed_one(
     _post(client, status_code_for(campaign=campaign, patient=patient))
     on_demand = client.get(reverse("status:letter_fr")).content
     # then its text is the text of this patient's pages in the batch
-    manifest = list(csv.DictReader(io.StringIO(Path(batch.manifest_path).read_text())))
+    manifest = list(csv.DictReader(io.StringIO(private_read(batch.manifest_path).decode())))
     first, pages = int(manifest[0]["first_page"]), int(manifest[0]["pages"])
-    printed = PdfReader(batch.pdf_path).pages[first - 1 : first - 1 + pages]
+    printed = PdfReader(io.BytesIO(private_read(batch.pdf_path))).pages[first - 1 : first - 1 + pages]
     downloaded = PdfReader(io.BytesIO(on_demand)).pages
     assert [p.extract_text() for p in downloaded] == [p.extract_text() for p in printed]
     assert status_code_for(campaign=campaign, patient=patient) in "".join(p.extract_text() for p in downloaded)
