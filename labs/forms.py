@@ -141,7 +141,11 @@ class ObligationFileForm(forms.Form):
     authority = forms.ChoiceField(label=_("Autorité"))
     notified_at = forms.SplitDateTimeField(
         label=_("Déposée le (heure de Paris)"), widget=widgets.AdminSplitDateTime, initial=timezone.now,
-        error_messages={"required": _("Indiquez la date et l'heure du dépôt."), "invalid": _("Date ou heure invalide.")},
+        error_messages={
+            "required": _("Indiquez la date et l'heure du dépôt."),
+            "invalid_date": _("Date invalide (jj/mm/aaaa)."),
+            "invalid_time": _("Heure invalide (hh:mm)."),
+        },
     )  # fmt: skip
     reference = forms.CharField(label=_("Référence du signalement"), max_length=100, required=False)
 

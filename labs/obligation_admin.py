@@ -18,26 +18,15 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .access import REFUSED, LabScopedAdminMixin, LabScopedInlineMixin
-from .deadlines import format_elapsed, format_paris, format_time_left, time_left
+from .deadlines import format_paris
 from .filings import AuthorityNotification
 from .forms import ObligationAssessForm, ObligationFileForm
 from .obligation_services import obligation_approve, obligation_assess, obligation_file
-from .obligation_states import ObligationState, StepClock, next_clock, obligation_clocks, obligation_state
+from .obligation_states import ObligationState, clock_text, next_clock, obligation_clocks, obligation_state
 from .obligations import Obligation, step_label
 
 # Each at least 4.5:1 on white (WCAG 1.4.3), as the case file's clock.
 STATE_COLOURS = {ObligationState.LATE: "#b00020", ObligationState.TO_ASSESS: "#a64b00"}
-
-
-def clock_text(clock: StepClock | None, *, now=None) -> str:
-    """The clock of a step as a DPO reads it: due time and time left, or « sans délai » and time elapsed."""
-    if clock is None:
-        return str(_("toutes les étapes sont déposées"))
-    if clock.due_at is None:
-        since = format_elapsed(clock.started_at, now=now) if clock.started_at else ""
-        return f"{clock.label} : « sans délai » — {since}"
-    kind = _("cible interne") if clock.is_target else _("échéance")
-    return f"{clock.label} : {kind} {format_paris(clock.due_at)} — {format_time_left(time_left(clock.due_at, now=now))}"
 
 
 def _state_html(obligation: Obligation) -> str:
@@ -122,7 +111,9 @@ class ObligationAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
         if not filings:
             return "—"
         return format_html_join(
-            "", "<div>{} : {}</div>", ((step_label(f.step), str(f)) for f in sorted(filings, key=lambda f: f.notified_at))
+            "",
+            "<div>{} : {}</div>",
+            ((step_label(f.step), str(f)) for f in sorted(filings, key=lambda f: f.notified_at)),
         )
 
     change_form_template = "labs/admin/obligation_change_form.html"
@@ -134,7 +125,10 @@ class ObligationAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
         if obligation is not None:
             if self.has_url_permission(request, "assess"):
                 buttons.append((reverse("admin:labs_obligation_assess", args=[obligation.pk]), _("Évaluer")))
-            if self.has_url_permission(request, "file") and obligation.regime_config["evidence"] == "authority_notification":
+            if (
+                self.has_url_permission(request, "file")
+                and obligation.regime_config["evidence"] == "authority_notification"
+            ):
                 buttons.append((reverse("admin:labs_obligation_file", args=[obligation.pk]), _("Enregistrer un dépôt")))
         extra_context = {**(extra_context or {}), "obligation_buttons": buttons}
         return super().change_view(request, object_id, form_url, extra_context)
@@ -213,7 +207,9 @@ class ObligationAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
                 if config["evidence"] == "cnil_filing"
                 else _("elle suit l'avancement des campagnes d'information des patients.")
             )
-            self.message_user(request, f"« {obligation.regime_label} » ne se dépose pas ici : {where}", messages.WARNING)
+            self.message_user(
+                request, f"« {obligation.regime_label} » ne se dépose pas ici : {where}", messages.WARNING
+            )
             return redirect("admin:labs_obligation_change", obligation.pk)
         authority_labels = dict(AuthorityNotification.Authority.choices)
         form = ObligationFileForm(

@@ -40,7 +40,9 @@ def obligations_open(*, case_file: BreachLaboratory) -> int:
 
 def _refuse_unless_may_assess(obligation: Obligation, by: Any) -> None:
     if not (access.may(by, ASSESS_PERMISSION) and access.can_access(by, obligation, Obligation.lab_path)):
-        raise ValidationError("Seul un DPO du laboratoire (ou un superutilisateur) peut évaluer ou approuver une obligation.")
+        raise ValidationError(
+            "Seul un DPO du laboratoire (ou un superutilisateur) peut évaluer ou approuver une obligation."
+        )
 
 
 def obligation_assess(
@@ -63,7 +65,9 @@ def obligation_assess(
         locked.approved_by, locked.approved_at = None, None
         locked.save()
         if required and locked.regime_config["evidence"] == "cnil_filing":
-            _cnil_decision_follow(locked, BreachLaboratory.Decision.NOTIFY, rationale or "Obligation évaluée : requise.", by)
+            _cnil_decision_follow(
+                locked, BreachLaboratory.Decision.NOTIFY, rationale or "Obligation évaluée : requise.", by
+            )
         audit_record(
             actor=by, action=AuditEvent.Action.CHANGE, obj=locked, laboratory=locked.case_file.laboratory,
             request=request, regime=locked.regime, assessment=locked.assessment,

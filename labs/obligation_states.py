@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .deadlines import deadline_for, step_deadline
+from .deadlines import deadline_for, format_elapsed, format_paris, format_time_left, step_deadline, time_left
 from .filings import BreachLaboratory
 from .obligations import Obligation, step_label
 
@@ -117,7 +117,9 @@ def obligation_clocks(obligation: Obligation) -> list[StepClock]:
     return list(clocks.values())
 
 
-def obligation_state(obligation: Obligation, *, now: dt.datetime, clocks: list[StepClock] | None = None) -> ObligationState:
+def obligation_state(
+    obligation: Obligation, *, now: dt.datetime, clocks: list[StepClock] | None = None
+) -> ObligationState:
     """The obligation's state at `now`: filed (on time or late) once every step is; late while a step is past its
     due time unfiled (a "not required" not yet approved does not stop the clock); else its assessment."""
     clocks = obligation_clocks(obligation) if clocks is None else clocks
@@ -140,3 +142,14 @@ def obligation_state(obligation: Obligation, *, now: dt.datetime, clocks: list[S
 def next_clock(clocks: list[StepClock]) -> StepClock | None:
     """The first step still to file (what the dashboard's clock shows), or None when all are filed."""
     return next((c for c in clocks if c.filed_at is None), None)
+
+
+def clock_text(clock: StepClock | None, *, now=None) -> str:
+    """The clock of a step as a DPO reads it: due time and time left, or « sans délai » and time elapsed."""
+    if clock is None:
+        return str(_("toutes les étapes sont déposées"))
+    if clock.due_at is None:
+        since = format_elapsed(clock.started_at, now=now) if clock.started_at else ""
+        return f"{clock.label} : « sans délai » — {since}"
+    kind = _("cible interne") if clock.is_target else _("échéance")
+    return f"{clock.label} : {kind} {format_paris(clock.due_at)} — {format_time_left(time_left(clock.due_at, now=now))}"

@@ -51,6 +51,11 @@ def regime_label(key: str) -> str:
     return str(regimes().get(key, {}).get("label", key))
 
 
+def regime_short(key: str) -> str:
+    config = regimes().get(key, {})
+    return str(config.get("short") or config.get("label") or key)
+
+
 def regime_choices() -> list[tuple[str, str]]:
     """Django calls it when it needs the choices (a callable: migrations do not freeze the settings)."""
     return [(key, str(config.get("label", key))) for key, config in regimes().items()]

@@ -18,9 +18,6 @@ from django.utils import timezone
 from .audit import AuditEvent, audit_record
 from .deadlines import format_elapsed, format_paris
 from .filing_states import initial_filing_late
-from .obligation_services import obligations_open
-from .obligation_states import obligation_clocks
-from .obligations import regimes
 from .models import (
     AuthorityNotification,
     Breach,
@@ -31,6 +28,9 @@ from .models import (
     Laboratory,
     Obligation,
 )
+from .obligation_services import obligations_open
+from .obligation_states import obligation_clocks
+from .obligations import regimes
 from .receipts import receipt_discard, receipt_read, receipt_store
 from .roles import DPO
 from .selectors import data_categories_text, laboratory_import_estimates
