@@ -266,6 +266,7 @@ NIS2_ENABLED = env.bool("NIS2_ENABLED", default=False)
 # ("aware_at") or from an earlier step's filing (its due time while unfiled). "evidence": what files it.
 NOTIFIER_REGIMES = {
     "cnil_art33": {
+        "short": "CNIL art. 33",
         "label": "CNIL — notification de la violation (art. 33 RGPD)",
         "authority": "CNIL",
         "source": "RGPD art. 33(1) : 72 heures après en avoir pris connaissance",
@@ -274,6 +275,7 @@ NOTIFIER_REGIMES = {
         "steps": [{"step": "initial", "hours": CNIL_DEADLINE_HOURS, "from": "aware_at"}],
     },
     "art34": {
+        "short": "Art. 34 (personnes)",
         "label": "Information des personnes (art. 34 RGPD)",
         "authority": "personnes concernées",
         "source": "RGPD art. 34(1) : « dans les meilleurs délais » en cas de risque élevé",
@@ -282,6 +284,7 @@ NOTIFIER_REGIMES = {
         "steps": [{"step": "communication", "from": "aware_at"}],
     },
     "ars_cert_sante": {
+        "short": "ARS / CERT Santé",
         "label": "ARS et CERT Santé — signalement d'incident de sécurité (CSP L.1111-8-2)",
         "authority": "ARS / CERT Santé (portail de signalement des événements sanitaires indésirables)",
         "source": "CSP art. L.1111-8-2 et D.1111-16-2 à D.1111-16-4 (décret 2022-715) : « sans délai »",
@@ -291,6 +294,7 @@ NOTIFIER_REGIMES = {
         "steps": [{"step": "initial", "target_hours": ARS_CERT_SANTE_TARGET_HOURS, "from": "aware_at"}],
     },
     "nis2": {
+        "short": "NIS2",
         "label": "NIS2 — notification d'incident important (ANSSI)",
         "authority": "ANSSI (CSIRT national)",
         "source": "Directive (UE) 2022/2555 art. 23(4) : alerte 24 h, notification 72 h, rapport final 1 mois",

@@ -222,8 +222,8 @@ def test_a_high_risk_decision_without_justification_is_refused_on_the_form(dpo_a
             "filings-INITIAL_FORMS": "0",
             "authority_notifications-TOTAL_FORMS": "0",
             "authority_notifications-INITIAL_FORMS": "0",
-        "obligations-TOTAL_FORMS": "0",
-        "obligations-INITIAL_FORMS": "0",
+            "obligations-TOTAL_FORMS": "0",
+            "obligations-INITIAL_FORMS": "0",
             "people_informed": "not_yet",
         },
     )
