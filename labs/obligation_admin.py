@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .access import REFUSED, LabScopedAdminMixin, LabScopedInlineMixin
-from .deadlines import format_paris
 from .filings import AuthorityNotification
 from .forms import ObligationAssessForm, ObligationFileForm
 from .obligation_services import obligation_approve, obligation_assess, obligation_file
@@ -94,16 +93,11 @@ class ObligationAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("horloges (heure de Paris)"))
     def clocks(self, obj):
-        rows = []
-        for clock in obligation_clocks(obj):
-            filed = (
-                _("déposée le %(at)s%(late)s")
-                % {"at": format_paris(clock.filed_at), "late": _(" — hors délai") if clock.late else ""}
-                if clock.filed_at
-                else _("en cours") if clock.in_progress else _("à déposer")
-            )  # fmt: skip
-            rows.append((clock_text(clock), filed))
-        return format_html("<ul style='margin-left:0'>{}</ul>", format_html_join("", "<li>{} — {}</li>", rows))
+        rows = [
+            (clock_text(c), "" if c.filed_at else _(" — en cours") if c.in_progress else _(" — à déposer"))
+            for c in obligation_clocks(obj)
+        ]
+        return format_html("<ul style='margin-left:0'>{}</ul>", format_html_join("", "<li>{}{}</li>", rows))
 
     @admin.display(description=_("dépôts enregistrés"))
     def step_filings(self, obj):

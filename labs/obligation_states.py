@@ -148,8 +148,12 @@ def clock_text(clock: StepClock | None, *, now=None) -> str:
     """The clock of a step as a DPO reads it: due time and time left, or « sans délai » and time elapsed."""
     if clock is None:
         return str(_("toutes les étapes sont déposées"))
+    kind = _("cible interne") if clock.is_target else _("échéance")
+    due = f"{kind} {format_paris(clock.due_at)}" if clock.due_at else "« sans délai »"
+    if clock.filed_at is not None:  # the clock has stopped: when, and whether late, instead of a time left
+        late = _(" (hors délai)") if clock.late else ""
+        return f"{clock.label} : {due} — {_('déposée le')} {format_paris(clock.filed_at)}{late}"
     if clock.due_at is None:
         since = format_elapsed(clock.started_at, now=now) if clock.started_at else ""
-        return f"{clock.label} : « sans délai » — {since}"
-    kind = _("cible interne") if clock.is_target else _("échéance")
-    return f"{clock.label} : {kind} {format_paris(clock.due_at)} — {format_time_left(time_left(clock.due_at, now=now))}"
+        return f"{clock.label} : {due} — {since}"
+    return f"{clock.label} : {due} — {format_time_left(time_left(clock.due_at, now=now))}"
