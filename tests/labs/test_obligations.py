@@ -405,3 +405,19 @@ def test_a_dpo_cannot_set_not_to_notify_alone_through_the_case_file_form(lab_a):
     form = CaseFileForm(data=data, instance=case_file)
     assert not form.is_valid()
     assert "seconde personne" in " ".join(form.errors["cnil_decision"])
+
+
+# --- the regimes' configuration ----------------------------------------------------------------------------
+def test_the_default_regimes_pass_the_start_up_check_and_a_malformed_one_is_refused_in_french(regimes):
+    from labs.checks import check_regimes
+
+    assert check_regimes() == []
+    regimes["nis2"]["steps"][2]["from"] = "rapport"
+    regimes["ars_cert_sante"]["steps"][0]["target_hours"] = -4
+    regimes["art34"]["evidence"] = "courrier"
+    messages = {error.msg for error in check_regimes()}
+    assert messages == {
+        "Régime 'nis2' mal configuré : final_report : « from » doit être aware_at ou une étape précédente.",
+        "Régime 'ars_cert_sante' mal configuré : initial : « target_hours » doit être un nombre entier positif.",
+        "Régime 'art34' mal configuré : « evidence » doit valoir cnil_filing, people_informed, authority_notification.",
+    }
