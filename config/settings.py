@@ -312,6 +312,61 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 # Art. 33(1): hours from awareness to the CNIL deadline (a proposal to move to 96 h exists, not law).
 CNIL_DEADLINE_HOURS = env.int("CNIL_DEADLINE_HOURS", default=72)
+# ARS / CERT Santé (CSP art. L.1111-8-2, D.1111-16-2 to -4 as amended by decree 2022-715): « sans délai », no
+# number in the texts. Empty: no target, the clock shows the time elapsed since awareness; a number: an
+# internal target in hours, reminded and shown like a deadline.
+_ARS_TARGET = env.str("ARS_CERT_SANTE_TARGET_HOURS", default="").strip()
+ARS_CERT_SANTE_TARGET_HOURS = int(_ARS_TARGET) if _ARS_TARGET else None
+# NIS2 (directive 2022/2555 art. 23): off until France's transposition reaches medical laboratories.
+NIS2_ENABLED = env.bool("NIS2_ENABLED", default=False)
+# The regimes a laboratory may owe something under, as data (labs/obligations.py reads them; README
+# "Obligations et régimes"). Each step: "hours" (elapsed hours), "months" (calendar months, Paris time) or
+# neither (« sans délai »; "target_hours" an optional internal target), counted "from" the awareness
+# ("aware_at") or from an earlier step's filing (its due time while unfiled). "evidence": what files it.
+NOTIFIER_REGIMES = {
+    "cnil_art33": {
+        "short": "CNIL art. 33",
+        "label": "CNIL — notification de la violation (art. 33 RGPD)",
+        "authority": "CNIL",
+        "source": "RGPD art. 33(1) : 72 heures après en avoir pris connaissance",
+        "enabled": True,
+        "evidence": "cnil_filing",
+        "steps": [{"step": "initial", "hours": CNIL_DEADLINE_HOURS, "from": "aware_at"}],
+    },
+    "art34": {
+        "short": "Art. 34 (personnes)",
+        "label": "Information des personnes (art. 34 RGPD)",
+        "authority": "personnes concernées",
+        "source": "RGPD art. 34(1) : « dans les meilleurs délais » en cas de risque élevé",
+        "enabled": True,
+        "evidence": "people_informed",
+        "steps": [{"step": "communication", "from": "aware_at"}],
+    },
+    "ars_cert_sante": {
+        "short": "ARS / CERT Santé",
+        "label": "ARS et CERT Santé — signalement d'incident de sécurité (CSP L.1111-8-2)",
+        "authority": "ARS / CERT Santé (portail de signalement des événements sanitaires indésirables)",
+        "source": "CSP art. L.1111-8-2 et D.1111-16-2 à D.1111-16-4 (décret 2022-715) : « sans délai »",
+        "enabled": True,
+        "evidence": "authority_notification",
+        "authorities": ["ars", "cert_sante"],
+        "steps": [{"step": "initial", "target_hours": ARS_CERT_SANTE_TARGET_HOURS, "from": "aware_at"}],
+    },
+    "nis2": {
+        "short": "NIS2",
+        "label": "NIS2 — notification d'incident important (ANSSI)",
+        "authority": "ANSSI (CSIRT national)",
+        "source": "Directive (UE) 2022/2555 art. 23(4) : alerte 24 h, notification 72 h, rapport final 1 mois",
+        "enabled": NIS2_ENABLED,
+        "evidence": "authority_notification",
+        "authorities": ["anssi"],
+        "steps": [
+            {"step": "early_warning", "hours": 24, "from": "aware_at"},
+            {"step": "notification", "hours": 72, "from": "aware_at"},
+            {"step": "final_report", "months": 1, "from": "notification"},
+        ],
+    },
+}
 
 # --- periodic tasks (celery beat) ------------------------------------------------------------------
 # One schedule for every app. The DPO reminder offsets (T−24 h, T−6 h, overdue) live in labs/services.py.

@@ -21,6 +21,8 @@ from labs.audit import AuditEvent, audit_record
 from labs.deadlines import format_paris, format_time_left, time_left
 from labs.filing_states import filing_state
 from labs.models import BreachLaboratory
+from labs.obligation_states import OBLIGATION_STATE_URGENCY, clock_text, next_clock, obligation_clocks, obligation_state
+from labs.obligations import regime_label, regime_short
 from notifier.models import Campaign, Notification
 from notifier.resources import call_centre_dataset
 
@@ -75,6 +77,19 @@ def _campaign_view(s: stats.CampaignStats, aware_at: dt.datetime) -> dict[str, A
     }
 
 
+def _obligations_view(case_file: BreachLaboratory, *, now: dt.datetime) -> list[dict[str, Any]]:
+    """Each obligation of the case file with its state and the clock of its next step, most urgent first."""
+    rows = []
+    for obligation in case_file.obligations.all():
+        clocks = obligation_clocks(obligation)
+        state = obligation_state(obligation, now=now, clocks=clocks)
+        rows.append({
+            "obligation": obligation, "short": regime_short(obligation.regime), "label": regime_label(obligation.regime),
+            "state": state, "clock": clock_text(next_clock(clocks), now=now),
+        })  # fmt: skip
+    return sorted(rows, key=lambda row: (OBLIGATION_STATE_URGENCY[row["state"]], row["short"]))
+
+
 def dpo_dashboard(request: HttpRequest) -> HttpResponse:
     """Per case file (breach × own laboratory), most urgent first: the CNIL deadline, the filings, what is
     still to complete, then each campaign's numbers."""
@@ -84,7 +99,8 @@ def dpo_dashboard(request: HttpRequest) -> HttpResponse:
     case_files = list(
         access.scope_queryset(BreachLaboratory.objects.all(), user, "laboratory")
         .select_related("breach", "laboratory")
-        .prefetch_related("filings", "measures")  # measures: the missing-items check, without a query each
+        # measures: the missing-items check, without a query each; obligations with their filings: the clocks
+        .prefetch_related("filings", "measures", "obligations__filings")
         .order_by("breach__aware_at", "laboratory__code")
     )
     campaigns = list(
@@ -106,6 +122,7 @@ def dpo_dashboard(request: HttpRequest) -> HttpResponse:
                 {"filing": f, "submitted_at": format_paris(f.submitted_at)} for f in cf.filings.all()
             ],
             "to_complete": urgency.case_file_to_complete(cf),
+            "obligations": _obligations_view(cf, now=now),
         }  # fmt: skip
     for campaign in campaigns:
         key = (campaign.breach_id, campaign.laboratory_id)

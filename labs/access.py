@@ -74,6 +74,10 @@ PERMISSION_TABLE: dict[str, Permission] = {
     ),
     "labs.edit_breach": Permission("Tenir le dossier art. 33 de son laboratoire", _roles(DPO, SUPERUSER)),
     "labs.file_with_cnil": Permission("Enregistrer une notification à la CNIL", _roles(DPO, SUPERUSER)),
+    "labs.view_obligations": Permission(
+        "Voir les obligations de son laboratoire par régime (CNIL, art. 34, ARS / CERT Santé, NIS2) et leurs horloges",
+        _roles(DPO, OPERATOR, SUPERUSER),
+    ),
     "labs.view_audit": Permission("Lire le journal d'audit de son laboratoire", _roles(DPO, SUPERUSER)),
     "labs.answer_access_request": Permission(
         "Traiter les demandes d'accès (art. 15) des patients de son laboratoire", _roles(DPO, SUPERUSER)
@@ -157,6 +161,14 @@ ADMIN_TABLE: dict[str, AdminRules] = {
     "labs.authoritynotification": AdminRules(
         "Autres autorités informées (dans le dossier)", view="labs.view_lab_data", add="labs.edit_breach",
         change="labs.edit_breach", delete="labs.delete_lab_data",
+    ),
+    "labs.obligation": AdminRules(
+        "Obligations par régime", view="labs.view_obligations",
+        actions={"approve_not_required": ("labs.edit_breach", "approuver « non requise » (seconde personne)")},
+        views={
+            "assess": ("labs.edit_breach", "évaluer (requise, ou non requise avec motif)"),
+            "file": ("labs.edit_breach", "enregistrer le dépôt d'une étape (ARS / CERT Santé, NIS2)"),
+        },
     ),
     "labs.deadlinereminder": AdminRules("Rappels d'échéance", view="labs.view_lab_data"),
     "labs.laboratorymembership": AdminRules(

@@ -36,6 +36,9 @@ from .models import (
     Laboratory,
     LaboratoryMembership,
 )
+from .obligation_admin import ObligationAdmin as ObligationAdmin  # registers it
+from .obligation_admin import ObligationInline
+from .obligation_services import obligations_open
 from .receipts import receipt_bytes, receipt_max_bytes
 from .register import BreachRegisterResource, RegisterExportForm, register_export_filename
 from .resources import LaboratoryResource
@@ -183,7 +186,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
     list_filter = [DeadlineFilter, "cnil_decision", "high_risk", ("breach", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["laboratory__name", "laboratory__code", "breach__title"]
     ordering = ["due_at"]
-    inlines = [BreachMeasureInline, AuthorityNotificationInline, CnilFilingInline]
+    inlines = [ObligationInline, BreachMeasureInline, AuthorityNotificationInline, CnilFilingInline]
     actions = ["prefill_estimates"]
     readonly_fields = [
         "deadline",
@@ -363,6 +366,8 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         if {"cnil_decision", "cnil_decision_reason"} & set(form.changed_data):
             obj.cnil_decided_by, obj.cnil_decided_at = request.user, timezone.now()
         super().save_model(request, obj, form, change)
+        if not change:
+            obligations_open(case_file=obj)  # triage: one obligation per enabled regime
 
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)

@@ -10,7 +10,8 @@ class LabsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, the Django idiom: access and checks import models (and the admin), loaded only by now.
         from . import access  # noqa: F401 (registers the rules permissions)
-        from .checks import check_admin_protection, check_retention_and_deadline
+        from .checks import check_admin_protection, check_regimes, check_retention_and_deadline
 
         checks.register(check_admin_protection, checks.Tags.security)
         checks.register(check_retention_and_deadline)
+        checks.register(check_regimes)

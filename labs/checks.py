@@ -9,6 +9,8 @@ from django.core import checks
 from django_otp.admin import OTPAdminSite
 
 from .audit import AUDIT_MIN_RETENTION_DAYS
+from .filings import AuthorityNotification
+from .obligations import EVIDENCE_KINDS, STEP_LABELS
 
 
 def check_admin_protection(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -54,3 +56,30 @@ def check_retention_and_deadline(app_configs=None, **kwargs) -> list[checks.Chec
             )
         )
     return warnings
+
+
+def check_regimes(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """NOTIFIER_REGIMES is data an operator may edit: a malformed regime is refused at start-up, in French."""
+    errors = []
+    for key, config in settings.NOTIFIER_REGIMES.items():
+        problems = []
+        if config.get("evidence") not in EVIDENCE_KINDS:
+            problems.append(f"« evidence » doit valoir {', '.join(EVIDENCE_KINDS)}")
+        unknown = set(config.get("authorities", [])) - set(AuthorityNotification.Authority.values)
+        if unknown:
+            problems.append(f"autorités inconnues : {', '.join(sorted(unknown))}")
+        seen: list[str] = []
+        for step in config.get("steps") or [None]:
+            if not isinstance(step, dict) or step.get("step") not in STEP_LABELS:
+                problems.append(f"étape inconnue ou absente (attendu : {', '.join(STEP_LABELS)})")
+                continue
+            for count in ("hours", "months", "target_hours"):
+                value = step.get(count)
+                if value is not None and (not isinstance(value, int) or value <= 0):
+                    problems.append(f"{step['step']} : « {count} » doit être un nombre entier positif")
+            if step.get("from", "aware_at") not in ("aware_at", *seen):
+                problems.append(f"{step['step']} : « from » doit être aware_at ou une étape précédente")
+            seen.append(step["step"])
+        if problems:
+            errors.append(checks.Error(f"Régime {key!r} mal configuré : {' ; '.join(problems)}.", id="labs.E004"))
+    return errors

@@ -253,6 +253,14 @@ class AuthorityNotification(models.Model):
         editable=False,
         verbose_name=_("enregistrée par"),
     )
+    # When it files a step of an obligation (ARS / CERT Santé, NIS2): which one, and whether it was late
+    # then (frozen at recording, like a CNIL filing's).
+    obligation = models.ForeignKey(
+        "labs.Obligation", null=True, blank=True, on_delete=models.PROTECT, related_name="filings",
+        editable=False, verbose_name=_("obligation"),
+    )  # fmt: skip
+    step = models.CharField(_("étape"), max_length=20, blank=True, editable=False)
+    late = models.BooleanField(_("hors délai"), null=True, editable=False)
 
     lab_path = "case_file__laboratory"
 
@@ -365,17 +373,22 @@ class CnilFiling(models.Model):
 
 
 class DeadlineReminder(models.Model):
-    """One reminder of a case file's deadline (T−24 h, T−6 h, overdue): the unique row makes it once each."""
+    """One reminder of a case file's clock (T−24 h, T−6 h, overdue; daily for a « sans délai » step), per regime
+    and step: the unique row makes it once each."""
 
     class Kind(models.TextChoices):
         BEFORE_24H = "t-24h", _("J−1 (24 h avant)")
         BEFORE_6H = "t-6h", _("6 h avant")
         OVERDUE = "overdue", _("échéance dépassée")
+        ELAPSED = "elapsed", _("« sans délai » : rappel quotidien")
 
     case_file = models.ForeignKey(
         BreachLaboratory, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("dossier")
     )
     kind = models.CharField(_("rappel"), max_length=10, choices=Kind.choices)
+    # Which clock: the regime and step of settings.NOTIFIER_REGIMES (the CNIL Art. 33 one before obligations).
+    regime = models.CharField(_("régime"), max_length=32, default="cnil_art33")
+    step = models.CharField(_("étape"), max_length=20, default="initial")
     due_at = models.DateTimeField(_("échéance rappelée"))
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
@@ -391,7 +404,9 @@ class DeadlineReminder(models.Model):
         verbose_name = _("rappel d'échéance")
         verbose_name_plural = _("rappels d'échéance")
         constraints = [
-            models.UniqueConstraint(fields=["case_file", "kind", "due_at"], name="reminder_once_per_kind_and_due"),
+            models.UniqueConstraint(
+                fields=["case_file", "regime", "step", "kind", "due_at"], name="reminder_once_per_clock_kind_and_due"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -41,6 +41,16 @@ class CaseFileForm(forms.ModelForm):
             and not (data.get("cnil_decision_reason") or "").strip()
         ):
             errors["cnil_decision_reason"] = "Indiquez le motif de la décision / give the reason."
+        if (
+            data.get("cnil_decision") == "not_notify"
+            and self.instance.cnil_decision != "not_notify"
+            and self.instance.first_filed_at is None
+        ):
+            # Four eyes: "not to notify" is the CNIL obligation's "not required", approved by a second person.
+            errors["cnil_decision"] = _(
+                "« Ne pas notifier » se décide dans l'obligation « CNIL — art. 33 » : motif écrit, puis approbation "
+                "d'une seconde personne."
+            )
         errors.update(_dates_and_counts_errors(data))
         if errors:
             raise forms.ValidationError(errors)
@@ -98,3 +108,48 @@ class ReceiptForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
     )
+
+
+class ObligationAssessForm(forms.Form):
+    """Required, or not required with a written rationale (which a second person then approves)."""
+
+    decision = forms.ChoiceField(
+        label=_("Évaluation"),
+        choices=[
+            ("required", _("requise : à déposer")),
+            ("not_required", _("non requise : motif écrit, puis approbation d'une seconde personne")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choisissez « requise » ou « non requise ».")},
+    )
+    rationale = forms.CharField(
+        label=_("Motif"), widget=forms.Textarea(attrs={"rows": 4}), required=False,
+        help_text=_("Obligatoire pour « non requise » : pourquoi ce régime ne s'applique pas à ce laboratoire."),
+    )  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "not_required" and not (data.get("rationale") or "").strip():
+            self.add_error("rationale", _("« Non requise » exige un motif écrit."))
+        return data
+
+
+class ObligationFileForm(forms.Form):
+    """A step of an obligation filed with its authority (ARS / CERT Santé portal, ANSSI)."""
+
+    step = forms.ChoiceField(label=_("Étape"))
+    authority = forms.ChoiceField(label=_("Autorité"))
+    notified_at = forms.SplitDateTimeField(
+        label=_("Déposée le (heure de Paris)"), widget=widgets.AdminSplitDateTime, initial=timezone.now,
+        error_messages={
+            "required": _("Indiquez la date et l'heure du dépôt."),
+            "invalid_date": _("Date invalide (jj/mm/aaaa)."),
+            "invalid_time": _("Heure invalide (hh:mm)."),
+        },
+    )  # fmt: skip
+    reference = forms.CharField(label=_("Référence du signalement"), max_length=100, required=False)
+
+    def __init__(self, *args, steps: list[tuple[str, str]], authorities: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["step"].choices = steps
+        self.fields["authority"].choices = authorities

@@ -1,8 +1,9 @@
 """Laboratories (data controllers) and breaches; the app's models registry.
 
 Django registers the models of an app when it imports `<app>.models`, so this module also imports the
-models that live with their concept: the audit trail (`labs.audit`) and the Art. 33 case files and
-filings (`labs.filings`). Those modules never import this one (they refer to Laboratory and Breach as
+models that live with their concept: the audit trail (`labs.audit`), the Art. 33 case files and
+filings (`labs.filings`) and the obligations per regime (`labs.obligations`). Those modules never import
+this one (they refer to Laboratory and Breach as
 "labs.Laboratory", "labs.Breach"), so there is no import cycle.
 """
 
@@ -17,6 +18,7 @@ from simple_history.models import HistoricalRecords
 from .audit import AuditEvent
 from .base import TimeStampedModel
 from .filings import AuthorityNotification, BreachLaboratory, BreachMeasure, CnilFiling, DeadlineReminder
+from .obligations import Obligation
 
 
 class Laboratory(TimeStampedModel):
@@ -126,5 +128,6 @@ __all__ = [
     "DeadlineReminder",
     "Laboratory",
     "LaboratoryMembership",
+    "Obligation",
     "TimeStampedModel",
 ]

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from .ars import authority_report_snapshot
 from .audit import AuditEvent, audit_record
-from .deadlines import format_paris
+from .deadlines import format_elapsed, format_paris
 from .filing_states import initial_filing_late
 from .models import (
     AuthorityNotification,
@@ -27,7 +27,11 @@ from .models import (
     CnilFiling,
     DeadlineReminder,
     Laboratory,
+    Obligation,
 )
+from .obligation_services import obligations_open
+from .obligation_states import obligation_clocks
+from .obligations import regimes
 from .receipts import receipt_discard, receipt_read, receipt_store
 from .roles import DPO
 from .selectors import data_categories_text, laboratory_import_estimates
@@ -49,8 +53,9 @@ def breach_create(
 
 # --- Art. 33 case files ----------------------------------------------------------------------------
 def case_files_sync(*, breach: Breach) -> int:
-    """One case file per laboratory with patients in the breach (aware_at = the breach's), estimates pre-filled;
-    re-running creates nothing new and leaves edited estimates alone. Returns how many were created."""
+    """One case file per laboratory with patients in the breach (aware_at = the breach's), estimates pre-filled,
+    its obligations opened (one per enabled regime); re-running creates nothing new (but the obligations of a
+    regime enabled since) and leaves edited estimates alone. Returns how many case files were created."""
     try:
         patient_model = apps.get_model("patients", "Patient")
         lab_ids = set(patient_model.objects.filter(breach=breach).values_list("laboratory_id", flat=True).distinct())
@@ -64,6 +69,8 @@ def case_files_sync(*, breach: Breach) -> int:
         if was_created:
             created += 1
             case_file_prefill_estimates(case_file=case_file)
+    for case_file in breach.case_files.all():
+        obligations_open(case_file=case_file)  # triage: one obligation per enabled regime, missing ones only
     return created
 
 
@@ -348,12 +355,13 @@ def _dpo_recipients(case_file: BreachLaboratory) -> list[str]:
 
 
 def deadline_reminders_send(*, now: dt.datetime | None = None) -> int:
-    """Email each open case file's DPO at T−24 h, T−6 h and once overdue; returns how many emails went out.
+    """Email each open case file's DPO at T−24 h, T−6 h and once overdue, for the CNIL clock and for every step of
+    every other obligation still open (daily for a « sans délai » step); returns how many emails went out.
 
-    Exactly once each: a reminder row (unique per case file, kind and deadline) is claimed before sending,
-    so a re-run (or a second beat) sends nothing new. When several are due at once (the beat was down),
-    only the most urgent is sent and the others are recorded as skipped. A failed send releases its claim
-    so the next run retries it."""
+    Exactly once each: a reminder row (unique per case file, regime, step, kind and deadline) is claimed before
+    sending, so a re-run (or a second beat) sends nothing new. When several are due at once (the beat was
+    down), only the most urgent is sent and the others are recorded as skipped. A failed send releases its
+    claim so the next run retries it."""
     now = now or timezone.now()
     open_files = (
         BreachLaboratory.objects.filter(first_filed_at=None, due_at__lte=now + REMINDER_OFFSETS[0][1])
@@ -363,34 +371,87 @@ def deadline_reminders_send(*, now: dt.datetime | None = None) -> int:
     sent = 0
     for case_file in open_files:
         due_kinds = [kind for kind, before in REMINDER_OFFSETS if now >= case_file.due_at - before]
-        for kind in due_kinds:
-            try:
-                with transaction.atomic():
-                    reminder = DeadlineReminder.objects.create(
-                        case_file=case_file, kind=kind, due_at=case_file.due_at, skipped=kind != due_kinds[-1]
-                    )
-            except IntegrityError:
-                continue  # already claimed by an earlier run
-            if reminder.skipped:
+        context = {"due": format_paris(case_file.due_at), "case_file": case_file}
+        url = reverse("admin:labs_breachlaboratory_change", args=[case_file.pk])
+        sent += _remind(
+            case_file, regime="cnil_art33", step="initial", kinds=[(kind, case_file.due_at) for kind in due_kinds],
+            template="labs/emails/deadline_reminder", url=url, context=context,
+        )  # fmt: skip
+    return sent + _obligation_reminders_send(now=now)
+
+
+def _obligation_reminders_send(*, now: dt.datetime) -> int:
+    # The CNIL obligation's clock is the case file's own, reminded above.
+    obligations = (
+        Obligation.objects.exclude(assessment=Obligation.Assessment.NOT_REQUIRED)
+        .select_related("case_file__laboratory", "case_file__breach")
+        .prefetch_related("filings")
+    )
+    sent = 0
+    for obligation in obligations:
+        config = regimes().get(obligation.regime)
+        if config is None or config["evidence"] == "cnil_filing":
+            continue
+        for clock in obligation_clocks(obligation):
+            if clock.filed_at is not None or clock.in_progress or clock.started_at is None:
                 continue
-            recipients = _dpo_recipients(case_file)
+            if clock.due_at is not None:
+                kinds = [(kind, clock.due_at) for kind, before in REMINDER_OFFSETS if now >= clock.due_at - before]
+            else:
+                days = int((now - clock.started_at) / dt.timedelta(hours=24))
+                kinds = [(DeadlineReminder.Kind.ELAPSED, clock.started_at + dt.timedelta(days=days))] if days else []
             context = {
-                "case_file": case_file,
-                "kind": kind,
-                "overdue": kind == DeadlineReminder.Kind.OVERDUE,
-                "due": format_paris(case_file.due_at),
-                "url": settings.PUBLIC_BASE_URL.rstrip("/")
-                + reverse("admin:labs_breachlaboratory_change", args=[case_file.pk]),
-            }
-            subject = render_to_string("labs/emails/deadline_reminder.subject.txt", context).strip()
-            body = render_to_string("labs/emails/deadline_reminder.txt", context)
-            try:
-                if recipients:
-                    send_mail(subject, body, None, recipients)
-            except Exception:
-                reminder.delete()  # release the claim: the next run retries this reminder
-                raise
-            reminder.sent_at, reminder.recipients = timezone.now(), recipients
-            reminder.save(update_fields=["sent_at", "recipients"])
-            sent += 1 if recipients else 0
+                "case_file": obligation.case_file, "obligation": obligation, "clock": clock,
+                "regime": config, "due": format_paris(clock.due_at), "since": format_paris(clock.started_at),
+                "elapsed": format_elapsed(clock.started_at, now=now),
+            }  # fmt: skip
+            url = reverse("admin:labs_obligation_change", args=[obligation.pk])
+            sent += _remind(
+                obligation.case_file, regime=obligation.regime, step=clock.step, kinds=kinds,
+                template="labs/emails/obligation_reminder", url=url, context=context,
+            )  # fmt: skip
+    return sent
+
+
+def _remind(
+    case_file: BreachLaboratory,
+    *,
+    regime: str,
+    step: str,
+    kinds: list[tuple[str, dt.datetime]],
+    template: str,
+    url: str,
+    context: dict[str, Any],
+) -> int:
+    """Claim each due reminder of one clock, send the most urgent (the last), skip the others; 1 if an email went."""
+    sent = 0
+    for kind, due_at in kinds:
+        try:
+            with transaction.atomic():
+                reminder = DeadlineReminder.objects.create(
+                    case_file=case_file, regime=regime, step=step, kind=kind, due_at=due_at,
+                    skipped=kind != kinds[-1][0],
+                )  # fmt: skip
+        except IntegrityError:
+            continue  # already claimed by an earlier run
+        if reminder.skipped:
+            continue
+        recipients = _dpo_recipients(case_file)
+        full = {
+            **context,
+            "kind": kind,
+            "overdue": kind == DeadlineReminder.Kind.OVERDUE,
+            "url": settings.PUBLIC_BASE_URL.rstrip("/") + url,
+        }
+        subject = render_to_string(f"{template}.subject.txt", full).strip()
+        body = render_to_string(f"{template}.txt", full)
+        try:
+            if recipients:
+                send_mail(subject, body, None, recipients)
+        except Exception:
+            reminder.delete()  # release the claim: the next run retries this reminder
+            raise
+        reminder.sent_at, reminder.recipients = timezone.now(), recipients
+        reminder.save(update_fields=["sent_at", "recipients"])
+        sent += 1 if recipients else 0
     return sent

@@ -20,7 +20,7 @@ from tests.factories import BreachFactory, PatientFactory
 
 PROJECT_APPS = {"labs", "patients", "letters", "notifier", "status_page", "dashboards"}
 # Labels that are the same word in French as the field's English name.
-SAME_IN_FRENCH = {"action", "code", "description", "message", "notification", "patient", "source", "type"}
+SAME_IN_FRENCH = {"action", "code", "description", "message", "notification", "obligation", "patient", "source", "type"}
 
 
 def _project_admin_fields():

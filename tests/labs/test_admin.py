@@ -189,6 +189,8 @@ def test_the_dpo_completes_a_case_file_through_the_admin_form(dpo_a_client, lab_
         "filings-INITIAL_FORMS": "0",
         "authority_notifications-TOTAL_FORMS": "0",
         "authority_notifications-INITIAL_FORMS": "0",
+        "obligations-TOTAL_FORMS": "0",
+        "obligations-INITIAL_FORMS": "0",
         "people_informed": "not_yet",
     }
     # when the DPO saves the form
@@ -220,6 +222,8 @@ def test_a_high_risk_decision_without_justification_is_refused_on_the_form(dpo_a
             "filings-INITIAL_FORMS": "0",
             "authority_notifications-TOTAL_FORMS": "0",
             "authority_notifications-INITIAL_FORMS": "0",
+            "obligations-TOTAL_FORMS": "0",
+            "obligations-INITIAL_FORMS": "0",
             "people_informed": "not_yet",
         },
     )
