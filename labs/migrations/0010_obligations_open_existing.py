@@ -19,6 +19,6 @@ def open_obligations(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("labs", "0008_obligations")]
+    dependencies = [("labs", "0009_obligations")]
 
     operations = [migrations.RunPython(open_obligations, migrations.RunPython.noop)]

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labs', '0007_laboratory_communication_contact'),
+        ('labs', '0008_authority_notification_snapshot'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
