@@ -17,12 +17,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .access import REFUSED, LabScopedAdminMixin, LabScopedInlineMixin
-from .filings import AuthorityNotification
+from .access import NOBODY, REFUSED, LabScopedAdminMixin, LabScopedInlineMixin, admin_rules, may
+from .filings import AuthorityNotification, BreachLaboratory, CnilFiling
 from .forms import ObligationAssessForm, ObligationFileForm
 from .obligation_services import obligation_approve, obligation_assess, obligation_file
 from .obligation_states import ObligationState, clock_text, next_clock, obligation_clocks, obligation_state
 from .obligations import Obligation, step_label
+from .sheets import REGIME_SHEETS
 
 # Each at least 4.5:1 on white (WCAG 1.4.3), as the case file's clock.
 STATE_COLOURS = {ObligationState.LATE: "#b00020", ObligationState.TO_ASSESS: "#a64b00"}
@@ -124,8 +125,32 @@ class ObligationAdmin(LabScopedAdminMixin, SimpleHistoryAdmin):
                 and obligation.regime_config["evidence"] == "authority_notification"
             ):
                 buttons.append((reverse("admin:labs_obligation_file", args=[obligation.pk]), _("Enregistrer un dépôt")))
+            buttons += self._sheet_buttons(request, obligation)
         extra_context = {**(extra_context or {}), "obligation_buttons": buttons}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @staticmethod
+    def _sheet_buttons(request, obligation: Obligation) -> list[tuple[str, str]]:
+        """The regime's sheet in its authority's field order (`labs.sheets.REGIME_SHEETS`), where the table allows
+        this user the page that serves it: the CNIL filings' sheets and EDPB export, the ARS / CERT Santé report."""
+        sheet = REGIME_SHEETS.get(obligation.regime)
+        if sheet is None:
+            return []
+        buttons = []
+        if sheet.source == "case_file":
+            if may(request.user, admin_rules(BreachLaboratory).views.get("ars_pdf", (NOBODY, ""))[0]):
+                url = reverse("admin:labs_breachlaboratory_ars_pdf", args=[obligation.case_file_id])
+                buttons.append((url, _("Fiche (PDF)")))
+            return buttons
+        views = admin_rules(CnilFiling).views
+        for filing in obligation.case_file.filings.order_by("sequence"):
+            if may(request.user, views.get("sheet_pdf", (NOBODY, ""))[0]):
+                url = reverse("admin:labs_cnilfiling_sheet_pdf", args=[filing.pk])
+                buttons.append((url, _("Fiche n°%(n)s (PDF)") % {"n": filing.sequence}))
+            if may(request.user, views.get("edpb_json", (NOBODY, ""))[0]):
+                url = reverse("admin:labs_cnilfiling_edpb_json", args=[filing.pk])
+                buttons.append((url, _("N°%(n)s au modèle EDPB (JSON)") % {"n": filing.sequence}))
+        return buttons
 
     @admin.action(description=_("Approuver « non requise » (seconde personne)"))
     def approve_not_required(self, request, queryset):

@@ -421,3 +421,28 @@ def test_the_default_regimes_pass_the_start_up_check_and_a_malformed_one_is_refu
         "Régime 'ars_cert_sante' mal configuré : initial : « target_hours » doit être un nombre entier positif.",
         "Régime 'art34' mal configuré : « evidence » doit valoir cnil_filing, people_informed, authority_notification.",
     }
+
+
+def test_each_obligations_page_offers_its_regimes_sheet_to_whom_the_table_allows_it(
+    client, login_verified, lab_a, dpo_lab_a
+):
+    # given a case file whose CNIL notification was filed
+    case_file = complete_case_file(lab_a, breach=BreachFactory(aware_at=SPRING_AWARE), aware_at=SPRING_AWARE)
+    obligations_open(case_file=case_file)
+    filing = cnil_filing_record(case_file=case_file, submitted_at=SPRING_AWARE + dt.timedelta(hours=5), by=dpo_lab_a)
+    login_verified(client, dpo_lab_a)
+
+    def page(regime):
+        url = reverse("admin:labs_obligation_change", args=[_obligation(case_file, regime).pk])
+        return client.get(url).content.decode()
+
+    # then the CNIL obligation links its filing's sheet and EDPB export, the ARS one its report, Art. 34 none
+    cnil = page("cnil_art33")
+    assert reverse("admin:labs_cnilfiling_sheet_pdf", args=[filing.pk]) in cnil
+    assert reverse("admin:labs_cnilfiling_edpb_json", args=[filing.pk]) in cnil
+    assert reverse("admin:labs_breachlaboratory_ars_pdf", args=[case_file.pk]) in page("ars_cert_sante")
+    assert "Fiche" not in page("art34")
+    # and the ARS report link the page offers downloads a PDF
+    assert client.get(reverse("admin:labs_breachlaboratory_ars_pdf", args=[case_file.pk]))["Content-Type"] == (
+        "application/pdf"
+    )
