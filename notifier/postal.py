@@ -31,6 +31,7 @@ from .campaigns import CampaignError, campaign_close_if_finished, campaign_trail
 from .codes import status_code_for_ids, verification_phrase_for_ids
 from .events import delivery_event_apply, delivery_event_record
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
+from .plans import print_batch_planned_day_check
 from .resources import ReturnedMailLine
 from .targets import first_notice_dates
 
@@ -161,7 +162,11 @@ def print_batches_rebuild_stuck(*, campaign: Campaign, older_than: dt.datetime) 
 
 
 def print_batch_hand_over(*, batch: PrintBatch, by: AbstractBaseUser | None) -> int:
-    """Mark a built batch handed over once: its letters become `sent`. Returns how many rows moved."""
+    """Mark a built batch handed over once: its letters become `sent`. Returns how many rows moved.
+
+    Refused before the day the campaign's hand-over plan gives the batch (`notifier.plans`; no plan: any day)."""
+    if batch.handed_over_at is None:
+        print_batch_planned_day_check(batch=batch)
     now = timezone.now()
     with transaction.atomic():
         moved = PrintBatch.objects.filter(pk=batch.pk, handed_over_at__isnull=True, built_at__isnull=False).update(
