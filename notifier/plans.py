@@ -85,7 +85,9 @@ def plan_check(*, campaign: Campaign, agents: int | None, calls_per_agent: int |
     if agents is None or calls_per_agent is None:
         return
     peak = max(_curve(), default=0)
-    sizes = list(PrintBatch.objects.filter(campaign=campaign, handed_over_at=None).values_list("letter_count", flat=True))
+    sizes = list(
+        PrintBatch.objects.filter(campaign=campaign, handed_over_at=None).values_list("letter_count", flat=True)
+    )
     biggest = max([*sizes, 0]) if sizes or campaign.launched_at else min(launch_forecast(campaign).post,
                                                                         settings.CAMPAIGN_PRINT_CHUNK)  # fmt: skip
     if biggest * peak > agents * calls_per_agent:
@@ -129,6 +131,10 @@ class CampaignPlan:
     @property
     def last_hand_over(self) -> dt.date | None:
         return max((day.date for day in self.days if day.letters), default=None)
+
+    @property
+    def call_rate_percent(self) -> str:
+        return f"{self.call_rate * 100:g}".replace(".", ",")
 
     @property
     def peak_calls(self) -> float:
@@ -209,9 +215,7 @@ def campaign_plan(*, campaign: Campaign, today: dt.date | None = None) -> Campai
         letters=sum(units) + sum(handed_over),
         projected=projected,
         days=days,
-        batch_days={
-            batch.pk: origin + dt.timedelta(days=index) for batch, index in zip(pending, planned, strict=True)
-        }
+        batch_days={batch.pk: origin + dt.timedelta(days=index) for batch, index in zip(pending, planned, strict=True)}
         if not projected
         else {},
     )

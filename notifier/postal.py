@@ -329,7 +329,8 @@ def return_reason_for(text: str) -> str:
     return Reason.OTHER
 
 
-def _date(text: str) -> dt.date | None:
+def date_read(text: str) -> dt.date | None:
+    """A date as an operator writes it (JJ/MM/AAAA, AAAA-MM-JJ…); None when unreadable."""
     for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d"):
         try:
             return dt.datetime.strptime(text.strip(), fmt).date()
@@ -420,7 +421,7 @@ def returned_mail_import(*, lines: Iterable[ReturnedMailLine], by: Any, apply: b
     rows: list[ReturnedMailRow] = []
     seen: dict[str, int] = {}
     for line in lines:
-        reference, returned_on = line.reference.strip(), _date(line.returned_on)
+        reference, returned_on = line.reference.strip(), date_read(line.returned_on)
         if line.returned_on.strip() and returned_on is None:
             outcome, detail = (
                 ReturnOutcome.INVALID,
