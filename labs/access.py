@@ -155,6 +155,10 @@ ADMIN_TABLE: dict[str, AdminRules] = {
         "Autres autorités informées (dans le dossier)", view="labs.view_lab_data", add="labs.edit_breach",
         change="labs.edit_breach", delete="labs.delete_lab_data",
     ),
+    "labs.publiccommunication": AdminRules(
+        "Communications publiques (art. 34(3)(c)), avec leurs chiffres figés", view="labs.view_lab_data",
+        add="labs.edit_breach", delete="labs.delete_lab_data",
+    ),
     "labs.deadlinereminder": AdminRules("Rappels d'échéance", view="labs.view_lab_data"),
     "labs.laboratorymembership": AdminRules(
         "Accès aux laboratoires", view="labs.view_lab_data", add="labs.manage_shared", change="labs.manage_shared",

@@ -16,7 +16,14 @@ from simple_history.models import HistoricalRecords
 
 from .audit import AuditEvent
 from .base import TimeStampedModel
-from .filings import AuthorityNotification, BreachLaboratory, BreachMeasure, CnilFiling, DeadlineReminder
+from .filings import (
+    AuthorityNotification,
+    BreachLaboratory,
+    BreachMeasure,
+    CnilFiling,
+    DeadlineReminder,
+    PublicCommunication,
+)
 
 
 class Laboratory(TimeStampedModel):
@@ -126,5 +133,6 @@ __all__ = [
     "DeadlineReminder",
     "Laboratory",
     "LaboratoryMembership",
+    "PublicCommunication",
     "TimeStampedModel",
 ]

@@ -29,7 +29,17 @@ from import_export.formats import base_formats
 from labs.access import REFUSED, LabScopedAdminMixin
 from labs.audit import AuditEvent, audit_record
 
-from . import admin_gate, admin_plan, campaigns, gate, plans, postal, resources, selectors
+from . import (
+    admin_gate,
+    admin_plan,
+    admin_public,  # noqa: F401 (registers the public communications' admin)
+    campaigns,
+    gate,
+    plans,
+    postal,
+    resources,
+    selectors,
+)
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
 from .resources import call_centre_dataset
 
