@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
@@ -24,10 +25,17 @@ from .selectors import unreachable_by_reason
 FORM_FIELDS = ("case_file", "published_at", "medium", "where", "url", "text")
 
 
+def _formfield(db_field: models.Field, **kwargs: Any) -> Any:
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
 class PublicCommunicationForm(forms.ModelForm):
     published_at = forms.SplitDateTimeField(
         label="Publiée le (heure de Paris)", widget=AdminSplitDateTime,
-        error_messages={"invalid": "Date ou heure illisible.", "required": "Indiquez la date et l'heure."},
+        error_messages={"invalid_date": "Date illisible (attendu JJ/MM/AAAA).", "invalid_time": "Heure illisible "
+                        "(attendu HH:MM).", "required": "Indiquez la date et l'heure de la publication."},
     )  # fmt: skip
     url = forms.URLField(label="Lien", required=False, assume_scheme="https", max_length=500,
                          error_messages={"invalid": "Adresse web illisible (attendu https://…)."})  # fmt: skip
@@ -35,6 +43,7 @@ class PublicCommunicationForm(forms.ModelForm):
     class Meta:
         model = PublicCommunication
         fields = FORM_FIELDS
+        formfield_callback = _formfield
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -62,6 +71,7 @@ class PublicCommunicationAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     lab_path = "case_file__laboratory"
     form = PublicCommunicationForm
     change_form_template = "notifier/admin/public_communication_change_form.html"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("case_file", "published_at", "medium", "where", "link", "unreachable")
     list_filter = ("medium",)
     list_select_related = ("case_file__laboratory", "case_file__breach")
