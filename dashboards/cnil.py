@@ -403,7 +403,10 @@ def public_communication_rows(rows: list[CnilRow]) -> list[dict[str, Any]]:
                 "where": publication.where,
                 "url": publication.url,
                 "patients": masked(figures["patients"]) if figures else NOT_APPLICABLE,
-                "unreachable": masked(figures["unreachable"]) if figures else NOT_APPLICABLE,
+                # a rate with its bounds, as in the table: an exact count next to the total would give the few
+                # patients reached away by subtraction
+                "unreachable": (masked_rate(figures["unreachable"], figures["patients"])
+                                or f"{MASKED} patients ciblés") if figures else NOT_APPLICABLE,
                 "reasons": [(reason["label"], masked(reason["patients"])) for reason in figures.get("reasons", [])],
                 "computed_at": (figures.get("computed_at") or "")[:10],
             })  # fmt: skip

@@ -134,7 +134,7 @@ class CampaignPlan:
 
     @property
     def call_rate_percent(self) -> str:
-        return f"{self.call_rate * 100:g}".replace(".", ",")
+        return f"{round(self.call_rate * 100, 1):g}".replace(".", ",")
 
     @property
     def peak_calls(self) -> float:

@@ -199,8 +199,10 @@ def test_the_cnil_dashboard_shows_publications_with_masked_aggregates_only(world
     section = content[content.index('id="cnil-publications"') :]
     section = section[: section.index("</table>")]
     assert "presse — Ouest-France" in section
-    # 23 patients and 17 unreachable and 12 NPAI are shown; 2, 2 and 3 are under ten: masked
-    assert ">23<" in section and ">17<" in section and "(NPAI) : 12" in section
+    # 23 patients and 12 NPAI are shown; 2, 2 and 3 are under ten: masked; 17 unreachable of 23 is a bound, not
+    # 17 (23 − 17 would give away the 6 reached)
+    assert ">23<" in section and "(NPAI) : 12" in section
+    assert ">17<" not in section and "&gt; 13 / 23" in section
     assert "rejeté par le serveur du destinataire : &lt; 10" in section
     assert SURNAME not in content and "P1" not in section
     assert "oui, le " in content  # the laboratory's line says when it was published
