@@ -48,7 +48,7 @@ def load(*, patients: int, labs: int) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from labs.models import Breach, BreachLaboratory, CnilFiling, Laboratory
+    from labs.models import Breach, BreachLaboratory, CnilFiling, Laboratory, PublicCommunication
     from notifier.models import Campaign, Notification
     from patients.models import Patient
 
@@ -66,8 +66,11 @@ def load(*, patients: int, labs: int) -> None:
         cf = BreachLaboratory.objects.create(
             breach=breach, laboratory=lab, aware_at=aware, high_risk="yes" if i % 3 else "undecided",
             cnil_decision="not_notify" if i % 5 == 3 else "undecided",
-            public_notice_at=now if i % 7 == 6 else None,
         )  # fmt: skip
+        if i % 7 == 6:
+            PublicCommunication.objects.create(
+                case_file=cf, published_at=now, medium="press", where="Ouest-France", text="Avis", figures={}
+            )
         if i % 5 in (0, 1):
             late = i % 5 == 1
             submitted = AWARE + dt.timedelta(hours=90 if late else 40)

@@ -279,6 +279,18 @@ FOLLOW_UP_NOT_READ_DAYS = env.int("FOLLOW_UP_NOT_READ_DAYS", default=14)
 # queue at the first tick after it runs out (lease + tick ≈ 1 minute); its late "sent" mark would be refused.
 CAMPAIGN_LEASE_SECONDS = env.int("CAMPAIGN_LEASE_SECONDS", default=45)
 CAMPAIGN_MAX_ATTEMPTS = env.int("CAMPAIGN_MAX_ATTEMPTS", default=5)
+# Mailing planner (notifier/planner.py): who phones after a letter, and when. Published figures on mass
+# breach mailings: 10-15 % of the recipients call, most of them in the first 5-8 days after delivery; one US
+# notification vendor took 7,230 calls on the peak day for 814,000 letters (about 0.9 % of the letters in one
+# day, letters posted over several days) and staffed 350 agents. Defaults: 12 % of the letters call, over the
+# 8 days after delivery, a quarter of them on the first day and fewer each day (the shares are normalised).
+CAMPAIGN_CALL_RATE = env.float("CAMPAIGN_CALL_RATE", default=0.12)
+CAMPAIGN_CALL_CURVE = env.list(
+    "CAMPAIGN_CALL_CURVE", cast=float, default=[0.25, 0.20, 0.15, 0.12, 0.10, 0.08, 0.06, 0.04]
+)
+# Days from the hand-over to La Poste to the letters' delivery: La Poste's « lettre verte » is J+3 (J+2 for the
+# urgent one); a print-and-mail provider's industrial mail is J+2 to J+4.
+POSTAL_DELAY_DAYS = env.int("POSTAL_DELAY_DAYS", default=3)
 # CNIL acknowledgements of filings (PDF): in the private storage (labs/receipts.py), downloaded through the admin.
 CNIL_RECEIPT_MAX_BYTES = env.int("CNIL_RECEIPT_MAX_BYTES", default=5 * 1024 * 1024)
 

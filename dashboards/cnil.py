@@ -87,8 +87,13 @@ class CnilRow:
         return 100.0 * self.finished / self.to_send
 
     @property
+    def public_communications(self) -> list[Any]:
+        """The case file's Art. 34(3)(c) publications (prefetched by cnil_rows), oldest first."""
+        return list(self.case_file.public_communications.all())
+
+    @property
     def public_notice(self) -> bool:
-        return bool(self.case_file.public_notice_at or self.case_file.public_notice_url)
+        return bool(self.public_communications)
 
 
 # A letter has left once the printer posted it: these statuses, whatever happened next.
@@ -177,6 +182,7 @@ def cnil_rows(*, now: dt.datetime | None = None, counts: CnilCounts | None = Non
     counts = counts or cnil_counts()
     case_files = list(
         BreachLaboratory.objects.select_related("breach", "laboratory")
+        .prefetch_related("public_communications")
         .annotate(
             complementary=Count("filings", filter=Q(filings__kind=CnilFiling.Kind.COMPLEMENTARY)),
         )
@@ -371,8 +377,43 @@ def cnil_cells(row: CnilRow) -> dict[str, str]:
         "returned_rate": _rate_cell(row, row.returned, row.posted, "lettres postées"),
         "unreachable_rate": _rate_cell(row, row.unreachable_patients, row.campaign_patients, "patients ciblés"),
         "deceased": masked(row.deceased_patients) if campaign else NOT_APPLICABLE,
-        "public_notice": "oui" if row.public_notice else "non",
+        "public_notice": public_notice_text(row),
     }
+
+
+def public_notice_text(row: CnilRow) -> str:
+    """« non », or the last publication: « oui, le 12/03/2027 (presse) » (and how many when several)."""
+    publications = row.public_communications
+    if not publications:
+        return "non"
+    last = publications[-1]
+    more = f", {len(publications)} publications" if len(publications) > 1 else ""
+    return f"oui, le {format_paris(last.published_at)[:10]} ({last.get_medium_display()}){more}"
+
+
+def public_communication_rows(rows: list[CnilRow]) -> list[dict[str, Any]]:
+    """Each publication with the figures frozen when it was recorded, as the liaison sees them: counts under
+    ten masked, like every count of the page (aggregates per laboratory, never a person)."""
+    shown = []
+    for row in rows:
+        for publication in row.public_communications:
+            figures = publication.figures or {}
+            shown.append({
+                "breach": row.case_file.breach.title,
+                "laboratory_code": row.laboratory.code,
+                "published_at": format_paris(publication.published_at),
+                "medium": publication.get_medium_display(),
+                "where": publication.where,
+                "url": publication.url,
+                "patients": masked(figures["patients"]) if figures else NOT_APPLICABLE,
+                # a rate with its bounds, as in the table: an exact count next to the total would give the few
+                # patients reached away by subtraction
+                "unreachable": (masked_rate(figures["unreachable"], figures["patients"])
+                                or f"{MASKED} patients ciblés") if figures else NOT_APPLICABLE,
+                "reasons": [(reason["label"], masked(reason["patients"])) for reason in figures.get("reasons", [])],
+                "computed_at": (figures.get("computed_at") or "")[:10],
+            })  # fmt: skip
+    return shown
 
 
 def _median(values: list[int]) -> int:

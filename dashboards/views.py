@@ -217,6 +217,7 @@ def cnil_dashboard(request: HttpRequest) -> HttpResponse:
             "title": "Tableau de bord de la liaison CNIL",
             "columns": columns,
             "table": table,
+            "publications": cnil.public_communication_rows(ordered),
             "summaries": summaries,
             "several_breaches": len(summaries) > 1,
             "now": format_paris(now),

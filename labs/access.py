@@ -170,6 +170,10 @@ ADMIN_TABLE: dict[str, AdminRules] = {
             "file": ("labs.edit_breach", "enregistrer le dépôt d'une étape (ARS / CERT Santé, NIS2)"),
         },
     ),
+    "labs.publiccommunication": AdminRules(
+        "Communications publiques (art. 34(3)(c)), avec leurs chiffres figés", view="labs.view_lab_data",
+        add="labs.edit_breach", delete="labs.delete_lab_data",
+    ),
     "labs.deadlinereminder": AdminRules("Rappels d'échéance", view="labs.view_lab_data"),
     "labs.laboratorymembership": AdminRules(
         "Accès aux laboratoires", view="labs.view_lab_data", add="labs.manage_shared", change="labs.manage_shared",
@@ -191,6 +195,10 @@ ADMIN_TABLE: dict[str, AdminRules] = {
             "cancel": (_RUN, "annuler"),
             "export_call_centre_list": (_READ_PATIENTS, "exporter la liste du centre d'appels (CSV)"),
             "export_call_centre_list_xlsx": (_READ_PATIENTS, "exporter la liste du centre d'appels (XLSX)"),
+        },
+        views={
+            "plan": ("labs.view_lab_data", "voir le plan de remise (appels attendus par jour)"),
+            "capacity": (_RUN, "déclarer la capacité du centre d'appels (plan de remise)"),
         },
     ),
     "notifier.notification": AdminRules(
@@ -243,6 +251,8 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "campaign cancel": (_RUN, "campaign cancel --by"),
     "campaign handover": (_RUN, "campaign handover --by (lot remis)"),
     "campaign returns": (_RUN, "campaign returns FICHIER --by (retours de courrier)"),
+    "campaign capacity": (_RUN, "campaign capacity --by (capacité du centre d'appels, plan de remise)"),
+    "campaign plan": ("ops.shell", "campaign plan (plan de remise jour par jour, --json)"),
     "campaign status": ("ops.shell", "campaign status"),
     "campaign unconfirmed": ("ops.shell", "campaign unconfirmed (courriels sans accusé du serveur, --csv)"),
     "campaign demo": ("ops.shell", "campaign demo (refusée en production)"),

@@ -19,7 +19,7 @@ from import_export.admin import ExportMixin, ImportExportModelAdmin
 from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
 
-from .access import REFUSED, LabScopedAdminMixin, LabScopedInlineMixin
+from .access import ADMIN_TABLE, REFUSED, LabScopedAdminMixin, LabScopedInlineMixin
 from .audit import AuditEvent, audit_record
 from .deadlines import format_paris, format_time_left, time_left
 from .edpb import EdpbExportError, edpb_export_json
@@ -35,6 +35,7 @@ from .models import (
     DeadlineReminder,
     Laboratory,
     LaboratoryMembership,
+    PublicCommunication,
 )
 from .obligation_admin import ObligationAdmin as ObligationAdmin  # registers it
 from .obligation_admin import ObligationInline
@@ -124,6 +125,27 @@ class CnilFilingInline(LabScopedInlineMixin, admin.TabularInline):
         return _sheet_links(obj)
 
 
+class PublicCommunicationInline(LabScopedInlineMixin, admin.TabularInline):
+    """Public communications (Art. 34(3)(c)), read-only here: recorded on their own page, which freezes the
+    figures that justify them (computed by the campaign engine)."""
+
+    model = PublicCommunication
+    fields = ["published_at", "medium", "where", "url", "figures_summary", "recorded_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("chiffres qui la justifient (figés)"))
+    def figures_summary(self, obj):
+        return format_html_join("", "<div>{} : {}</div>", ((label, count) for label, count in obj.figures_lines)) or "—"
+
+
 def _sheet_links(filing):
     pdf = reverse("admin:labs_cnilfiling_sheet_pdf", args=[filing.pk])
     json_url = reverse("admin:labs_cnilfiling_sheet_json", args=[filing.pk])
@@ -186,7 +208,13 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
     list_filter = [DeadlineFilter, "cnil_decision", "high_risk", ("breach", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["laboratory__name", "laboratory__code", "breach__title"]
     ordering = ["due_at"]
-    inlines = [ObligationInline, BreachMeasureInline, AuthorityNotificationInline, CnilFilingInline]
+    inlines = [
+        ObligationInline,
+        BreachMeasureInline,
+        AuthorityNotificationInline,
+        PublicCommunicationInline,
+        CnilFilingInline,
+    ]
     actions = ["prefill_estimates"]
     readonly_fields = [
         "deadline",
@@ -199,6 +227,8 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
         "cnil_decided_at",
         "estimates_prefilled_at",
         "people_informed_synced_at",
+        "public_communication_link",
+        "public_communication_count",
     ]
     fieldsets = [
         (None, {"fields": ["breach", "laboratory", "deadline", "checklist", "file_link", "ars_links"]}),
@@ -246,7 +276,7 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
                     "high_risk_justification",
                     "exemption",
                     "exemption_justification",
-                    ("public_notice_where", "public_notice_at", "public_notice_url"),
+                    "public_communication_link",
                     ("people_informed", "people_informed_count"),
                     ("people_informed_first_at", "people_informed_last_at"),
                     "people_informed_channels",
@@ -264,13 +294,18 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
 
     def get_fieldsets(self, request, obj=None):
         # The "file with the CNIL" button only for those the table lets file (the page itself refuses others).
+        # Likewise "record a public communication" for those who may add one; the others read the count.
         fieldsets = super().get_fieldsets(request, obj)
         hidden = {
             field for field, url in (("file_link", "file"), ("ars_links", "ars_pdf"))
             if not self.has_url_permission(request, url)
         }  # fmt: skip
+        may_publish = self._perm(request, ADMIN_TABLE["labs.publiccommunication"].add)
+        swap = {} if may_publish else {"public_communication_link": "public_communication_count"}
+        if not hidden and not swap:
+            return fieldsets
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
+            (name, {**options, "fields": [swap.get(f, f) for f in options["fields"] if f not in hidden]})
             for name, options in fieldsets
         ]
 
@@ -331,6 +366,28 @@ class BreachLaboratoryAdmin(LabScopedAdminMixin, ExportMixin, SimpleHistoryAdmin
                 "<li style='list-style:none;color:{}'>{} {}</li>",
                 (("#1b7a32", "✔", i["label"]) if i["ok"] else ("#a4480a", "à compléter :", i["label"]) for i in items),
             ),
+        )
+
+    @admin.display(description=_("communication publique (art. 34(3)(c))"))
+    def public_communication_count(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        count = obj.public_communications.count()
+        if not count:
+            return _("Aucune enregistrée.")
+        return _("%(count)d enregistrée(s), ci-dessous avec les chiffres qui les justifient.") % {"count": count}
+
+    @admin.display(description=_("communication publique (art. 34(3)(c))"))
+    def public_communication_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        # The page belongs to the campaign engine's admin (it computes the figures): linked by URL name only.
+        url = reverse("admin:labs_publiccommunication_add") + f"?case_file={obj.pk}"
+        return format_html(
+            '{} <a class="button" href="{}">{}</a>',
+            self.public_communication_count(obj),
+            url,
+            _("Enregistrer une communication publique"),
         )
 
     @admin.display(description=_("CNIL"))

@@ -126,9 +126,7 @@ class BreachLaboratory(TimeStampedModel):
     high_risk_justification = models.TextField(_("justification (risque élevé ou non)"), blank=True)
     exemption = models.CharField(_("exemption art. 34(3)"), max_length=4, choices=Exemption.choices, default="none")
     exemption_justification = models.TextField(_("justification de l'exemption"), blank=True)
-    public_notice_where = models.CharField(_("communication publique : support"), max_length=200, blank=True)
-    public_notice_at = models.DateTimeField(_("communication publique : date"), null=True, blank=True)
-    public_notice_url = models.URLField(_("communication publique : lien"), blank=True)
+    # The Art. 34(3)(c) public communications are rows of their own (PublicCommunication): there may be several.
     cnil_instructions = models.TextField(_("instructions de la CNIL (art. 34(4))"), blank=True)
     # Whether, when and how the persons were told: filled by the campaign engine (a higher layer) through
     # services.case_file_people_informed_record, or by the DPO for a communication made outside notifier.
@@ -272,6 +270,62 @@ class AuthorityNotification(models.Model):
     def __str__(self) -> str:
         name = self.authority_name or self.get_authority_display()
         return f"{name} ({self.notified_at:%d/%m/%Y})" + (f" réf. {self.reference}" if self.reference else "")
+
+
+class PublicCommunication(models.Model):
+    """An Art. 34(3)(c) public communication: its text, where and when it was published, and the figures that
+    justified it, frozen when recorded (unreachable patients by reason, computed by the campaign engine).
+
+    Recorded once through `notifier.public_communications` (which computes the figures); never edited: a
+    correction is a new publication."""
+
+    class Medium(models.TextChoices):
+        WEBSITE = "website", _("site web")
+        PRESS = "press", _("presse")
+        POSTER = "poster", _("affichage")
+        SOCIAL = "social", _("réseaux sociaux")
+        OTHER = "other", _("autre")
+
+    case_file = models.ForeignKey(
+        BreachLaboratory, on_delete=models.PROTECT, related_name="public_communications", verbose_name=_("dossier")
+    )
+    published_at = models.DateTimeField(_("publiée le"))
+    medium = models.CharField(_("support"), max_length=10, choices=Medium.choices)
+    where = models.CharField(
+        _("précision"), max_length=200, blank=True, help_text=_("Ex. : titre du journal, page du site, lieu.")
+    )
+    url = models.URLField(_("lien"), max_length=500, blank=True)
+    text = models.TextField(_("texte publié"), blank=True)
+    figures = models.JSONField(_("chiffres qui la justifient (figés)"), default=dict, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("enregistrée par"),
+    )  # fmt: skip
+    recorded_at = models.DateTimeField(_("enregistrée le"), auto_now_add=True)
+
+    lab_path = "case_file__laboratory"
+
+    class Meta:
+        ordering = ["case_file", "published_at", "id"]
+        verbose_name = _("communication publique (art. 34(3)(c))")
+        verbose_name_plural = _("communications publiques (art. 34(3)(c))")
+
+    def __str__(self) -> str:
+        where = f" — {self.where}" if self.where else ""
+        return f"{self.get_medium_display()}{where} ({self.published_at:%d/%m/%Y})"
+
+    @property
+    def figures_lines(self) -> list[tuple[str, int]]:
+        """The frozen figures as (French label, count): patients written to, unreachable, then each reason."""
+        figures = self.figures or {}
+        if not figures:
+            return []
+        return [
+            (str(_("patients à qui les campagnes ont écrit")), figures.get("patients", 0)),
+            (str(_("patients injoignables")), figures.get("unreachable", 0)),
+            *((f"— {reason['label']}", reason["patients"]) for reason in figures.get("reasons", [])),
+            (str(_("patients décédés (retour de courrier), à part")), figures.get("deceased", 0)),
+        ]
 
 
 class FilingImmutableError(Exception):

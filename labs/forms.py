@@ -15,7 +15,6 @@ class CaseFileForm(forms.ModelForm):
     consequences = forms.MultipleChoiceField(
         label=_("Conséquences probables"), choices=CONSEQUENCES, required=False, widget=forms.CheckboxSelectMultiple
     )
-    public_notice_url = forms.URLField(label=_("Communication publique : lien"), required=False, assume_scheme="https")
 
     class Meta:
         model = BreachLaboratory
@@ -32,9 +31,10 @@ class CaseFileForm(forms.ModelForm):
             errors["exemption_justification"] = (
                 "Une exemption doit être justifiée / an exemption needs a justification."
             )
-        if exemption == "c" and not (data.get("public_notice_where") and data.get("public_notice_at")):
-            errors["public_notice_where"] = (
-                "L'exemption (c) exige une communication publique (support et date) / (c) requires a public notice."
+        if exemption == "c" and not (self.instance.pk and self.instance.public_communications.exists()):
+            errors["exemption"] = _(
+                "L'exemption (c) exige une communication publique : enregistrez-la d'abord (« Enregistrer une "
+                "communication publique », plus bas), puis choisissez cette exemption."
             )
         if (
             data.get("cnil_decision") in ("notify", "not_notify")

@@ -17,7 +17,14 @@ from simple_history.models import HistoricalRecords
 
 from .audit import AuditEvent
 from .base import TimeStampedModel
-from .filings import AuthorityNotification, BreachLaboratory, BreachMeasure, CnilFiling, DeadlineReminder
+from .filings import (
+    AuthorityNotification,
+    BreachLaboratory,
+    BreachMeasure,
+    CnilFiling,
+    DeadlineReminder,
+    PublicCommunication,
+)
 from .obligations import Obligation
 
 
@@ -129,5 +136,6 @@ __all__ = [
     "Laboratory",
     "LaboratoryMembership",
     "Obligation",
+    "PublicCommunication",
     "TimeStampedModel",
 ]

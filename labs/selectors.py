@@ -102,7 +102,7 @@ def _missing_checks(cf: BreachLaboratory) -> list[tuple[str, str, bool]]:
         (
             "public_notice",
             _("communication publique (support et date) pour l'exemption (c)"),
-            cf.exemption == BreachLaboratory.Exemption.C and not (cf.public_notice_where and cf.public_notice_at),
+            cf.exemption == BreachLaboratory.Exemption.C and not cf.public_communications.exists(),
         ),
     ]
 
@@ -167,13 +167,18 @@ REGISTER_COLUMNS = [
     ("high_risk", _("risque élevé")),
     ("exemption", _("exemption art. 34(3)")),
     ("people_informed", _("personnes informées")),
+    ("public_communication_at", _("communication publique : date (Paris)")),
+    ("public_communication_medium", _("communication publique : support")),
+    ("public_communication_url", _("communication publique : lien")),
     ("other_authorities", _("autres autorités")),
 ]
 
 
 def register_rows(*, user: Any, breach: Breach | None = None) -> list[dict[str, Any]]:
     """The Art. 33(5) register: every case file the user may see, notified or not (who decided, when, why)."""
-    qs = case_files_for(user).prefetch_related("measures", "filings", "authority_notifications")
+    qs = case_files_for(user).prefetch_related(
+        "measures", "filings", "authority_notifications", "public_communications"
+    )
     qs = qs.order_by("breach__aware_at", "laboratory__code")
     if breach is not None:
         qs = qs.filter(breach=breach)
@@ -195,6 +200,7 @@ def _estimate(value: int | None) -> str:
 
 def _register_row(cf: BreachLaboratory) -> dict[str, Any]:
     filings: list[CnilFiling] = list(cf.filings.all())
+    publications = list(cf.public_communications.all())
     others = []
     if cf.minors_estimate is not None:
         others.append(f"dont mineurs {_estimate(cf.minors_estimate)}")
@@ -245,6 +251,12 @@ def _register_row(cf: BreachLaboratory) -> dict[str, Any]:
         "high_risk": cf.get_high_risk_display(),
         "exemption": cf.get_exemption_display(),
         "people_informed": informed,
+        # One publication per line of each cell when there are several (same order in the three columns).
+        "public_communication_at": " ; ".join(format_paris(p.published_at) for p in publications),
+        "public_communication_medium": " ; ".join(
+            p.get_medium_display() + (f" ({p.where})" if p.where else "") for p in publications
+        ),
+        "public_communication_url": " ; ".join(p.url or "—" for p in publications),
         "other_authorities": "; ".join(
             f"{a.authority_name or a.get_authority_display()} le {_day(a.notified_at)}"
             + (f", réf. {a.reference}" if a.reference else "")

@@ -36,7 +36,18 @@ REGISTER_PDF_GROUPS: list[tuple[tuple[str, ...], float]] = [
     (("measures",), 9),
     (("decision", "decided_by", "decided_at", "decision_reason"), 9.5),
     (("first_filed_at", "filed_late", "filings"), 9.5),
-    (("high_risk", "exemption", "people_informed"), 9),
+    # Art. 34: the decision, the exemption, who was told, and the public communication(s) in place of letters.
+    (
+        (
+            "high_risk",
+            "exemption",
+            "people_informed",
+            "public_communication_at",
+            "public_communication_medium",
+            "public_communication_url",
+        ),
+        9,
+    ),
     (("other_authorities",), 6.5),
 ]
 

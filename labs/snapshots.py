@@ -12,7 +12,7 @@ from .deadlines import format_paris
 from .models import BreachLaboratory
 from .selectors import case_file_missing, plain_json
 
-SNAPSHOT_FORMAT = "notifier.cnil-filing/2"
+SNAPSHOT_FORMAT = "notifier.cnil-filing/3"
 
 # The filed items, in the CNIL form's order: (section, [(path in the snapshot, label)]). The text sent and the
 # diff between two filings both read this list, so they name the same items the same way.
@@ -77,7 +77,7 @@ FILING_ITEMS: list[tuple[str, list[tuple[str, str]]]] = [
             ("information_of_people.justification", "Justification"),
             ("information_of_people.exemption", "Exemption art. 34(3)"),
             ("information_of_people.exemption_justification", "Justification de l'exemption"),
-            ("information_of_people.public_notice", "Communication publique"),
+            ("information_of_people.public_communications", "Communications publiques (art. 34(3)(c))"),
             ("information_of_people.informed", "Personnes informées"),
             ("information_of_people.informed_count", "Personnes informées : nombre"),
             ("information_of_people.informed_first_at_paris", "Premier envoi"),
@@ -154,12 +154,16 @@ def _filing_snapshot(case_file: BreachLaboratory, **filing: Any) -> dict[str, An
             "justification": cf.high_risk_justification,
             "exemption": cf.get_exemption_display(),
             "exemption_justification": cf.exemption_justification,
-            "public_notice": {
-                "where": cf.public_notice_where,
-                "at": iso(cf.public_notice_at),
-                "at_paris": format_paris(cf.public_notice_at),
-                "url": cf.public_notice_url,
-            },
+            "public_communications": [
+                {
+                    "at": iso(p.published_at),
+                    "at_paris": format_paris(p.published_at),
+                    "medium": p.get_medium_display(),
+                    "where": p.where,
+                    "url": p.url,
+                }
+                for p in cf.public_communications.all()
+            ],
             "informed": cf.get_people_informed_display(),
             "informed_count": cf.people_informed_count,
             **{f"informed_{k}": v for k, v in moment("first_at", cf.people_informed_first_at).items()},
@@ -189,11 +193,17 @@ def iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# Items filed under another path by an earlier snapshot format (format 2 held one public notice).
+LEGACY_PATHS = {"information_of_people.public_communications": "information_of_people.public_notice"}
+
+
 def snapshot_value(snapshot: dict[str, Any], path: str) -> Any:
     """The value at a dotted path ("breach.aware_at"); None where the path leads nowhere."""
     value: Any = snapshot
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
+    if value is None and path in LEGACY_PATHS:
+        return snapshot_value(snapshot, LEGACY_PATHS[path])
     return value
 
 
@@ -208,6 +218,9 @@ def item_text(value: Any) -> str:
     if isinstance(value, dict):
         if "text" in value and "kind" in value:  # a measure
             return f"{value.get('at_paris') or value.get('at')} — {value['kind']} : {value['text']}"
+        if "medium" in value:  # a public communication
+            parts = [value.get("at_paris") or value.get("at"), value["medium"], value.get("where"), value.get("url")]
+            return " — ".join(str(part) for part in parts if part)
         if "authority" in value:
             name = value.get("name") or value["authority"]
             reference = f", réf. {value['reference']}" if value.get("reference") else ""

@@ -29,7 +29,17 @@ from import_export.formats import base_formats
 from labs.access import REFUSED, LabScopedAdminMixin
 from labs.audit import AuditEvent, audit_record
 
-from . import admin_gate, campaigns, gate, postal, resources, selectors
+from . import (
+    admin_gate,
+    admin_plan,
+    admin_public,  # noqa: F401 (registers the public communications' admin)
+    campaigns,
+    gate,
+    plans,
+    postal,
+    resources,
+    selectors,
+)
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
 
 
@@ -93,10 +103,11 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ("laboratory", "breach", "created_by", "approved_by")
     search_fields = ("name",)
     fields = ("breach", "laboratory", "name", "language", "channel_policy", "is_follow_up", "follow_up_target",
-              "letter_template", "email_template", "status", "launch_checklist", "progress", "sent_unconfirmed", "created_by",
-              "approved_by", "approved_at", "launched_at", "completed_at", "trail")  # fmt: skip
-    readonly_fields = ("status", "launch_checklist", "progress", "sent_unconfirmed", "created_by", "approved_by",
-                       "approved_at", "launched_at", "completed_at", "trail")  # fmt: skip
+              "letter_template", "email_template", "status", "launch_checklist", "progress", "sent_unconfirmed",
+              "hand_over_plan", "created_by", "approved_by", "approved_at", "launched_at", "completed_at",
+              "trail")  # fmt: skip
+    readonly_fields = ("status", "launch_checklist", "progress", "sent_unconfirmed", "hand_over_plan", "created_by",
+                       "approved_by", "approved_at", "launched_at", "completed_at", "trail")  # fmt: skip
     actions = ["approve", "launch", "pause", "resume", "cancel", "export_call_centre_list",
                "export_call_centre_list_xlsx"]  # fmt: skip
 
@@ -138,6 +149,36 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
         )  # fmt: skip
         obj.pk = created.pk
         obj.refresh_from_db()
+
+    def get_urls(self) -> list[Any]:
+        info = self.opts.app_label, self.opts.model_name
+        site = self.admin_site
+        return [
+            path("<path:object_id>/plan/", site.admin_view(lambda request, object_id: admin_plan.plan_view(
+                self, request, object_id)), name="{}_{}_plan".format(*info)),
+            path("<path:object_id>/capacity/", site.admin_view(lambda request, object_id: admin_plan.capacity_view(
+                self, request, object_id)), name="{}_{}_capacity".format(*info)),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    @admin.display(description="plan de remise (centre d'appels)")
+    def hand_over_plan(self, campaign: Campaign) -> str:
+        if campaign.pk is None:
+            return "—"
+        url = reverse("admin:notifier_campaign_plan", args=[campaign.pk])
+        try:
+            plan = plans.campaign_plan(campaign=campaign)
+        except campaigns.CampaignError as error:
+            return format_html('{} <a href="{}">Voir le plan</a>', error, url)
+        if plan is None:
+            return format_html('Aucune capacité déclarée : les lots sont remis dès qu\'ils sont prêts. '
+                               '<a href="{}">Déclarer la capacité</a>', url)  # fmt: skip
+        return format_html(
+            'Capacité {} appels par jour ; remises du {} au {} ; pic attendu {} appels par jour. <a href="{}">Voir le '
+            "plan jour par jour</a>",
+            plan.capacity, f"{plan.start:%d/%m/%Y}",
+            f"{plan.last_hand_over:%d/%m/%Y}" if plan.last_hand_over else "—", f"{plan.peak_calls:.1f}", url,
+        )  # fmt: skip
 
     @admin.display(description="avancement")
     def progress(self, campaign: Campaign) -> str:

@@ -75,6 +75,7 @@ TRAIL_LABELS = {
     "complete": "fin des envois",
     "reopen": "réouverture pour un envoi de repli",
     "handover": "lot remis à l'imprimeur / La Poste",
+    "capacity": "capacité du centre d'appels déclarée (plan de remise)",
     "export_call_centre": "export de la liste du centre d'appels",
 }
 

@@ -73,7 +73,7 @@ def _high_risk_missing(case_file: BreachLaboratory) -> list[Missing]:
         if not case_file.exemption_justification.strip():
             items.append(Missing("exemption_justification", "Exemption art. 34(3) : la justification manque.",
                                  "case_file"))  # fmt: skip
-        if case_file.exemption == Exemption.C and not (case_file.public_notice_where and case_file.public_notice_at):
+        if case_file.exemption == Exemption.C and not case_file.public_communications.exists():
             items.append(Missing("public_notice", "Exemption art. 34(3)(c) : la communication publique (support et "
                                  "date) n'est pas enregistrée.", "case_file"))  # fmt: skip
         return items

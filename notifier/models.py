@@ -71,6 +71,20 @@ class Campaign(TimeStampedModel):
         help_text="Pour une campagne de suivi : non joints (courrier revenu, courriel rejeté, injoignables), "
         "joints mais sans lecture sur la page de statut après le délai, les deux, ou tous.",
     )
+    # The call centre's declared capacity and the first hand-over day: with them the print hand-over is spread
+    # over days (notifier.plans); without them (no plan) every batch is handed over as soon as it is built.
+    call_centre_agents = models.PositiveIntegerField(
+        "centre d'appels : agents", null=True, blank=True,
+        help_text="Nombre d'agents qui répondent aux appels des patients. Vide : pas de plan de remise.",
+    )  # fmt: skip
+    calls_per_agent_per_day = models.PositiveIntegerField(
+        "centre d'appels : appels par agent et par jour", null=True, blank=True,
+        help_text="Ce qu'un agent traite en une journée (par exemple 60).",
+    )  # fmt: skip
+    hand_over_start = models.DateField(
+        "première remise à La Poste prévue le", null=True, blank=True,
+        help_text="Vide : le jour du lancement.",
+    )  # fmt: skip
     status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="créée par"
@@ -96,6 +110,13 @@ class Campaign(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_status_display()})"
+
+    @property
+    def call_capacity(self) -> int | None:
+        """Calls the call centre answers per day, as declared; None without a declaration (no plan)."""
+        if self.call_centre_agents is None or self.calls_per_agent_per_day is None:
+            return None
+        return self.call_centre_agents * self.calls_per_agent_per_day
 
 
 class PrintBatch(TimeStampedModel):

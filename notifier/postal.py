@@ -30,6 +30,7 @@ from .campaigns import CampaignError, campaign_close_if_finished, campaign_trail
 from .codes import status_code_for_ids, verification_phrase_for_ids
 from .events import delivery_event_apply, delivery_event_record
 from .models import Campaign, DeliveryEvent, Notification, PrintBatch
+from .plans import print_batch_planned_day_check
 from .resources import ReturnedMailLine
 from .targets import first_notice_dates
 
@@ -153,7 +154,11 @@ def print_batches_rebuild_stuck(*, campaign: Campaign, older_than: dt.datetime) 
 
 
 def print_batch_hand_over(*, batch: PrintBatch, by: AbstractBaseUser | None) -> int:
-    """Mark a built batch handed over once: its letters become `sent`. Returns how many rows moved."""
+    """Mark a built batch handed over once: its letters become `sent`. Returns how many rows moved.
+
+    Refused before the day the campaign's hand-over plan gives the batch (`notifier.plans`; no plan: any day)."""
+    if batch.handed_over_at is None:
+        print_batch_planned_day_check(batch=batch)
     now = timezone.now()
     with transaction.atomic():
         moved = PrintBatch.objects.filter(pk=batch.pk, handed_over_at__isnull=True, built_at__isnull=False).update(
@@ -310,7 +315,8 @@ def return_reason_for(text: str) -> str:
     return Reason.OTHER
 
 
-def _date(text: str) -> dt.date | None:
+def date_read(text: str) -> dt.date | None:
+    """A date as an operator writes it (JJ/MM/AAAA, AAAA-MM-JJ…); None when unreadable."""
     for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d"):
         try:
             return dt.datetime.strptime(text.strip(), fmt).date()
@@ -401,7 +407,7 @@ def returned_mail_import(*, lines: Iterable[ReturnedMailLine], by: Any, apply: b
     rows: list[ReturnedMailRow] = []
     seen: dict[str, int] = {}
     for line in lines:
-        reference, returned_on = line.reference.strip(), _date(line.returned_on)
+        reference, returned_on = line.reference.strip(), date_read(line.returned_on)
         if line.returned_on.strip() and returned_on is None:
             outcome, detail = (
                 ReturnOutcome.INVALID,

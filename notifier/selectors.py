@@ -116,3 +116,59 @@ def notifications_for_code(code: str) -> QuerySet[Notification]:
     return Notification.objects.filter(code_digest=status_code_digest(code)).select_related(
         "campaign__laboratory", "patient"
     )
+
+
+# Reasons a patient was not reached, in the order a reader expects them (returned letters by La Poste's
+# reason, then emails, then patients with nothing to write to). A patient may have two (letter and email).
+def _reason_labels() -> list[tuple[str, str]]:
+    returned = [
+        (f"returned:{code}", f"courrier revenu : {label}")
+        for code, label in Notification.ReturnReason.choices
+        if code != Notification.ReturnReason.DECEASED
+    ]
+    return [
+        *returned,
+        ("bounced", "courriel rejeté par le serveur du destinataire"),
+        ("failed", "envoi en échec après plusieurs tentatives"),
+        ("no_contact", "ni adresse postale ni courriel utilisables"),
+    ]
+
+
+def unreachable_by_reason(*, breach_id: int, laboratory_id: int) -> dict[str, object]:
+    """The figures behind an Art. 34(3)(c) public communication, for one case file: patients written to,
+    patients reached on no channel (and nothing still in progress) across its campaigns, and why — counts only.
+
+    The deceased (a letter came back « décédé ») are counted apart, as on the call-centre list."""
+    rows = Notification.objects.filter(campaign__breach_id=breach_id, campaign__laboratory_id=laboratory_id).exclude(
+        campaign__status=Campaign.Status.CANCELLED
+    )
+    mine = rows.filter(patient=OuterRef("pk"))
+    deceased = Notification.objects.filter(patient=OuterRef("pk"), return_reason=Notification.ReturnReason.DECEASED)
+    written_to = Patient.objects.filter(Exists(mine))
+    unreachable = written_to.exclude(Exists(mine.exclude(status__in=Notification.UNREACHED))).exclude(Exists(deceased))
+    per_reason: dict[str, int] = {}
+    grouped = (
+        rows.filter(patient__in=unreachable.values("pk"))
+        .values_list("status", "return_reason")
+        .annotate(n=Count("patient_id", distinct=True))
+        .order_by()
+    )
+    for status, return_reason, n in grouped:
+        code = {
+            Notification.Status.RETURNED: f"returned:{return_reason or Notification.ReturnReason.OTHER}",
+            Notification.Status.BOUNCED: "bounced",
+            Notification.Status.FAILED: "failed",
+            Notification.Status.UNREACHABLE: "no_contact",
+        }[status]
+        per_reason[code] = per_reason.get(code, 0) + n
+    return {
+        "computed_at": timezone.now().isoformat(timespec="seconds"),
+        "patients": written_to.count(),
+        "unreachable": unreachable.count(),
+        "deceased": written_to.filter(Exists(deceased)).count(),
+        "reasons": [
+            {"code": code, "label": label, "patients": per_reason[code]}
+            for code, label in _reason_labels()
+            if per_reason.get(code)
+        ],
+    }

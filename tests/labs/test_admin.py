@@ -191,10 +191,17 @@ def test_the_dpo_completes_a_case_file_through_the_admin_form(dpo_a_client, lab_
         "authority_notifications-INITIAL_FORMS": "0",
         "obligations-TOTAL_FORMS": "0",
         "obligations-INITIAL_FORMS": "0",
+        "public_communications-TOTAL_FORMS": "0",
+        "public_communications-INITIAL_FORMS": "0",
         "people_informed": "not_yet",
     }
+    # (an exemption (c) without a recorded public communication is refused, in French, and saves nothing)
+    url = reverse("admin:labs_breachlaboratory_change", args=[case_file.pk])
+    refused = dpo_a_client.post(url, {**data, "exemption": "c", "exemption_justification": "Adresses inconnues."})
+    assert refused.status_code == 200
+    assert "exige une communication publique" in str(refused.context["adminform"].form.errors["exemption"])
     # when the DPO saves the form
-    response = dpo_a_client.post(reverse("admin:labs_breachlaboratory_change", args=[case_file.pk]), data)
+    response = dpo_a_client.post(url, data)
     # then it is saved, complete, the decision signed by the DPO, the measure by them too
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     case_file.refresh_from_db()
@@ -224,6 +231,8 @@ def test_a_high_risk_decision_without_justification_is_refused_on_the_form(dpo_a
             "authority_notifications-INITIAL_FORMS": "0",
             "obligations-TOTAL_FORMS": "0",
             "obligations-INITIAL_FORMS": "0",
+            "public_communications-TOTAL_FORMS": "0",
+            "public_communications-INITIAL_FORMS": "0",
             "people_informed": "not_yet",
         },
     )

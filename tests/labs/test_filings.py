@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from labs.audit import AuditEvent
 from labs.filings import FilingImmutableError
-from labs.models import BreachLaboratory, CnilFiling
+from labs.models import BreachLaboratory, CnilFiling, PublicCommunication
 from labs.selectors import case_file_checklist, case_file_missing, register_rows
 from labs.services import case_file_decide, cnil_filing_record
 from tests.factories import BreachFactory, LaboratoryFactory
@@ -38,6 +38,10 @@ def test_exemption_c_needs_a_public_notice_record(lab_a):
     case_file.exemption, case_file.exemption_justification = "c", "Adresses inconnues."
     # when / then the public notice is the one missing element
     assert [item["code"] for item in case_file_checklist(case_file) if not item["ok"]] == ["public_notice"]
+    # and once a publication is recorded, nothing is missing
+    PublicCommunication.objects.create(case_file=case_file, published_at=timezone.now(), medium="press",
+                                       where="Ouest-France", text="Avis aux patients")  # fmt: skip
+    assert [item["code"] for item in case_file_checklist(case_file) if not item["ok"]] == []
 
 
 def test_a_complete_case_file_is_filed_then_completed_in_phases(dpo_lab_a, lab_a):

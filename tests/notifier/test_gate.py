@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from labs.models import BreachLaboratory, BreachMeasure
+from labs.models import BreachLaboratory, BreachMeasure, PublicCommunication
 from notifier import campaigns, gate, launch, targets
 from notifier.models import Campaign, Notification
 from tests.factories import LaboratoryFactory, case_file_complete
@@ -101,8 +101,7 @@ def test_a_laboratory_whose_dpo_contact_went_missing_after_approval_cannot_launc
         ({"exemption": "b", "exemption_justification": "mots de passe changés"}, []),
         ({"exemption": "c", "exemption_justification": "adresses inconnues"}, ["public_notice"]),
         (
-            {"exemption": "c", "exemption_justification": "adresses inconnues", "public_notice_where": "site web",
-             "public_notice_at": dt.datetime(2021, 3, 1, tzinfo=dt.UTC)},
+            {"exemption": "c", "exemption_justification": "adresses inconnues", "published": "site web"},
             [],
         ),
     ],
@@ -112,6 +111,10 @@ def test_the_high_risk_decision_is_yes_justified_or_an_art_34_3_ground(
 ):
     # given a case file complete but for the decision, then the decision under test
     case_file = case_file_complete(breach=breach, laboratory=laboratory)
+    fields = dict(fields)
+    if fields.pop("published", None):
+        PublicCommunication.objects.create(case_file=case_file, published_at=dt.datetime(2021, 3, 1, tzinfo=dt.UTC),
+                                           medium="website", url="https://labo.example/avis", text="Avis")  # fmt: skip
     decision = {"high_risk": "undecided", "high_risk_justification": "", **fields}
     BreachLaboratory.objects.filter(pk=case_file.pk).update(**decision)
     campaign = make_campaign(approve=False, facts=False)

@@ -1,8 +1,9 @@
-"""`manage.py campaign create|approve|launch|pause|resume|cancel|status|unconfirmed|handover|returns` (thin, re-runnable, --json).
+"""`manage.py campaign create|approve|launch|pause|resume|cancel|status|unconfirmed|plan|capacity|handover|returns` (thin,
+re-runnable, --json).
 
 Run from a shell on the server (operations), but on behalf of a named person: `--by USER` must hold, on the
 campaign's laboratory, the permission `labs.access.COMMAND_TABLE` gives the subcommand (the same as the
-admin's action), so the trail's actor and the four-eyes rule mean something. `status`, `unconfirmed` and
+admin's action), so the trail's actor and the four-eyes rule mean something. `status`, `unconfirmed`, `plan` and
 `demo` act for nobody: operations only ("ops.shell")."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from labs.audit import AuditEvent, audit_record
 from labs.exports import formula_safe
 from labs.models import Breach, BreachLaboratory, Laboratory
 from labs.services import breach_measure_add, case_files_sync
-from notifier import campaigns, launch, postal, resources, selectors
+from notifier import campaigns, launch, plans, postal, resources, selectors
 from notifier.models import Campaign, Notification, PrintBatch
 
 
@@ -68,6 +69,16 @@ class Command(BaseCommand):
         )
         unconfirmed.add_argument("campaign", type=int)
         unconfirmed.add_argument("--csv", action="store_true", help="liste CSV sur la sortie standard")
+        plan = sub.add_parser("plan", help="plan de remise : lettres remises et appels attendus, jour par jour")
+        plan.add_argument("campaign", type=int)
+        capacity = sub.add_parser(
+            "capacity", help="déclarer la capacité du centre d'appels (agents × appels par agent et par jour)"
+        )
+        capacity.add_argument("campaign", type=int)
+        capacity.add_argument("--agents", type=int, help="nombre d'agents")
+        capacity.add_argument("--calls-per-agent", type=int, help="appels traités par agent et par jour")
+        capacity.add_argument("--start", help="première remise à La Poste, JJ/MM/AAAA (vide : le jour du lancement)")
+        capacity.add_argument("--by", required=True, help="identifiant de la personne")
         handover = sub.add_parser("handover", help="marquer un lot d'impression remis à l'imprimeur / La Poste")
         handover.add_argument("batch", type=int, help="id du lot d'impression")
         handover.add_argument("--by", required=True)
@@ -165,6 +176,26 @@ class Command(BaseCommand):
     def _unconfirmed(self, o: dict[str, Any]) -> dict[str, Any]:
         campaign = self._campaign(o["campaign"])
         return {"campaign": campaign.pk, "unconfirmed": selectors.unconfirmed_notifications(campaign=campaign)}
+
+    def _plan(self, o: dict[str, Any]) -> dict[str, Any]:
+        campaign = self._campaign(o["campaign"])
+        plan = plans.campaign_plan(campaign=campaign)
+        return {"campaign": campaign.pk, "name": campaign.name, "plan": plan.as_json() if plan else None}
+
+    def _capacity(self, o: dict[str, Any]) -> dict[str, Any]:
+        campaign = self._campaign(o["campaign"])
+        start = None
+        if o["start"]:
+            start = postal.date_read(o["start"])
+            if start is None:
+                raise CommandError(f"Date illisible « {o['start']} » : attendu JJ/MM/AAAA ou AAAA-MM-JJ.", returncode=2)
+        by = self._acting(o["by"], "capacity", campaign.laboratory)
+        try:
+            campaign = plans.campaign_capacity_set(campaign=campaign, agents=o["agents"],
+                                                   calls_per_agent=o["calls_per_agent"], start=start, by=by)  # fmt: skip
+        except campaigns.CampaignError as error:
+            raise CommandError(str(error), returncode=2) from error
+        return self._plan({"campaign": campaign.pk})
 
     def _csv(self, rows: list[dict[str, Any]]) -> None:
         writer = csv.writer(self.stdout, lineterminator="\n")
@@ -264,6 +295,8 @@ class Command(BaseCommand):
             return self._human_unconfirmed(result)
         if action == "handover":
             return result["message"]
+        if action in ("plan", "capacity"):
+            return _plan_text(result)
         if action == "returns":
             head = "aperçu (rien n'est enregistré)" if result["dry_run"] else "import terminé"
             lines = [f"{result['file']} : {head} — " + ", ".join(result["summary"])]
@@ -357,3 +390,24 @@ def _demo_facts(*, breach: Breach, laboratory: Laboratory, by: Any) -> None:
         breach_measure_add(
             case_file=case_file, text="Accès de l'éditeur au serveur coupé ; mots de passe changés.", by=by
         )
+
+
+def _plan_text(result: dict[str, Any]) -> str:
+    """The plan as a table: day, batches, letters, expected calls, capacity."""
+    plan = result["plan"]
+    if plan is None:
+        return (f"campagne {result['campaign']} « {result['name']} » : aucune capacité déclarée, pas de plan "
+                "(chaque lot peut être remis dès qu'il est prêt).")  # fmt: skip
+    lines = [
+        f"campagne {result['campaign']} « {result['name']} » : {plan['letters']} lettres, capacité {plan['capacity']} "
+        f"appels par jour ({plan['agents']} agents × {plan['calls_per_agent']}), délai postal "
+        f"{plan['postal_delay_days']} j" + (" — prévision avant lancement" if plan["projected"] else ""),
+        f"{'jour':<12}{'lots':<16}{'lettres':>9}{'appels':>9}{'capacité':>10}",
+    ]
+    for day in plan["days"]:
+        batches = ", ".join(str(n) for n in day["batches"]) or "—"
+        when = dt.date.fromisoformat(day["date"])
+        lines.append(
+            f"{when:%d/%m/%Y}  {batches:<16}{day['letters']:>9}{day['expected_calls']:>9.1f}{day['capacity']:>10}"
+        )
+    return "\n".join(lines)
