@@ -153,6 +153,20 @@ def _measures(kind: str) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
     return answer
 
 
+def _first_publication(*keys: str) -> Callable[[dict[str, Any]], Any]:
+    """The first public communication's first non-empty `keys` (snapshot format 3 lists the publications;
+    format 2 held one public notice, read through snapshots.LEGACY_PATHS)."""
+
+    def answer(s: dict[str, Any]) -> Any:
+        publications = snapshot_value(s, "information_of_people.public_communications")
+        first = publications[0] if isinstance(publications, list) and publications else publications
+        if not isinstance(first, dict):
+            return None
+        return next((first[key] for key in keys if first.get(key)), None)
+
+    return answer
+
+
 def _authorities(s: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
@@ -259,9 +273,9 @@ EDPB_QUESTIONS: list[Question] = [
         _enum("information_of_people.exemption", "exemption", EXEMPTION_VALUES), EXEMPTION_VALUES,
     ),  # fmt: skip
     Question("F.9", "Reason for not communicating: justification", "information_of_people.exemption_justification"),
-    Question("F.10", "Public communication: medium", "information_of_people.public_notice.where"),
-    Question("F.11", "Public communication: date", "information_of_people.public_notice.at"),
-    Question("F.12", "Public communication: link", "information_of_people.public_notice.url"),
+    Question("F.10", "Public communication: medium", "information_of_people.public_communications[0].medium", _first_publication("medium", "where")),
+    Question("F.11", "Public communication: date", "information_of_people.public_communications[0].at", _first_publication("at")),
+    Question("F.12", "Public communication: link", "information_of_people.public_communications[0].url", _first_publication("url")),
     Question("F.13", "Instructions of the supervisory authority (Art. 34(4))", "information_of_people.cnil_instructions"),
     # G. Other authorities
     Question("G.1", "Other authorities informed of the breach", "other_authorities", _authorities, AUTHORITY_VALUES),

@@ -157,6 +157,8 @@ def test_an_ars_report_recorded_in_the_case_file_form_is_frozen(dpo_a_client, la
             "measures-0-text": measure.text, "measures-0-recorded_at_0": "01/12/2026",
             "measures-0-recorded_at_1": "08:00:00",
             "filings-TOTAL_FORMS": "0", "filings-INITIAL_FORMS": "0",
+            "obligations-TOTAL_FORMS": "0", "obligations-INITIAL_FORMS": "0",
+            "public_communications-TOTAL_FORMS": "0", "public_communications-INITIAL_FORMS": "0",
             "authority_notifications-TOTAL_FORMS": "1", "authority_notifications-INITIAL_FORMS": "0",
             "authority_notifications-0-case_file": case_file.pk, "authority_notifications-0-authority": "ars",
             "authority_notifications-0-notified_at_0": "01/12/2026",

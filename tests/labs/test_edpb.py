@@ -18,6 +18,7 @@ from labs.audit import AuditEvent
 from labs.edpb import EDPB_QUESTIONS, SECTIONS, EdpbExportError, edpb_export, edpb_export_json
 from labs.models import BreachLaboratory, BreachMeasure, CnilFiling
 from labs.services import authority_notification_add, cnil_filing_receipt_attach, cnil_filing_record
+from labs.snapshots import SNAPSHOT_FORMAT
 from tests.factories import BreachFactory
 
 from .helpers import complete_case_file
@@ -83,7 +84,7 @@ def test_the_export_of_a_full_filing_validates_and_answers_with_the_templates_pr
          "date": answers["G.1"][0]["date"], "reference": "CS-2026-77"},
     ]  # fmt: skip
     assert document["source"] == {
-        "snapshot_format": "notifier.cnil-filing/2", "filing_sequence": 1, "supervisory_authority": "CNIL",
+        "snapshot_format": SNAPSHOT_FORMAT, "filing_sequence": 1, "supervisory_authority": "CNIL",
         "reference": "R-9",
     }  # fmt: skip
 
@@ -243,3 +244,24 @@ def test_the_command_refuses_to_write_where_it_cannot_in_french(dpo_lab_a, lab_a
     with pytest.raises(CommandError, match="Écriture impossible") as error:
         call_command("filing_export", str(filing.pk), "--format", "cnil-pdf", "--output", str(target))
     assert error.value.returncode == 2
+
+
+def test_a_public_communication_is_answered_in_the_templates_public_communication_questions(dpo_lab_a, lab_a):
+    from labs.models import PublicCommunication
+
+    # given a case file whose laboratory published a notice on its website
+    case_file = _full_case_file(lab_a)
+    published = timezone.now()
+    PublicCommunication.objects.create(
+        case_file=case_file, published_at=published, medium=PublicCommunication.Medium.WEBSITE,
+        url="https://labo.example/fuite", text="Avis aux patients.",
+    )  # fmt: skip
+    filing = cnil_filing_record(case_file=case_file, submitted_at=timezone.now(), by=dpo_lab_a)
+    # when exported, then F.10–F.12 carry its medium, date and link, and the document still validates
+    document = json.loads(edpb_export_json(filing))
+    _validate(document)
+    answers = _answers(document)
+    assert answers["F.10"] == str(PublicCommunication.Medium.WEBSITE.label)
+    assert (
+        answers["F.11"].startswith(published.date().isoformat()[:4]) and answers["F.12"] == "https://labo.example/fuite"
+    )
