@@ -211,9 +211,10 @@ def iter_records(text_stream, delimiter: str) -> Iterator[RawRecord | list[str]]
 class PatientDraft:
     """One (laboratory, person) while the file is read: bounded state, whatever their row count.
 
-    In the real leak nearly every row is a new patient, so this is what memory grows with: about 450
-    bytes per patient with its key in `RecordSorter.drafts` (measured by benchmarks/import_leak.py). The
-    person key (an HMAC, 64 hex characters) is not held: it is computed from `material` when written.
+    In the real leak nearly every row is a new patient, so this is what memory grows with: about 500
+    bytes per patient with its key in `RecordSorter.drafts` (≤ 544 at the peak of a 491,839-row import,
+    benchmarks/README.md). The person key (an HMAC, 64 hex characters) is not held: it is computed from
+    `material` when the patient is written.
     """
 
     __slots__ = (
