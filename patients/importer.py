@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -28,8 +28,8 @@ from .normalize import (
     clean_text,
     nir_compact,
     nir_mask,
+    nir_valid,
     normalize_email,
-    normalize_nir,
     normalize_phone,
     parse_date,
     person_key,
@@ -209,13 +209,19 @@ def iter_records(text_stream, delimiter: str) -> Iterator[RawRecord | list[str]]
 
 
 class PatientDraft:
-    """One (laboratory, person) while the file is read: bounded state, whatever their row count."""
+    """One (laboratory, person) while the file is read: bounded state, whatever their row count.
+
+    In the real leak nearly every row is a new patient, so this is what memory grows with: about 500
+    bytes per patient with its key in `RecordSorter.drafts` (≤ 544 at the peak of a 491,839-row import,
+    benchmarks/README.md). The person key (an HMAC, 64 hex characters) is not held: it is computed from
+    `material` when the patient is written.
+    """
 
     __slots__ = (
         "id",
         "existing",
         "lab_id",
-        "person_key",
+        "material",
         "civility",
         "first_name",
         "last_name",
@@ -237,11 +243,11 @@ class PatientDraft:
         "complete",
     )
 
-    def __init__(self, *, patient_id: int, existing: bool, lab_id: int, key: str) -> None:
+    def __init__(self, *, patient_id: int, existing: bool, lab_id: int, material: str) -> None:
         self.id = patient_id
         self.existing = existing
         self.lab_id = lab_id
-        self.person_key = key
+        self.material = material  # what identifies the person (NIR or names, birth date): memory only
         self.civility = self.first_name = self.last_name = self.birth_name = ""
         self.address_line = self.postcode = self.city = ""
         self.email = self.landline = self.mobile = self.nir_masked = ""
@@ -254,6 +260,9 @@ class PatientDraft:
     @property
     def data_issues(self) -> list[str]:
         return [code for bit, code in ISSUE_CODES.items() if self.issues & bit]
+
+    def person_key(self, secret: str) -> str:
+        return person_key(self.material, secret)
 
 
 def _has(value: str) -> bool:
@@ -315,9 +324,11 @@ class RecordSorter:
         today: dt.date,
         check_decoding: bool,
         lab_id_for: Callable[[str], int | None],
-        existing_patient_id: Callable[[int, str], int | None],
+        existing_patient_id: Callable[[int, str], int | None] | None,
         new_patient_id: Callable[[], int],
     ) -> None:
+        """`existing_patient_id` (laboratory id, person key) → id of a patient already in the breach; None
+        when the breach has none yet (the first file): person keys are then not computed while reading."""
         self.plan = plan
         self.width = len(plan.header)
         self.secret = secret
@@ -326,7 +337,8 @@ class RecordSorter:
         self.lab_id_for = lab_id_for
         self.existing_patient_id = existing_patient_id
         self.new_patient_id = new_patient_id
-        self.drafts: dict[tuple[int, str], PatientDraft] = {}
+        # laboratory id → person material → draft (one dict per laboratory: no key tuple per patient)
+        self.drafts: dict[int, dict[str, PatientDraft]] = {}
         self.lab_ids: dict[str, int | None] = {}
         # Every canonical field becomes one position of an "extended row": the row itself, then the
         # joined value of each multi-column field, then "" for unmapped fields; one C-level itemgetter
@@ -348,6 +360,10 @@ class RecordSorter:
         self._lab_column = self._column_names("lab_code")
         self._identity_columns = " / ".join(name for name in (self._column_names("last_name"),
                                                               self._column_names("nir")) if name)  # fmt: skip
+
+    def all_drafts(self) -> Iterable[PatientDraft]:
+        for drafts in self.drafts.values():
+            yield from drafts.values()
 
     def _column_names(self, canonical: str) -> str:
         return " + ".join(self.plan.header[index] for index in self.plan.columns.get(canonical, ()))
@@ -444,15 +460,16 @@ class RecordSorter:
 
     def _draft_for(self, lab_id: int, nir_raw: str, last_name: str, first_name: str, birth_raw: str) -> PatientDraft:
         """The draft of the row's (laboratory, person), created at the person's first row."""
+        nir = nir_compact(nir_raw) if nir_raw else ""
         material = person_material(
-            nir_compact_=nir_compact(nir_raw) if nir_raw else "",
-            last_name=last_name,
-            first_name=first_name,
-            birth_date_raw=birth_raw,
+            nir_compact_=nir, last_name=last_name, first_name=first_name, birth_date_raw=birth_raw
         )
-        draft = self.drafts.get((lab_id, material))
+        drafts = self.drafts.get(lab_id)
+        if drafts is None:
+            drafts = self.drafts[lab_id] = {}
+        draft = drafts.get(material)
         if draft is None:
-            draft = self._new_draft(lab_id, material, nir_raw, birth_raw)
+            draft = drafts[material] = self._new_draft(lab_id, material, nir, birth_raw)
         return draft
 
     def _exposure(
@@ -514,36 +531,47 @@ class RecordSorter:
             draft.postcode = _intern(clean_text(values.postcode)[: _MAX["postcode"]])
         if values.city and not draft.city:
             draft.city = _intern(clean_text(values.city)[: _MAX["city"]])
-        for attribute, raw, normalize, invalid in (
-            ("email", values.email, normalize_email, _EMAIL_INVALID),
-            ("landline", values.landline_phone, normalize_phone, _PHONE_INVALID),
-            ("mobile", values.mobile_phone, normalize_phone, _PHONE_INVALID),
-        ):
-            if raw and not getattr(draft, attribute):
-                normalised = normalize(raw)
-                if normalised:
-                    setattr(draft, attribute, normalised)
-                elif raw.strip():
-                    draft.issues |= invalid
+        raw = values.email
+        if raw and not draft.email:
+            normalised = normalize_email(raw)
+            if normalised:
+                draft.email = normalised
+            elif raw.strip():
+                draft.issues |= _EMAIL_INVALID
+        raw = values.landline_phone
+        if raw and not draft.landline:
+            normalised = normalize_phone(raw)
+            if normalised:
+                draft.landline = normalised
+            elif raw.strip():
+                draft.issues |= _PHONE_INVALID
+        raw = values.mobile_phone
+        if raw and not draft.mobile:
+            normalised = normalize_phone(raw)
+            if normalised:
+                draft.mobile = normalised
+            elif raw.strip():
+                draft.issues |= _PHONE_INVALID
         draft.complete = bool(
             draft.civility and draft.last_name and draft.first_name and draft.address_line and draft.postcode
             and draft.city and draft.email and draft.landline and draft.mobile
         )  # fmt: skip
 
-    def _new_draft(self, lab_id: int, material: str, nir_raw: str, birth_raw: str) -> PatientDraft:
-        key = person_key(material, self.secret)
-        existing_id = self.existing_patient_id(lab_id, key)
+    def _new_draft(self, lab_id: int, material: str, nir: str, birth_raw: str) -> PatientDraft:
+        """A patient's draft at their first row; `nir` is the row's NIR already compacted ("" if none)."""
+        existing_id = None
+        if self.existing_patient_id is not None:
+            existing_id = self.existing_patient_id(lab_id, person_key(material, self.secret))
         draft = PatientDraft(
             patient_id=existing_id if existing_id is not None else self.new_patient_id(),
             existing=existing_id is not None,
             lab_id=lab_id,
-            key=key,
+            material=material,
         )
-        nir = normalize_nir(nir_raw) if nir_raw else None
-        if nir is not None:
-            draft.nir_masked = _intern(nir.masked)
-            draft.nir_valid = nir.valid
-            if not nir.valid:
+        if nir:
+            draft.nir_masked = _intern(nir_mask(nir))
+            draft.nir_valid = nir_valid(nir)
+            if not draft.nir_valid:
                 draft.issues |= _NIR_INVALID
         if birth_raw:
             birth_date = parse_date(birth_raw, pivot_year=self.today.year)
@@ -552,7 +580,6 @@ class RecordSorter:
             else:
                 draft.birth_date = birth_date
                 draft.minor = minor_on(birth_date=birth_date, civility=draft.civility, on=self.today)
-        self.drafts[(lab_id, material)] = draft
         return draft
 
 

@@ -10,7 +10,6 @@ field problem.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import re
 import unicodedata
@@ -230,4 +229,4 @@ def person_material(*, nir_compact_: str, last_name: str, first_name: str, birth
 
 def person_key(material: str, secret: str) -> str:
     """Keyed HMAC-SHA256 of the identifying material: links a person's rows and labs, reveals nothing."""
-    return hmac.new(secret.encode(), material.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), material.encode(), "sha256").hex()  # one-shot: no HMAC object

@@ -32,6 +32,7 @@ from labs.models import Breach, Laboratory
 from labs.storage import private_delete, private_exists, private_files_older_than, private_save
 
 from .importer import (
+    ISSUE_CODES,
     REJECTS_HEADER,
     UNKNOWN_LAB_CODE,
     AcceptedRecord,
@@ -45,6 +46,7 @@ from .importer import (
 )
 from .mapping import ColumnPlan, MappingError, builtin_plan, load_mapping, mapping_plan
 from .models import ExposedRecord, ImportBatch, ImportRejection, Patient
+from .normalize import person_key
 
 logger = logging.getLogger(__name__)
 
@@ -295,7 +297,7 @@ def _read_and_write(
             today=timezone.localdate(),
             check_decoding=not source.clean,
             lab_id_for=writer.lab_id_for,
-            existing_patient_id=lambda lab_id, key: existing.get((lab_id, key)),
+            existing_patient_id=(lambda lab_id, key: existing.get((lab_id, key))) if existing else None,
             new_patient_id=writer.new_patient_id,
         )
         rejected: list[Rejection] = []
@@ -333,11 +335,11 @@ def _read_and_write(
         if progress is not None:
             progress(n_read, source.size, source.size)
 
-    drafts = sorter.drafts.values()
-    writer.write_new_patients([d for d in drafts if not d.existing])
-    _merge_existing([d for d in drafts if d.existing])
+    new_drafts = [d for d in sorter.all_drafts() if not d.existing]
+    writer.write_new_patients(new_drafts)
+    _merge_existing([d for d in sorter.all_drafts() if d.existing])
     batch.rows_read, batch.rows_accepted, batch.rows_rejected = n_read, n_accepted, n_rejected
-    batch.patients_created = sum(1 for d in drafts if not d.existing)
+    batch.patients_created = len(new_drafts)
     batch.status = ImportBatch.Status.SUCCEEDED
     batch.finished_at = timezone.now()
     batch.save()
@@ -380,7 +382,7 @@ def _merge_existing(drafts: list[PatientDraft]) -> None:
 
 def _patient_values(draft: PatientDraft, breach_id: int, now) -> tuple:
     return (
-        draft.id, now, now, breach_id, draft.lab_id, draft.person_key, draft.civility, draft.first_name,
+        draft.id, now, now, breach_id, draft.lab_id, draft.person_key(settings.PERSON_KEY_SECRET), draft.civility, draft.first_name,
         draft.last_name, draft.birth_name, draft.birth_date, draft.minor, draft.address_line, draft.postcode,
         draft.city, "FR", draft.email, draft.landline, draft.mobile, draft.nir_masked, draft.nir_valid,
         int(draft.exposure), draft.sensitive, draft.data_issues, draft.records,
@@ -565,14 +567,22 @@ def _esc(value: str) -> str:
     return value.replace("\\", "\\\\") if "\\" in value else value
 
 
+def _issues_json(issues: int) -> str:
+    return json.dumps([code for bit, code in ISSUE_CODES.items() if issues & bit])
+
+
+_ISSUES_JSON = {issues: _issues_json(issues) for issues in range(1 << len(ISSUE_CODES))}
+
+
 def _patient_line(d: PatientDraft, breach_id: int, now: str) -> str:
     return "\t".join(
         (
-            str(d.id), now, now, str(breach_id), str(d.lab_id), d.person_key, _esc(d.civility), _esc(d.first_name),
+            str(d.id), now, now, str(breach_id), str(d.lab_id), person_key(d.material, settings.PERSON_KEY_SECRET),
+            _esc(d.civility), _esc(d.first_name),
             _esc(d.last_name), _esc(d.birth_name), d.birth_date.isoformat() if d.birth_date else NULL,
             _BOOL[d.minor], _esc(d.address_line), _esc(d.postcode), _esc(d.city), "FR", _esc(d.email), d.landline,
             d.mobile, d.nir_masked, _BOOL[d.nir_valid], str(d.exposure), str(d.sensitive),
-            json.dumps(d.data_issues), str(d.records),
+            _ISSUES_JSON[d.issues], str(d.records),
         )
     ) + "\n"  # fmt: skip
 

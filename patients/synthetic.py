@@ -206,6 +206,7 @@ class Person:
     """One synthetic person, as a laboratory system would hold them (the same at every laboratory)."""
 
     __slots__ = (
+        "accounted",
         "address",
         "birth_day_offset",
         "birth_iso",
@@ -230,13 +231,41 @@ class Person:
     )
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How many specimen rows a person has at a laboratory, and how often a person is seen at a second one."""
+
+    name: str
+    rows_per_person: tuple[int, ...]
+    weights: tuple[int, ...]
+    second_lab_rate: float
+
+    @property
+    def mean_rows(self) -> float:
+        return sum(n * w for n, w in zip(self.rows_per_person, self.weights, strict=True)) / sum(self.weights)
+
+
+# "real" (the default): the CNIL and the press count about 491,840 affected people in a file of 491,840
+# lines, so about one line per person; a small share of persons with a second or third specimen row and
+# a small share seen at two laboratories are assumptions (not published), kept small enough that a
+# 491,839-row file holds 480,000–490,000 patients. "legacy": the first generator's shape (1 to 6 rows
+# per person, about 2.5), kept to compare figures with earlier runs.
+SHAPES = {
+    "real": Shape("real", rows_per_person=(1, 2, 3), weights=(985, 12, 3), second_lab_rate=0.015),
+    "legacy": Shape("legacy", rows_per_person=(1, 2, 3, 4, 5, 6), weights=(32, 26, 18, 11, 8, 5), second_lab_rate=0.02),
+}
+DEFAULT_SHAPE = "real"
+
+
 @dataclass
 class Truth:
     """What a correct importer must report for the generated file (accepted records only)."""
 
     seed: int
+    shape: str = DEFAULT_SHAPE
     rows: int = 0
     rejected: int = 0
+    persons: int = 0
     patients_by_lab: Counter = field(default_factory=Counter)
     sensitive_patients: Counter = field(default_factory=Counter)
     patients_with_email: int = 0
@@ -252,12 +281,14 @@ class Truth:
             "accepted": self.rows - self.rejected,
             "patients": sum(by_lab.values()),
             "patients_by_lab": by_lab,
+            "persons": self.persons,
             "laboratories": len(by_lab),
             "sensitive_patients": {cls: self.sensitive_patients[cls] for cls in SENSITIVE_CLASSES},
             "patients_with_email": self.patients_with_email,
             "patients_with_nir_exposed": self.patients_with_nir_exposed,
             "patients_with_password_exposed": self.patients_with_password_exposed,
             "seed": self.seed,
+            "shape": self.shape,
         }
 
 
@@ -273,20 +304,19 @@ class LeakGenerator:
     """Draws persons and their rows; `write` streams them to a CSV file and returns the truth."""
 
     BROKEN_RATE = 0.002
-    SECOND_LAB_RATE = 0.02
     CHUNK_ROWS = 20_000
-    # Rows per person 1–6, about 2.5 on average.
-    ROWS_PER_PERSON = (1, 2, 3, 4, 5, 6)
-    ROWS_PER_PERSON_WEIGHTS = (32, 26, 18, 11, 8, 5)
 
-    def __init__(self, *, seed: int, pools: Pools | None = None) -> None:
+    def __init__(self, *, seed: int, pools: Pools | None = None, shape: str = DEFAULT_SHAPE) -> None:
+        if shape not in SHAPES:
+            raise ValueError(f"shape must be one of {', '.join(SHAPES)}")
         self.seed = seed
+        self.shape = SHAPES[shape]
         self.rng = random.Random(seed)
         self.pools = pools or Pools.build(seed)
         self._nirs: set[str] = set()
         self._name_keys: set[tuple[str, str, str]] = set()
         self._ascii: dict[str, str] = {}
-        self._rows_cum = list(_cumulative(self.ROWS_PER_PERSON_WEIGHTS))
+        self._rows_cum = list(_cumulative(self.shape.weights))
 
     # --- persons -----------------------------------------------------------------------------------
     def _ascii_of(self, name: str) -> str:
@@ -305,6 +335,7 @@ class LeakGenerator:
         """A new person living mostly near `home_dept`; each step draws from the one seeded Random, in order."""
         rng = self.rng
         p = Person()
+        p.accounted = False  # counted among the truth's persons (once, whatever their laboratories)
         self._draw_civility(p)
         birth = self._draw_birth_date(p)
         p.birth_day_offset = (birth - _START).days
@@ -378,7 +409,9 @@ class LeakGenerator:
         p.nir = ""
         if rng.random() < 0.996:
             p.nir = self._new_nir(p.sex, birth, home_dept)
-            if rng.random() < 0.0015:  # impossible dates; keyed consistently since every row has it
+            # Impossible dates (adults' years: a child's would contradict their civility); keyed consistently
+            # since every row of the person has it.
+            if rng.random() < 0.0015 and p.civility not in ("Enfant", "Bébé"):
                 p.birth_raw = p.birth_iso = rng.choice(_IMPOSSIBLE_BIRTH_DATES)
             return last
         key = (self._ascii_of(last), self._ascii_of(first), date_key(p.birth_raw))
@@ -592,7 +625,7 @@ class LeakGenerator:
         if rows < 0 or labs < 1:
             raise ValueError("rows must be ≥ 0 and labs ≥ 1")
         rng = self.rng
-        truth = Truth(seed=self.seed)
+        truth = Truth(seed=self.seed, shape=self.shape.name)
         lab_list = self.labs(labs)
         allocation = self.allocate(rows, labs)
         pending: list[list[Person]] = [[] for _ in range(labs)]  # persons also seen at a later lab
@@ -612,9 +645,9 @@ class LeakGenerator:
                         person = queued.pop()
                     else:
                         person = self.new_person(home_dept=lab.dept)
-                        if lab.index < labs - 1 and rng.random() < self.SECOND_LAB_RATE:
+                        if lab.index < labs - 1 and rng.random() < self.shape.second_lab_rate:
                             pending[rng.randrange(lab.index + 1, labs)].append(person)
-                    count = min(budget, rng.choices(self.ROWS_PER_PERSON, cum_weights=self._rows_cum)[0])
+                    count = min(budget, rng.choices(self.shape.rows_per_person, cum_weights=self._rows_cum)[0])
                     group = self.rows_for(person, lab, count, seq)
                     seq += count
                     budget -= count
@@ -651,6 +684,9 @@ class LeakGenerator:
         if not accepted:
             return
         truth.patients_by_lab[lab.code] += 1
+        if not person.accounted:
+            person.accounted = True
+            truth.persons += 1
         email, nir, password = COL["EMAIL"], COL["NUM_SECU"], COL["MDP_PORTAIL"]
         if person.email_valid and any(row[email] for row in accepted):
             truth.patients_with_email += 1
@@ -679,11 +715,12 @@ def leak_generate(
     seed: int = 0,
     encoding: str = "utf-8",
     delimiter: str = ";",
+    shape: str = DEFAULT_SHAPE,
     progress: Callable[[int], None] | None = None,
 ) -> dict:
     """Write a synthetic leak and its truth sidecar; the same arguments always give the same bytes."""
     started = time.perf_counter()
-    generator = LeakGenerator(seed=seed)
+    generator = LeakGenerator(seed=seed, shape=shape)
     truth = generator.write(Path(path), rows=rows, labs=labs, encoding=encoding, delimiter=delimiter, progress=progress)
     return {**truth, "seconds": round(time.perf_counter() - started, 2)}
 

@@ -95,6 +95,7 @@ def recompute_truth(header: list[str], records: list[list[str]]) -> dict:
                 if line.strip():
                     patient["cls"].add(PHRASE_CLASS[line.strip().lower()])
     by_lab = Counter(lab for lab, _ in patients)
+    persons = {person for _, person in patients}
     sensitive = Counter(cls for patient in patients.values() for cls in patient["cls"])
     return {
         "rows": len(records),
@@ -102,6 +103,7 @@ def recompute_truth(header: list[str], records: list[list[str]]) -> dict:
         "accepted": len(records) - rejected,
         "patients": len(patients),
         "patients_by_lab": dict(sorted(by_lab.items())),
+        "persons": len(persons),
         "laboratories": len(by_lab),
         "sensitive_patients": {cls: sensitive[cls] for cls in VOCABULARY},
         "patients_with_email": sum(p["email"] for p in patients.values()),
@@ -120,7 +122,7 @@ def test_the_truth_sidecar_matches_what_a_straightforward_parser_finds_in_the_fi
     # then every figure of the sidecar is what the file holds
     assert header == HEADER
     assert {key: sidecar[key] for key in recomputed} == recomputed
-    assert sidecar["seed"] == 42
+    assert sidecar["seed"] == 42 and sidecar["shape"] == "real"
     assert {key: truth[key] for key in sidecar} == sidecar
 
 
@@ -164,7 +166,9 @@ def test_proportions_follow_the_published_analyses_of_the_real_file(leak):
     )
     assert 0.0 < share(lambda r: r[col["COMMENTAIRE"]] or r[col["COMMENTAIRE_MEDICAL"]]) <= 0.06
     assert 0.08 <= truth["patients_with_email"] / truth["patients"] <= 0.14
-    assert 2.2 <= truth["accepted"] / truth["patients"] <= 2.8
+    # about one row per person, as in the real file (491,840 lines for about 491,840 people)
+    assert 1.0 < truth["accepted"] / truth["patients"] <= 1.03
+    assert 0.97 <= truth["persons"] / truth["patients"] < 1.0
     assert 0.0005 <= truth["rejected"] / truth["rows"] <= 0.005
     assert truth["laboratories"] == 27
     assert {r[col["CP"]][:2] for r in rows} <= {"22", "27", "35", "41", "45", "56"}
@@ -293,3 +297,29 @@ def test_generate_leak_command_refuses_bad_arguments_with_a_clear_message(tmp_pa
         call_command("generate_leak", str(tmp_path / "x.csv"), "--rows", "-1")
     with pytest.raises(CommandError, match="impossible d'écrire"):
         call_command("generate_leak", str(tmp_path / "missing" / "x.csv"), "--rows", "10")
+
+
+def test_the_legacy_shape_keeps_about_two_and_a_half_rows_per_person_with_an_exact_truth(tmp_path):
+    # given the same seed and size in both shapes
+    real, legacy = tmp_path / "real.csv", tmp_path / "legacy.csv"
+    truth_real = leak_generate(path=real, rows=6000, labs=6, seed=3)
+    truth_legacy = leak_generate(path=legacy, rows=6000, labs=6, seed=3, shape="legacy")
+    # when the legacy file is parsed independently
+    header, records = read_records(legacy)
+    recomputed = recompute_truth(header, records)
+    # then its truth is exact, its persons have 1 to 6 rows (about 2.5), and the real shape about one
+    assert {key: truth_legacy[key] for key in recomputed} == recomputed
+    assert truth_legacy["shape"] == "legacy" and truth_real["shape"] == "real"
+    assert 2.2 <= truth_legacy["accepted"] / truth_legacy["patients"] <= 2.8
+    assert truth_real["patients"] > 2 * truth_legacy["patients"]
+
+
+def test_generate_leak_command_takes_a_shape_and_refuses_an_unknown_one(tmp_path):
+    # when the command writes the legacy shape, then is given a shape it does not know
+    stdout = io.StringIO()
+    call_command("generate_leak", str(tmp_path / "l.csv"), "--rows", "300", "--labs", "2", "--shape", "legacy",
+                 "--json", stdout=stdout)  # fmt: skip
+    # then the truth says which shape it holds, and the unknown shape is refused with the choices
+    assert json.loads(stdout.getvalue())["shape"] == "legacy"
+    with pytest.raises(CommandError, match="--shape"):
+        call_command("generate_leak", str(tmp_path / "x.csv"), "--rows", "10", "--shape", "round")

@@ -7,7 +7,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from patients.synthetic import DELIMITERS, ENCODINGS, leak_generate, truth_path
+from patients.synthetic import DEFAULT_SHAPE, DELIMITERS, ENCODINGS, SHAPES, leak_generate, truth_path
 
 
 class Command(BaseCommand):
@@ -23,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
         parser.add_argument("--encoding", choices=ENCODINGS, default="utf-8")
         parser.add_argument("--delimiter", choices=sorted(set(DELIMITERS) - {"\t"}), default=";")
+        parser.add_argument(
+            "--shape",
+            choices=sorted(SHAPES),
+            default=DEFAULT_SHAPE,
+            help="real (default): about one row per person, as in the real file; legacy: 1 to 6 rows, about 2.5",
+        )
         parser.add_argument("--json", action="store_true", help="print the truth (and seconds) as one JSON object")
 
     def handle(self, *args, **options):
@@ -45,6 +51,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 encoding=options["encoding"],
                 delimiter=options["delimiter"],
+                shape=options["shape"],
                 progress=progress if show_progress else None,
             )
         except OSError as exc:
