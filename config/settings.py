@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "status_page",
     "dashboards",
     "call_centre",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,8 @@ PRINT_BATCH_DIR = VAR_DIR / "print"
 # CNIL acknowledgements of filings (PDF), written 0600 by labs/receipts.py; not under MEDIA, never served directly.
 CNIL_RECEIPTS_DIR = VAR_DIR / "cnil-receipts"
 CNIL_RECEIPT_MAX_BYTES = env.int("CNIL_RECEIPT_MAX_BYTES", default=5 * 1024 * 1024)
+# Evidence packs (zip per laboratory and breach, evidence/): written 0600, downloaded through the staff pages only.
+EVIDENCE_DIR = VAR_DIR / "evidence"
 
 # --- client address --------------------------------------------------------------------------------
 # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; none by

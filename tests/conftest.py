@@ -49,6 +49,7 @@ def _isolated_var_dir(settings, tmp_path):
     settings.IMPORT_REJECTS_DIR = tmp_path / "rejects"
     settings.LETTERS_VARIANT_CACHE_DIR = tmp_path / "letter-variants"
     settings.PRINT_BATCH_DIR = tmp_path / "print"
+    settings.EVIDENCE_DIR = tmp_path / "evidence"
 
 
 @pytest.fixture(autouse=True)
