@@ -79,10 +79,7 @@ def test_the_dpo_version_verifies_and_holds_every_piece_with_the_patient_level_s
         assert archive.read("01-notifications-cnil/accuse-reception-01.pdf") == receipt_bytes(
             world.case_file.filings.get().receipt_name
         )
-    assert (
-        "Déclaration" in texts["01-notifications-cnil/notification-01-initial.pdf"]
-        or texts["01-notifications-cnil/notification-01-initial.pdf"].strip()
-    )
+    assert "Laboratoire des Remparts" in texts["01-notifications-cnil/notification-01-initial.pdf"]
     assert (
         json.loads(texts["01-notifications-cnil/notification-01-initial.json"])
         == world.case_file.filings.get().snapshot
