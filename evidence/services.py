@@ -7,6 +7,7 @@ always points at a whole file; its sha256 is kept on the row and checked again a
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -18,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from labs.audit import AuditEvent, audit_record
@@ -144,6 +146,26 @@ def _metadata(pack: EvidencePack, source: PackSource, now: Any) -> dict[str, Any
         "requested_by": pack.requested_by.get_username() if pack.requested_by else "commande evidence_pack",
         "missing": source.missing,
     }
+
+
+INTERRUPTED = "La préparation du dossier a été interrompue (le serveur a redémarré). Demandez-en un nouveau."
+
+
+def evidence_packs_interrupted_fail(*, now: dt.datetime | None = None) -> int:
+    """Mark failed the packs pending or building for longer than EVIDENCE_STUCK_SECONDS (a build takes seconds to
+    minutes: their worker died), and remove their unfinished file; re-running changes nothing more."""
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.EVIDENCE_STUCK_SECONDS)
+    stuck = EvidencePack.objects.filter(
+        Q(status=EvidencePack.Status.BUILDING, started_at__lt=cutoff)
+        | Q(status=EvidencePack.Status.PENDING, created_at__lt=cutoff)
+    )
+    ids = list(stuck.values_list("pk", flat=True))
+    for pack_id in ids:
+        for partial in evidence_dir().glob(f"{pack_id:06d}-*.zip.partial"):
+            partial.unlink(missing_ok=True)
+    return stuck.filter(pk__in=ids).update(
+        status=EvidencePack.Status.FAILED, finished_at=timezone.now(), error=INTERRUPTED
+    )
 
 
 def evidence_pack_download_name(pack: EvidencePack) -> str:

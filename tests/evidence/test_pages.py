@@ -144,3 +144,30 @@ def test_a_case_file_without_anything_yet_still_gives_a_pack_that_says_what_is_m
     with pack_zip(pack) as archive:
         readme = archive.read("README.txt").decode()
     assert "aucune notification n'a été déposée auprès de la CNIL" in readme
+
+
+def test_a_pack_whose_worker_died_is_marked_interrupted_once_and_its_partial_file_removed(world, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from evidence.services import evidence_packs_interrupted_fail
+    from evidence.tasks import evidence_packs_interrupted_fail_task
+
+    # given a pack claimed 40 minutes ago with its unfinished file, and a fresh one
+    old = evidence_pack_request(case_file=world.case_file, kind="dpo", by=None, enqueue=False)
+    fresh = evidence_pack_request(case_file=world.case_file, kind="dpo", by=None, enqueue=False)
+    EvidencePack.objects.filter(pk=old.pk).update(
+        status="building", started_at=timezone.now() - dt.timedelta(minutes=40)
+    )
+    settings.EVIDENCE_DIR.mkdir(parents=True)
+    partial = settings.EVIDENCE_DIR / f"{old.pk:06d}-abc.zip.partial"
+    partial.write_bytes(b"PK")
+    # when the beat task runs, twice
+    assert evidence_packs_interrupted_fail_task.delay().get() == 1
+    assert evidence_packs_interrupted_fail() == 0
+    # then only the old one failed, in French, and its file is gone
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.status == "failed" and old.error.startswith("La préparation du dossier a été interrompue")
+    assert fresh.status == "pending" and not partial.exists()
