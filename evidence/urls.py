@@ -12,10 +12,12 @@ _BUILD = "preparer/<int:laboratory_id>/<int:breach_id>/"
 urlpatterns = [
     path("dossiers-de-preuves/", _staff(views.dpo_page), name="dpo"),
     path(f"dossiers-de-preuves/{_BUILD}", _staff(views.dpo_build), name="dpo_build"),
-    path("dossiers-de-preuves/<int:pack_id>/telecharger/", _staff(views.dpo_download), name="dpo_download"),
+    path("dossiers-de-preuves/<int:evidencepack_id>/telecharger/", _staff(views.dpo_download), name="dpo_download"),
     path("cnil/dossiers-de-preuves/", _staff(views.liaison_page), name="liaison"),
     path(f"cnil/dossiers-de-preuves/{_BUILD}", _staff(views.liaison_build), name="liaison_build"),
     path(
-        "cnil/dossiers-de-preuves/<int:pack_id>/telecharger/", _staff(views.liaison_download), name="liaison_download"
+        "cnil/dossiers-de-preuves/<int:evidencepack_id>/telecharger/",
+        _staff(views.liaison_download),
+        name="liaison_download",
     ),
 ]

@@ -85,10 +85,12 @@ def _page(request: HttpRequest, version: Version) -> HttpResponse:
 
 
 def _build(request: HttpRequest, version: Version, laboratory_id: int, breach_id: int) -> HttpResponse:
-    _require(request, version, "_build")  # the table first: a refused role gets 403 whatever the method
+    # Another laboratory's case file does not exist for this user (404, as everywhere), then the table (403),
+    # then the method: a refused role gets 403 whatever the method.
+    case_file = get_object_or_404(_case_files(request), laboratory_id=laboratory_id, breach_id=breach_id)
+    _require(request, version, "_build")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"], "Utilisez le bouton « Préparer le dossier de preuves ».")
-    case_file = get_object_or_404(_case_files(request), laboratory_id=laboratory_id, breach_id=breach_id)
     pack = evidence_pack_request(case_file=case_file, kind=version.kind, by=request.user)
     messages.success(
         request, f"Dossier de preuves n°{pack.pk} demandé pour {case_file.laboratory.code} : il se prépare ci-dessous."
@@ -96,9 +98,9 @@ def _build(request: HttpRequest, version: Version, laboratory_id: int, breach_id
     return redirect(reverse(version.prefix))
 
 
-def _download(request: HttpRequest, version: Version, pack_id: int) -> HttpResponse:
+def _download(request: HttpRequest, version: Version, evidencepack_id: int) -> HttpResponse:
+    pack = get_object_or_404(_packs(request, version), pk=evidencepack_id)  # out of scope: 404 before the table's 403
     _require(request, version, "_download")
-    pack = get_object_or_404(_packs(request, version), pk=pack_id)
     try:
         handle = evidence_pack_open(pack=pack)
     except EvidencePackFileError as error:
@@ -121,8 +123,8 @@ def dpo_build(request: HttpRequest, laboratory_id: int, breach_id: int) -> HttpR
     return _build(request, DPO, laboratory_id, breach_id)
 
 
-def dpo_download(request: HttpRequest, pack_id: int) -> HttpResponse:
-    return _download(request, DPO, pack_id)
+def dpo_download(request: HttpRequest, evidencepack_id: int) -> HttpResponse:
+    return _download(request, DPO, evidencepack_id)
 
 
 def liaison_page(request: HttpRequest) -> HttpResponse:
@@ -133,5 +135,5 @@ def liaison_build(request: HttpRequest, laboratory_id: int, breach_id: int) -> H
     return _build(request, LIAISON, laboratory_id, breach_id)
 
 
-def liaison_download(request: HttpRequest, pack_id: int) -> HttpResponse:
-    return _download(request, LIAISON, pack_id)
+def liaison_download(request: HttpRequest, evidencepack_id: int) -> HttpResponse:
+    return _download(request, LIAISON, evidencepack_id)

@@ -360,8 +360,8 @@ def test_every_staff_page_answers_each_role_what_the_table_says(name, pattern, r
     campaign, patient = make_campaign_in(lab_a)
     values = {"pk": campaign.pk, "fmt": "csv", "breach_id": patient.breach_id, "laboratory_id": lab_a.pk,
               "patient_id": patient.pk, "language": "fr"}  # fmt: skip
-    if "pack_id" in pattern.pattern.converters:  # an evidence pack of the version the URL serves
-        values["pack_id"] = _evidence_pack(patient, "liaison" if ":liaison" in name else "dpo").pk
+    if name.startswith("evidence:"):  # the case file the pack is prepared from, and a pack of the URL's version
+        values["evidencepack_id"] = _evidence_pack(patient, "liaison" if ":liaison" in name else "dpo").pk
     kwargs = {key: values[key] for key in pattern.pattern.converters}
     client = login_verified(Client(), _persona(role, lab_a))
     # when the page is opened
