@@ -11,7 +11,6 @@ from typing import Any
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
 from import_export.formats import base_formats
 
 from labs import access
@@ -21,11 +20,10 @@ from notifier.models import Campaign
 from notifier.resources import call_centre_download
 from patients.models import Patient
 
-from .faq import faq_entries, script_steps
 from .forms import NoticeLookupForm
-from .kit import LANGUAGES, call_centre_kit
+from .kit import LANGUAGES
 from .lookup import FAILURE, notice_open_by_reference
-from .pdf import html_to_pdf
+from .pdf import kit_context, kit_pdf_render
 
 REFUSED = "Pages réservées au centre d'appels et aux équipes des laboratoires."
 
@@ -48,14 +46,7 @@ def _language(request: HttpRequest) -> str:
 
 def _kit_context(request: HttpRequest, laboratory_id: int, breach_id: int) -> dict[str, Any]:
     laboratory, breach = _laboratory_and_breach(request, laboratory_id, breach_id)
-    kit = call_centre_kit(breach=breach, laboratory=laboratory, language=_language(request))
-    return {
-        "laboratory": laboratory,
-        "breach": breach,
-        "kit": kit,
-        "faq": faq_entries(kit),
-        "script": script_steps(kit),
-    }
+    return kit_context(breach=breach, laboratory=laboratory, language=_language(request))
 
 
 def kit_index(request: HttpRequest) -> HttpResponse:
@@ -79,7 +70,7 @@ def kit_page(request: HttpRequest, laboratory_id: int, breach_id: int) -> HttpRe
 def kit_pdf(request: HttpRequest, laboratory_id: int, breach_id: int) -> HttpResponse:
     access.require(request.user, access.view_permission("call_centre:kit_pdf"), REFUSED)
     context = _kit_context(request, laboratory_id, breach_id)
-    pdf = html_to_pdf(render_to_string("call_centre/kit_pdf.html", context))
+    pdf = kit_pdf_render(context)
     audit_record(
         actor=request.user, action=AuditEvent.Action.EXPORT, obj=context["breach"], laboratory=context["laboratory"],
         request=request,

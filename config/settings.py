@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "status_page",
     "dashboards",
     "call_centre",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +294,9 @@ CAMPAIGN_CALL_CURVE = env.list(
 POSTAL_DELAY_DAYS = env.int("POSTAL_DELAY_DAYS", default=3)
 # CNIL acknowledgements of filings (PDF): in the private storage (labs/receipts.py), downloaded through the admin.
 CNIL_RECEIPT_MAX_BYTES = env.int("CNIL_RECEIPT_MAX_BYTES", default=5 * 1024 * 1024)
+# Evidence packs (zip per laboratory and breach, evidence/): in the private storage, downloaded through the staff
+# pages only; one still pending or building after this long lost its worker and is marked failed.
+EVIDENCE_STUCK_SECONDS = env.int("EVIDENCE_STUCK_SECONDS", default=1800)
 
 # --- client address --------------------------------------------------------------------------------
 # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; none by
@@ -392,6 +396,8 @@ CELERY_BEAT_SCHEDULE = {
     "patients-import-rejects-purge": {"task": "patients.tasks.import_rejects_purge_task", "schedule": 24 * 3600.0},
     # Under the 60 s the CNIL dashboard's counts snapshot lives, so the page never computes them itself.
     "cnil-counts-refresh": {"task": "dashboards.tasks.cnil_counts_refresh_task", "schedule": 50.0},
+    # An evidence pack whose worker died stays "en préparation": after EVIDENCE_STUCK_SECONDS it says so.
+    "evidence-interrupted": {"task": "evidence.tasks.evidence_packs_interrupted_fail_task", "schedule": 600.0},
 }
 
 # --- public pages (status page, dashboards) -------------------------------------------------------

@@ -93,6 +93,14 @@ PERMISSION_TABLE: dict[str, Permission] = {
         "Ouvrir un avis par sa référence et la date de naissance dite par l'appelant (un à la fois, audité)",
         _roles(CALL_CENTRE, SUPERUSER),
     ),
+    "labs.evidence_pack": Permission(
+        "Préparer et télécharger le dossier de preuves de ses laboratoires (version DPO)", _roles(DPO, SUPERUSER)
+    ),
+    # The CNIL's version of the same pack: aggregates only, no patient-level file (evidence/contents.py).
+    "labs.evidence_pack_liaison": Permission(
+        "Préparer et télécharger la version CNIL d'un dossier de preuves (sans donnée de patient)",
+        _roles(CNIL_LIAISON, SUPERUSER),
+    ),
     "labs.manage_shared": Permission(
         "Créer ou importer des laboratoires, modifier une violation commune, gérer les accès", _roles(SUPERUSER)
     ),
@@ -238,6 +246,12 @@ VIEW_TABLE: dict[str, tuple[str, str]] = {
         "Centre d'appels : ouvrir un avis (référence + date de naissance)",
     ),
     "letters:preview_pdf": (_READ_PATIENTS, "Aperçu d'une lettre (PDF spécimen)"),
+    "evidence:dpo": ("labs.evidence_pack", "Dossiers de preuves (version DPO) : la page"),
+    "evidence:dpo_build": ("labs.evidence_pack", "Dossiers de preuves (version DPO) : préparer"),
+    "evidence:dpo_download": ("labs.evidence_pack", "Dossiers de preuves (version DPO) : télécharger"),
+    "evidence:liaison": ("labs.evidence_pack_liaison", "Dossiers de preuves (version CNIL) : la page"),
+    "evidence:liaison_build": ("labs.evidence_pack_liaison", "Dossiers de preuves (version CNIL) : préparer"),
+    "evidence:liaison_download": ("labs.evidence_pack_liaison", "Dossiers de preuves (version CNIL) : télécharger"),
 }
 
 # Management commands: "ops.shell" for those run by the operations team; a subcommand acting for a
@@ -266,6 +280,10 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "staff": ("ops.shell", "staff add, totp, deactivate, list (comptes du personnel)"),
     "run_periodic": ("ops.shell", "run_periodic (tâches périodiques sans broker)"),
     "filing_export": ("ops.shell", "filing_export ID --format edpb-json|cnil-pdf|ars-pdf (fiches d'une notification)"),
+    "evidence_pack": (
+        "ops.shell",
+        "evidence_pack VIOLATION LABORATOIRE [--liaison] [--out FICHIER] (dossier de preuves)",
+    ),
 }
 
 

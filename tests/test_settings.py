@@ -41,6 +41,7 @@ def test_every_beat_entry_names_a_registered_celery_task():
         "labs-audit-purge",
         "patients-import-rejects-purge",
         "cnil-counts-refresh",
+        "evidence-interrupted",
     }
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, entry["task"]

@@ -322,7 +322,8 @@ def test_the_table_holds_only_known_permissions_and_superusers_everywhere():
 
 def test_the_cnil_liaison_holds_no_write_and_no_patient_level_permission():
     liaison = {name for name, p in access.PERMISSION_TABLE.items() if CNIL_LIAISON in p.roles}
-    assert liaison == {"labs.view_lab_data", "labs.view_cnil_dashboard"}
+    # The evidence pack's CNIL version is aggregates only (tests/evidence/test_pack.py reads every file of it).
+    assert liaison == {"labs.view_lab_data", "labs.view_cnil_dashboard", "labs.evidence_pack_liaison"}
 
 
 @pytest.mark.django_db
@@ -337,7 +338,7 @@ def _staff_views():
     from django.urls import get_resolver
 
     names = []
-    for namespace in ("dashboards", "letters", "call_centre"):
+    for namespace in ("dashboards", "letters", "call_centre", "evidence"):
         resolver = get_resolver().namespace_dict[namespace][1]
         names += [(f"{namespace}:{p.name}", p) for p in resolver.url_patterns if p.name]
     return names
@@ -359,6 +360,8 @@ def test_every_staff_page_answers_each_role_what_the_table_says(name, pattern, r
     campaign, patient = make_campaign_in(lab_a)
     values = {"pk": campaign.pk, "fmt": "csv", "breach_id": patient.breach_id, "laboratory_id": lab_a.pk,
               "patient_id": patient.pk, "language": "fr"}  # fmt: skip
+    if name.startswith("evidence:"):  # the case file the pack is prepared from, and a pack of the URL's version
+        values["evidencepack_id"] = _evidence_pack(patient, "liaison" if ":liaison" in name else "dpo").pk
     kwargs = {key: values[key] for key in pattern.pattern.converters}
     client = login_verified(Client(), _persona(role, lab_a))
     # when the page is opened
@@ -368,6 +371,14 @@ def test_every_staff_page_answers_each_role_what_the_table_says(name, pattern, r
     _report([{"admin": name, "role": role, "side": "A", "case": name, "kind": "view", "method": "GET",
               "expected": "allowed" if allowed else "403", "got": outcome(status)}])  # fmt: skip
     assert outcome(status) == ("allowed" if allowed else "403")
+
+
+def _evidence_pack(patient, kind: str):
+    from evidence.services import evidence_pack_request
+    from tests.factories import case_file_complete
+
+    case_file = case_file_complete(breach=patient.breach, laboratory=patient.laboratory)
+    return evidence_pack_request(case_file=case_file, kind=kind, by=None, enqueue=False)
 
 
 @pytest.fixture

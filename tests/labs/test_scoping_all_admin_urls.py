@@ -16,7 +16,7 @@ from labs.audit import AuditEvent
 
 from .world import build, populate_world
 
-PROJECT_APPS = {"labs", "patients", "letters", "notifier"}
+PROJECT_APPS = {"labs", "patients", "letters", "notifier", "evidence"}
 REGISTRY = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 
 
