@@ -211,20 +211,38 @@ def returned_mail(source: PackSource, pack: EvidenceZip) -> None:
 
 # --- 7. public communication --------------------------------------------------------------------------------------
 def public_communication(source: PackSource, pack: EvidenceZip) -> None:
+    """Each publication (Art. 34(3)(c)) with its text and the unreachable figures frozen when it was recorded."""
     cf = source.case_file
     lines = [
         f"Communication publique — {cf.laboratory} — {cf.breach.title}",
         "",
         f"Exemption retenue (art. 34(3)) : {cf.get_exemption_display()}",
         f"Justification : {cf.exemption_justification or 'sans objet'}",
-        f"Support : {cf.public_notice_where or 'aucune communication publique enregistrée'}",
-        f"Date : {format_paris(cf.public_notice_at) or '—'}",
-        f"Lien : {cf.public_notice_url or '—'}",
     ]
-    if cf.exemption == BreachLaboratory.Exemption.C and not cf.public_notice_where:
+    publications = list(cf.public_communications.order_by("published_at", "pk"))
+    if not publications:
+        lines += ["", "Aucune communication publique enregistrée."]
+    for number, p in enumerate(publications, start=1):
+        figures = p.figures or {}
+        lines += [
+            "", f"Publication n°{number}", f"Date : {format_paris(p.published_at)}",
+            f"Support : {p.get_medium_display()}" + (f" — {p.where}" if p.where else ""),
+            f"Lien : {p.url or '—'}", f"Texte publié :\n{p.text or '—'}",
+        ]  # fmt: skip
+        if figures:
+            lines += [
+                f"Chiffres qui la justifient (figés le {figures.get('computed_at', '—')}) :",
+                f"  patients à qui une campagne a écrit : {source.count(figures.get('patients', 0))}",
+                f"  patients non joints : {source.count(figures.get('unreachable', 0))}",
+                f"  décès signalés (comptés à part) : {source.count(figures.get('deceased', 0))}",
+            ]
+            lines += [f"  dont {r['label']} : {source.count(r['patients'])}" for r in figures.get("reasons", [])]
+    if cf.exemption == BreachLaboratory.Exemption.C and not publications:
         source.missing.append("exemption art. 34(3)(c) sans communication publique enregistrée")
+    note = " (effectifs sous 10 masqués « < 10 »)" if source.liaison else ""
     pack.add_text("07-communication-publique/communication-publique.txt", "\n".join(lines) + "\n",
-                  "la communication publique (support, date, lien) et l'exemption qui la fonde")  # fmt: skip
+                  f"les communications publiques (date, support, lien, texte, chiffres figés) et l'exemption qui les "
+                  f"fonde{note}")  # fmt: skip
 
 
 # --- 8. the call-centre kit ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from labs.services import case_file_decide, cnil_filing_record
 from labs.storage import private_storage
 from notifier import launch, postal
 from notifier.models import Notification, PrintBatch
+from notifier.public_communications import public_communication_record
 from patients.models import Patient
 from tests.access_fixtures import make_staff
 from tests.factories import PatientFactory, case_file_complete
@@ -77,10 +78,11 @@ def world(breach, laboratory, dpo, make_campaign, approver, django_capture_on_co
     case_file = case_file_complete(breach=breach, laboratory=laboratory)
     case_file.exemption = BreachLaboratory.Exemption.C
     case_file.exemption_justification = "Douze adresses introuvables : effort disproportionné pour celles-ci."
-    case_file.public_notice_where = "Site du laboratoire et presse régionale"
-    case_file.public_notice_at = timezone.now()
-    case_file.public_notice_url = "https://labo.example/information-violation"
     case_file.save()
+    public_communication_record(
+        case_file=case_file, published_at=timezone.now(), medium="website", where="Site du laboratoire",
+        url="https://labo.example/information-violation", text="Avis aux patients du laboratoire.", by=dpo,
+    )  # fmt: skip
     case_file_decide(case_file=case_file, decision="notify", reason="Données de santé : risque probable.", by=dpo)
     receipt = SimpleUploadedFile("accuse.pdf", receipt_pdf(), content_type="application/pdf")
     cnil_filing_record(case_file=case_file, submitted_at=timezone.now(), by=dpo, cnil_reference="CNIL-2021-0042",

@@ -87,7 +87,8 @@ def test_the_dpo_version_verifies_and_holds_every_piece_with_the_patient_level_s
         == world.case_file.filings.get().snapshot
     )
     assert "Douze adresses introuvables" in texts["03-decision-art-34/decision.txt"]
-    assert "Site du laboratoire et presse régionale" in texts["07-communication-publique/communication-publique.txt"]
+    public = texts["07-communication-publique/communication-publique.txt"]
+    assert "Site web — Site du laboratoire" in public.replace("site web", "Site web") and "Avis aux patients" in public
     trail = texts["04-campagnes/historique.csv"]
     for action in ("création", "approbation (quatre yeux)", "lancement", "lot remis à l'imprimeur / La Poste"):
         assert f";{action};" in trail, action
