@@ -169,12 +169,12 @@ class CampaignAdmin(LabScopedAdminMixin, admin.ModelAdmin):
         try:
             plan = plans.campaign_plan(campaign=campaign)
         except campaigns.CampaignError as error:
-            return format_html('{} <a href="{}">Voir le plan</a>', error, url)
+            return format_html('{} <a style="text-decoration:underline" href="{}">Voir le plan</a>', error, url)
         if plan is None:
             return format_html('Aucune capacité déclarée : les lots sont remis dès qu\'ils sont prêts. '
-                               '<a href="{}">Déclarer la capacité</a>', url)  # fmt: skip
+                               '<a style="text-decoration:underline" href="{}">Déclarer la capacité</a>', url)  # fmt: skip
         return format_html(
-            'Capacité {} appels par jour ; remises du {} au {} ; pic attendu {} appels par jour. <a href="{}">Voir le '
+            'Capacité {} appels par jour ; remises du {} au {} ; pic attendu {} appels par jour. <a style="text-decoration:underline" href="{}">Voir le '
             "plan jour par jour</a>",
             plan.capacity, f"{plan.start:%d/%m/%Y}",
             f"{plan.last_hand_over:%d/%m/%Y}" if plan.last_hand_over else "—", f"{plan.peak_calls:.1f}", url,
