@@ -15,8 +15,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import time
 import subprocess
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -158,7 +158,9 @@ def test_a_campaign_spread_over_two_worker_hosts_and_a_web_host_sharing_no_disk(
     assert all(count > 0 for count in done), done
     for host in ("web", "worker-1", "worker-2"):
         assert _files_under(tmp_path / host / "var") == [], host
-    print(f"\nmulti-host: {took:.0f} s from start-up to the last email, {len(batches)} batches, tasks per worker host {done}, {len(sink.ids())} emails")
+    print(
+        f"\nmulti-host: {took:.0f} s from start-up to the last email, {len(batches)} batches, tasks per worker host {done}, {len(sink.ids())} emails"
+    )
 
 
 def _all_done(campaign: Campaign) -> bool:
