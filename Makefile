@@ -24,7 +24,7 @@ demo: install
 	bash scripts/demo.sh $(DEMO_ROWS) $(DEMO_PORT)
 
 test: install
-	@bash scripts/sysdeps.sh chromium npm
+	@bash scripts/sysdeps.sh chromium npm pgbouncer
 	bash scripts/test.sh
 
 lint: install

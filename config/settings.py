@@ -103,6 +103,12 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'notifier.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # Behind PgBouncer in transaction pooling (NOTIFIER_PGBOUNCER=1, DATABASE_URL pointing at it), a server
+    # connection is ours for one transaction only: no server-side cursors (QuerySet.iterator() would DECLARE
+    # one outside a transaction). The rest already fits: psycopg binds on the client side with no prepared
+    # statements (Django's default), advisory locks and SET are transaction-level, COPY runs in one.
+    NOTIFIER_PGBOUNCER = env.bool("NOTIFIER_PGBOUNCER", default=False)
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = NOTIFIER_PGBOUNCER
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -29,6 +29,8 @@ from tests.access_fixtures import (  # noqa: F401
 )
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory, case_file_complete
 
+pytest_plugins = ["tests.servers"]  # servers a test starts for itself: moto's S3, PgBouncer
+
 
 def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")

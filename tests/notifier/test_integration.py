@@ -35,6 +35,7 @@ from config.celery import app as celery_app
 from labs import access
 from notifier import campaigns, launch, notice_email, queue, sending
 from notifier.models import Campaign, Notification
+from patients.models import Patient
 from tests.factories import BreachFactory, LaboratoryFactory, PatientFactory, case_file_complete
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -106,11 +107,15 @@ def child_env(sink: Sink, broker_url: str, **extra: str) -> dict[str, str]:
 
 
 class Worker:
-    """A real `celery -A config worker --pool=prefork --concurrency=2` (with embedded beat) in its own group."""
+    """A real `celery -A config worker --pool=prefork --concurrency=2` (with embedded beat) in its own group.
 
-    def __init__(self, env: dict[str, str], tmp_path: Path) -> None:
+    Another host's worker: its own folder (`tmp_path`), `concurrency`, `beat=False` (one beat per deployment)."""
+
+    def __init__(self, env: dict[str, str], tmp_path: Path, *, concurrency: int = 2, beat: bool = True) -> None:
         self.env = env
         self.tmp_path = tmp_path
+        self.concurrency = concurrency
+        self.beat = beat
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
@@ -118,9 +123,10 @@ class Worker:
         self.starts += 1
         log = open(self.tmp_path / f"worker-{self.starts}.log", "wb")  # noqa: SIM115 (closed with the process)
         self.proc = subprocess.Popen(  # noqa: S603
-            [PYTHON, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=2", "-B",
-             "-s", str(self.tmp_path / f"beat-{self.starts}"), "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-l", "warning", "-n", f"campaign-test-{os.getpid()}-{self.starts}@%h"],
+            [PYTHON, "-m", "celery", "-A", "config", "worker", "--pool=prefork", f"--concurrency={self.concurrency}",
+             *(["-B", "-s", str(self.tmp_path / f"beat-{self.starts}")] if self.beat else []),
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
+             "-n", f"campaign-test-{os.getpid()}-{id(self)}-{self.starts}@%h"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
@@ -136,8 +142,8 @@ class Worker:
 def worker_factory(tmp_path):
     workers: list[Worker] = []
 
-    def make(env: dict[str, str]) -> Worker:
-        worker = Worker(env, tmp_path)
+    def make(env: dict[str, str], folder: Path | None = None, **options) -> Worker:
+        worker = Worker(env, folder or tmp_path, **options)
         workers.append(worker)
         return worker
 
@@ -162,7 +168,7 @@ def campaign_with_patients(n: int, policy: str = "email") -> Campaign:
     for user in (author, approver):  # `campaign ... --by` checks the role × action table (labs.access)
         user.groups.add(access.roles_ensure()[access.OPERATOR])
         access.memberships_set(user=user, laboratories=[lab])
-    PatientFactory.create_batch(n, breach=breach, laboratory=lab)
+    Patient.objects.bulk_create(PatientFactory.build_batch(n, breach=breach, laboratory=lab), batch_size=1000)
     case_file_complete(breach=breach, laboratory=lab)  # the launch gate's Art. 34(2) facts
     campaign = campaigns.campaign_create(breach=breach, laboratory=lab, name="Preuve", by=author, channel_policy=policy)
     return campaigns.campaign_approve(campaign=campaign, by=approver)
