@@ -316,6 +316,7 @@ def main() -> int:
         print(json.dumps(import_once(args.rows, args.seed, args.one, args.keep)))
         return 0
 
+    call_command("migrate", verbosity=0)  # a fresh benchmark database: the schema first, outside the measure
     shapes = [shape.strip() for shape in args.shapes.split(",") if shape.strip()]
     runs = []
     for shape in shapes:
@@ -323,7 +324,10 @@ def main() -> int:
         command = [sys.executable, __file__, "--rows", str(args.rows), "--seed", str(args.seed), "--one", shape]
         if args.keep:
             command.append("--keep")
-        child = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
+        child = subprocess.run(command, capture_output=True, text=True)  # noqa: S603
+        if child.returncode != 0:  # the child's own error, not a CalledProcessError traceback
+            print(f"import of the {shape} file failed:\n{child.stderr.strip()[-2000:]}", file=sys.stderr)
+            return 1
         runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
         print(json.dumps(runs[-1], indent=2), flush=True)
     figures = baseline(ROOT / runs[0]["file"])
