@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -211,8 +211,9 @@ def iter_records(text_stream, delimiter: str) -> Iterator[RawRecord | list[str]]
 class PatientDraft:
     """One (laboratory, person) while the file is read: bounded state, whatever their row count.
 
-    In the real leak nearly every row is a new patient, so this is what memory grows with: about 500
-    bytes per patient with its key in `RecordSorter.drafts` (≤ 544 at the peak of a 491,839-row import,
+    A draft lives for two generations of records (`RecordSorter.next_generation`), then it is written and
+    only its id stays, keyed by its material: what the import holds grows by about that much per patient
+    (≤ 439 bytes per patient at the peak of a 491,839-row import, everything the peak adds counted,
     benchmarks/README.md). The person key (an HMAC, 64 hex characters) is not held: it is computed from
     `material` when the patient is written.
     """
@@ -337,8 +338,16 @@ class RecordSorter:
         self.lab_id_for = lab_id_for
         self.existing_patient_id = existing_patient_id
         self.new_patient_id = new_patient_id
-        # laboratory id → person material → draft (one dict per laboratory: no key tuple per patient)
+        # laboratory id → person material → draft (one dict per laboratory: no key tuple per patient).
+        # New patients go through generations (`next_generation`): `drafts` takes the persons first seen
+        # since the last call, `sealed` those of the generation before, which rows may still complete
+        # until the next call hands them out to be written; then only their ids stay (`written`).
         self.drafts: dict[int, dict[str, PatientDraft]] = {}
+        self.sealed: dict[int, dict[str, PatientDraft]] = {}
+        self.written: dict[int, dict[str, int]] = {}
+        # Patients already in the database (an earlier file, or this one's written generations) that this
+        # file's later rows add to: merged at the end (`services._merge_existing`).
+        self.updates: dict[int, dict[str, PatientDraft]] = {}
         self.lab_ids: dict[str, int | None] = {}
         # Every canonical field becomes one position of an "extended row": the row itself, then the
         # joined value of each multi-column field, then "" for unmapped fields; one C-level itemgetter
@@ -361,9 +370,21 @@ class RecordSorter:
         self._identity_columns = " / ".join(name for name in (self._column_names("last_name"),
                                                               self._column_names("nir")) if name)  # fmt: skip
 
-    def all_drafts(self) -> Iterable[PatientDraft]:
-        for drafts in self.drafts.values():
-            yield from drafts.values()
+    def next_generation(self) -> list[PatientDraft]:
+        """The new patients of the generation before the current one, to be written now: a person's rows
+        close together in the file (as the generator writes them, within 20,000 rows) are all in by then.
+        A later row of one of them becomes an update of the written patient (`updated_drafts`)."""
+        ready = self.sealed
+        for lab_id, drafts in ready.items():
+            written = self.written.setdefault(lab_id, {})
+            for material, draft in drafts.items():
+                written[material] = draft.id
+        self.sealed, self.drafts = self.drafts, {}
+        return [draft for drafts in ready.values() for draft in drafts.values()]
+
+    def updated_drafts(self) -> list[PatientDraft]:
+        """What this file adds to patients already written (by an earlier file or an earlier generation)."""
+        return [draft for drafts in self.updates.values() for draft in drafts.values()]
 
     def _column_names(self, canonical: str) -> str:
         return " + ".join(self.plan.header[index] for index in self.plan.columns.get(canonical, ()))
@@ -469,7 +490,17 @@ class RecordSorter:
             drafts = self.drafts[lab_id] = {}
         draft = drafts.get(material)
         if draft is None:
-            draft = drafts[material] = self._new_draft(lab_id, material, nir, birth_raw)
+            sealed = self.sealed.get(lab_id)
+            draft = sealed.get(material) if sealed else None
+            if draft is None:
+                updates = self.updates.get(lab_id)
+                draft = updates.get(material) if updates else None
+                if draft is None:
+                    draft = self._new_draft(lab_id, material, nir, birth_raw)
+                    if draft.existing:
+                        self.updates.setdefault(lab_id, {})[material] = draft
+                    else:
+                        drafts[material] = draft
         return draft
 
     def _exposure(
@@ -559,8 +590,9 @@ class RecordSorter:
 
     def _new_draft(self, lab_id: int, material: str, nir: str, birth_raw: str) -> PatientDraft:
         """A patient's draft at their first row; `nir` is the row's NIR already compacted ("" if none)."""
-        existing_id = None
-        if self.existing_patient_id is not None:
+        written = self.written.get(lab_id)
+        existing_id = written.get(material) if written else None
+        if existing_id is None and self.existing_patient_id is not None:
             existing_id = self.existing_patient_id(lab_id, person_key(material, self.secret))
         draft = PatientDraft(
             patient_id=existing_id if existing_id is not None else self.new_patient_id(),

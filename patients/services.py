@@ -16,6 +16,8 @@ import io
 import json
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from labs.audit import audit_record
@@ -50,8 +53,11 @@ from .normalize import person_key
 
 logger = logging.getLogger(__name__)
 
-FLUSH_EVERY = 20_000  # records buffered before a COPY / bulk_create: bounds memory, amortises round trips
-ID_BLOCK = 50_000  # ids per sequence round trip: each one pauses the records COPY
+FLUSH_EVERY = 20_000  # rejections buffered before a bulk_create: bounds memory, amortises round trips
+# Accepted records per generation: each generation's new patients are written one generation later (when
+# their rows are in, the generator's within 20,000 rows), then that generation's records.
+GENERATION_RECORDS = 25_000
+ID_BLOCK = 50_000  # patient ids per sequence round trip, fetched ahead by the writer thread
 PROGRESS_EVERY = 10_000
 
 Progress = Callable[[int, int, int], None]  # (records read, bytes read, file size)
@@ -309,6 +315,8 @@ def _read_and_write(
             if type(outcome) is AcceptedRecord:
                 n_accepted += 1
                 write_record(outcome)
+                if n_accepted % GENERATION_RECORDS == 0:
+                    writer.write_generation(sorter.next_generation())
             else:
                 n_rejected += 1
                 n_unknown_lab += outcome.reason == UNKNOWN_LAB_CODE
@@ -330,16 +338,17 @@ def _read_and_write(
                 f"aucun code de laboratoire du fichier n'est connu ({shown}) : rien n'est importé ; créez les "
                 f"laboratoires ou relancez avec --allow-new-laboratories / no known laboratory code, nothing imported"
             )
-        writer.flush_records()
+        # The last two generations: the sealed one, then the current one (each with its records).
+        writer.write_generation(sorter.next_generation())
+        writer.write_generation(sorter.next_generation())
+        writer.finish()
         writer.write_rejections(rejected)
         if progress is not None:
             progress(n_read, source.size, source.size)
 
-    new_drafts = [d for d in sorter.all_drafts() if not d.existing]
-    writer.write_new_patients(new_drafts)
-    _merge_existing([d for d in sorter.all_drafts() if d.existing])
+    _merge_existing(sorter.updated_drafts())
     batch.rows_read, batch.rows_accepted, batch.rows_rejected = n_read, n_accepted, n_rejected
-    batch.patients_created = len(new_drafts)
+    batch.patients_created = writer.patients_written
     batch.status = ImportBatch.Status.SUCCEEDED
     batch.finished_at = timezone.now()
     batch.save()
@@ -399,13 +408,19 @@ _PATIENT_COLUMNS = (
 
 class _Writer:
     """Bulk writes through the ORM (SQLite, any backend); patient ids are assigned before insertion
-    so that exposed records can be written while the file is still being read."""
+    so that exposed records can be written while the file is still being read.
+
+    Records arrive one by one (`write_record`); at each generation (`write_generation`) the patients
+    the reader hands out are written, then the records of the generation before, which can only
+    name patients written by then."""
 
     def __init__(self, batch: ImportBatch, *, allow_new_laboratories: bool) -> None:
         self.batch = batch
         self.allow_new_laboratories = allow_new_laboratories
+        self.patients_written = 0
         self._next_id = (Patient.objects.aggregate(m=Max("id"))["m"] or 0) + 1
-        self._records: list[AcceptedRecord] = []
+        self._records: list = []
+        self._sealed_records: list = []
 
     def new_patient_id(self) -> int:
         value = self._next_id
@@ -422,11 +437,17 @@ class _Writer:
 
     def write_record(self, record: AcceptedRecord) -> None:
         self._records.append(record)
-        if len(self._records) >= FLUSH_EVERY:
-            self.flush_records()
 
-    def flush_records(self) -> None:
-        records, self._records = self._records, []
+    def write_generation(self, drafts: list[PatientDraft]) -> None:
+        records, self._sealed_records, self._records = self._sealed_records, self._records, []
+        self.patients_written += len(drafts)
+        self._write(drafts, records)
+
+    def _write(self, drafts: list[PatientDraft], records: list) -> None:
+        self.write_new_patients(drafts)
+        self.write_records(records)
+
+    def write_records(self, records: list[AcceptedRecord]) -> None:
         batch_id = self.batch.pk
         ExposedRecord.objects.bulk_create(
             [
@@ -445,7 +466,6 @@ class _Writer:
         )
 
     def write_rejections(self, rejections: list[Rejection]) -> None:
-        self.flush_records()
         ImportRejection.objects.bulk_create(
             [
                 ImportRejection(
@@ -456,8 +476,11 @@ class _Writer:
             batch_size=5000,
         )
 
+    def finish(self) -> None:
+        """Every generation handed over is written (the ORM writer writes them as they come)."""
+
     def close(self, error: BaseException | None) -> None:
-        """Called once reading is over or has failed."""
+        """Called when reading has failed."""
 
     def write_new_patients(self, drafts: list[PatientDraft]) -> None:
         now = timezone.now()
@@ -473,86 +496,150 @@ class _Writer:
 
 class _PostgresWriter(_Writer):
     """PostgreSQL: ids drawn from the table's sequence in blocks (safe alongside other writers), rows
-    streamed with COPY in PostgreSQL's text format. The exposed records go into one COPY kept open
-    while the file is read, so that the server stores them on the second core while this process
-    parses; it is closed only for the rare other query (a new laboratory, a new block of ids)."""
+    streamed with COPY in PostgreSQL's text format by a thread of its own on the import's connection,
+    so that the server stores a generation (patients, records, their key checks) on the second core
+    while this process reads the next one. The thread is the connection's only user until `finish`:
+    the main thread asks it for ids and waits for it (`_drain`) before any query of its own."""
 
     def __init__(self, batch: ImportBatch, *, allow_new_laboratories: bool) -> None:
         self.batch = batch
         self.allow_new_laboratories = allow_new_laboratories
+        self.patients_written = 0
+        self._records: list[str] = []
+        self._sealed_records: list[str] = []
         self._ids: list[int] = []
-        self._lines: list[str] = []
-        self._cursor = self._copy_cm = self._copy = None
+        self._fetched: list[list[int]] = []  # id blocks fetched by the thread, not yet taken
+        self._fetching = False
+        self._now = timezone.now().isoformat()
         with connection.cursor() as cursor:
-            # The batch row exists already: check that key while copying rather than all at commit.
-            table = ExposedRecord._meta.db_table
-            for name, info in connection.introspection.get_constraints(cursor, table).items():
-                if info["foreign_key"] == (ImportBatch._meta.db_table, "id"):
-                    cursor.execute(f'SET CONSTRAINTS "{name}" IMMEDIATE')
+            # Check the keys while copying, on the server's core, rather than all of them at commit.
+            for model, targets in ((ExposedRecord, (ImportBatch, Patient)), (Patient, (Breach, Laboratory))):
+                table = model._meta.db_table
+                for name, info in connection.introspection.get_constraints(cursor, table).items():
+                    if info["foreign_key"] and info["foreign_key"][0] in {t._meta.db_table for t in targets}:
+                        cursor.execute(f'SET CONSTRAINTS "{name}" IMMEDIATE')
+        # Laboratory codes are resolved without waiting for the thread: the known ones read now, a new
+        # one (when allowed) given an id reserved from the sequence and inserted by the thread, before
+        # any patient that names it.
+        self._labs = dict(Laboratory.objects.values_list("code", "pk"))
+        self._lab_ids: list[int] = []
+        self._raw = connection.connection  # the psycopg connection in the import's transaction
+        self._jobs: queue.Queue = queue.Queue(maxsize=1)  # one generation queued, one being written
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._work, name="leak-import-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None and not self._stopping:
+                    job()
+            except BaseException as exc:  # handed to the main thread, which raises it
+                self._error = exc
+            finally:
+                self._jobs.task_done()
+
+    def _submit(self, job) -> None:
+        self._raise_error()
+        self._jobs.put(job)
+
+    def _drain(self) -> None:
+        """Wait until the thread has written everything handed to it; raise what it failed on."""
+        self._jobs.join()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def new_patient_id(self) -> int:
         if not self._ids:
-            self._suspend()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    [Patient._meta.db_table, ID_BLOCK],
-                )
-                self._ids = [row[0] for row in cursor.fetchall()][::-1]
+            if not self._fetched:
+                self._drain()  # the first block (or a thread far behind): nothing else is using the connection
+                if not self._fetched:
+                    self._fetch_ids()
+            self._ids = self._fetched.pop(0)
+            self._fetching = False
+        if not self._fetching and not self._fetched:  # the next block, fetched while this one is used
+            self._fetching = True
+            self._submit(self._fetch_ids)
         return self._ids.pop()
 
+    def _fetch_ids(self) -> None:
+        with self._raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [Patient._meta.db_table, ID_BLOCK],
+            )
+            self._fetched.append([row[0] for row in cursor.fetchall()][::-1])
+
     def lab_id_for(self, code: str) -> int | None:
-        self._suspend()
-        return super().lab_id_for(code)
+        lab_id = self._labs.get(code)
+        if lab_id is not None or not self.allow_new_laboratories:
+            return lab_id
+        if not self._lab_ids:
+            self._drain()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, 32)",
+                    [Laboratory._meta.db_table],
+                )
+                self._lab_ids = [row[0] for row in cursor.fetchall()][::-1]
+        laboratory = Laboratory(pk=self._lab_ids.pop(), code=code, name=code)
+        query = InsertQuery(Laboratory)
+        query.insert_values(Laboratory._meta.local_concrete_fields, [laboratory])
+        ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+        self._submit(lambda: self._execute(sql, params))
+        self._labs[code] = laboratory.pk
+        return laboratory.pk
+
+    def _execute(self, sql: str, params) -> None:
+        with self._raw.cursor() as cursor:
+            cursor.execute(sql, params)
 
     def write_record(self, r: AcceptedRecord) -> None:
-        self._lines.append(
+        self._records.append(
             f"{r.patient_id}\t{self.batch.pk}\t{r.number}\t{_esc(r.record_id)}\t"
             f"{r.specimen_date.isoformat() if r.specimen_date else NULL}\t{r.exposure}\t{r.sensitive}\n"
         )
-        if len(self._lines) >= 2000:
-            self._send()
 
-    def _send(self) -> None:
-        if self._copy is None:
-            columns = ", ".join(_RECORD_COLUMNS)
-            self._cursor = connection.cursor()
-            self._copy_cm = self._cursor.cursor.copy(f'COPY "{ExposedRecord._meta.db_table}" ({columns}) FROM STDIN')
-            self._copy = self._copy_cm.__enter__()
-        self._copy.write("".join(self._lines))
-        self._lines = []
+    def _write(self, drafts: list[PatientDraft], records: list) -> None:
+        # The lines are made here, in the reading thread: the writer thread only waits on the server.
+        breach_id, now = self.batch.breach_id, self._now
+        patients = "".join([_patient_line(d, breach_id, now) for d in drafts])
+        records = "".join(records)
+        self._submit(lambda: (self._copy(Patient, _PATIENT_COLUMNS, patients),
+                              self._copy(ExposedRecord, _RECORD_COLUMNS, records)))  # fmt: skip
 
-    def _suspend(self, error: BaseException | None = None) -> None:
-        """End the open COPY (the server finishes it) so that the connection can run another query."""
-        if self._lines and error is None:
-            self._send()
-        if self._copy is not None:
-            copy_cm, cursor = self._copy_cm, self._cursor
-            self._cursor = self._copy_cm = self._copy = None
-            try:
-                copy_cm.__exit__(type(error) if error else None, error, None)
-            finally:
-                cursor.close()
+    def _copy(self, model, columns: tuple[str, ...], text: str) -> None:
+        if text:
+            with (
+                self._raw.cursor() as cursor,
+                cursor.copy(f'COPY "{model._meta.db_table}" ({", ".join(columns)}) FROM STDIN') as copy,
+            ):
+                copy.write(text)
 
-    def flush_records(self) -> None:
-        self._suspend()
+    def write_rejections(self, rejections: list[Rejection]) -> None:
+        self._drain()
+        super().write_rejections(rejections)
+
+    def finish(self) -> None:
+        self._drain()
+        self._stop()
 
     def close(self, error: BaseException | None) -> None:
-        self._suspend(error)
+        self._stop()  # waits for the generation being written: the connection is then free for the rollback
 
-    def write_new_patients(self, drafts: list[PatientDraft]) -> None:
-        self._suspend()
-        if not drafts:
-            return
-        now = timezone.now().isoformat()
-        breach_id = self.batch.breach_id
-        columns = ", ".join(_PATIENT_COLUMNS)
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f'COPY "{Patient._meta.db_table}" ({columns}) FROM STDIN') as copy,
-        ):
-            for start in range(0, len(drafts), 5000):
-                copy.write("".join(_patient_line(d, breach_id, now) for d in drafts[start : start + 5000]))
+    def _stop(self) -> None:
+        """End the thread; a job still queued (only when reading failed) is dropped, not written."""
+        if self._thread.is_alive():
+            self._stopping = True
+            self._jobs.put(None)
+            self._thread.join()
 
 
 NULL = "\\N"

@@ -156,6 +156,37 @@ def test_exposure_categories_are_per_row_and_their_union_per_patient(tmp_path, b
     assert patient.landline_phone == "+33299123456"
 
 
+def test_a_persons_rows_far_apart_in_the_file_still_make_one_patient(tmp_path, breach, monkeypatch):
+    # given generations of 2 records (patients are written one generation after their first row), and Anne's
+    # three rows far apart: her patient is written before her second and third rows are read
+    from patients import services
+
+    monkeypatch.setattr(services, "GENERATION_RECORDS", 2)
+    others = [
+        row(NOM=name, NUM_SECU="", NUM_DOSSIER=f"O{i}", TEL_FIXE="")
+        for i, name in enumerate(["Bernard", "Petit", "Robert", "Richard", "Durand", "Dubois", "Moreau"])
+    ]
+    rows = [
+        row(TEL_FIXE=""),
+        *others[:4],
+        row(NUM_DOSSIER="D2", EMAIL="anne@example.org", COMMENTAIRE_MEDICAL="enceinte"),
+        *others[4:],
+        row(NUM_DOSSIER="D3", TEL_PORTABLE="06 12 34 56 78", MDP_PORTAIL="azerty"),
+    ]
+    # when imported
+    result = _import(tmp_path, breach, rows)
+    # then Anne is one patient holding what every row brought, and every record names a written patient
+    assert (result.batch.rows_accepted, result.batch.patients_created) == (10, 8)
+    assert Patient.objects.count() == 8
+    anne = Patient.objects.get(last_name="Martin")
+    assert anne.record_count == 3 == ExposedRecord.objects.filter(patient=anne).count()
+    # (her first row had no landline: a later row fills it in on the written patient)
+    assert (anne.email, anne.mobile_phone, anne.landline_phone) == ("anne@example.org", "+33612345678", "+33299123456")
+    assert {"email", "medical_comment", "portal_password", "phone"} <= set(anne.exposure_categories)
+    assert anne.sensitive_classes == ["pregnancy"]
+    assert sum(Patient.objects.values_list("record_count", flat=True)) == ExposedRecord.objects.count() == 10
+
+
 def test_unmapped_non_empty_columns_count_as_other_administrative_data(tmp_path, breach):
     # given a row with RANG_CPAM filled, and one without any unmapped column
     rows = [row(RANG_CPAM="1"), row(NOM="Durand", NUM_SECU="")]

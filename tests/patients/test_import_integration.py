@@ -56,6 +56,26 @@ def test_a_50000_record_leak_imports_with_exactly_the_generators_accounting(leak
     assert sum(Patient.objects.filter(breach=breach).values_list("record_count", flat=True)) == truth["accepted"]
 
 
+def test_small_generations_split_persons_and_the_accounting_stays_exact(leak_50k, tmp_path, monkeypatch):
+    # given generations of 1,000 records: the generator's persons (rows shuffled within 20,000) are written
+    # before their last rows are read, which then update the written patients
+    from patients import services
+
+    monkeypatch.setattr(services, "GENERATION_RECORDS", 1_000)
+    path, truth = leak_50k
+    breach = BreachFactory(slug="leak-50k-generations")
+    # when imported
+    result = leak_import(path=path, breach=breach, allow_new_laboratories=True)
+    # then the patients and their record counts are still exactly the generator's
+    assert result.batch.patients_created == truth["patients"]
+    summary = breach_exposure_summary(breach=breach)
+    for key in ("patients", "patients_by_lab", "patients_with_email", "patients_with_nir_exposed"):
+        assert summary[key] == truth[key], key
+    counts = Patient.objects.filter(breach=breach).values_list("record_count", flat=True)
+    assert sum(counts) == truth["accepted"] == ExposedRecord.objects.filter(batch=result.batch).count()
+    assert max(counts) > 1
+
+
 def test_importing_the_50000_record_leak_again_is_a_no_op(leak_50k, tmp_path):
     # given the file imported once
     path, truth = leak_50k
@@ -72,18 +92,27 @@ def test_importing_the_50000_record_leak_again_is_a_no_op(leak_50k, tmp_path):
 
 
 def test_a_failed_postgresql_import_rolls_back_and_runs_again(leak_50k, tmp_path, monkeypatch):
-    # given an import that fails after the records were streamed by COPY
+    # given an import whose writer thread fails on its second generation of patients, after the first
+    # generation's patients and records were copied
     from patients import services
 
     path, truth = leak_50k
     breach = BreachFactory(slug="leak-50k-failed")
+    copied = []
+    real_copy = services._PostgresWriter._copy
 
-    def broken(self, drafts):
-        raise RuntimeError("connection lost")
+    def failing_copy(self, model, columns, text):
+        if model is Patient and text and len(copied) == 1:
+            raise RuntimeError("connection lost")
+        real_copy(self, model, columns, text)
+        if model is Patient and text:
+            copied.append(text.count("\n"))
 
-    monkeypatch.setattr(services._PostgresWriter, "write_new_patients", broken)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(services, "GENERATION_RECORDS", 10_000)
+    monkeypatch.setattr(services._PostgresWriter, "_copy", failing_copy)
+    with pytest.raises(RuntimeError, match="connection lost"):
         leak_import(path=path, breach=breach, allow_new_laboratories=True)
+    assert copied and copied[0] > 5_000
     # then nothing of it remains but the failed batch
     assert not ExposedRecord.objects.filter(batch__breach=breach).exists()
     assert breach.import_batches.get().status == "failed"
