@@ -161,6 +161,42 @@ def _discovered_on(source: object | None) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
+def letter_common(
+    *, laboratory, breach, language: str = "fr", template_version: str | None = None, sent_on: dt.date | None = None
+) -> dict:
+    """What every letter of one laboratory, breach, language and day shares: read once for a print batch
+    (the case file and its measures are queries) rather than once per letter."""
+    if language not in LANGUAGES:
+        raise ValueError(f"Langue de lettre non prise en charge : {language!r} (fr ou en)")
+    lab = laboratory
+    case_file = english.case_file_of(breach, lab)
+    title = english.breach_title(breach, language)
+    description = english.breach_description(breach, language)
+    measures = _measures(case_file, breach, language)
+    lab_city_line = " ".join(p for p in (lab.postcode, lab.city) if p)
+    return {
+        "language": language,
+        "template_version": _resolve_version(template_version),
+        "lab_name": _text(lab.name),
+        "lab_address_lines": _lines(lab.address_line, lab_city_line),
+        "lab_logo_path": _text(_first_attr(lab, "logo_path", "logo")),
+        "lab_signatory": _text(_first_attr(lab, "signatory", "signatory_name")),
+        "dpo_name": _text(lab.dpo_name),
+        "dpo_email": _text(lab.dpo_email),
+        "dpo_phone": phone_display(lab.dpo_phone, language),
+        "dpo_address_lines": _lines(_text(_first_attr(lab, "dpo_address")) or lab.address_line, lab_city_line),
+        "breach_title": _typeset(title, language),
+        "breach_description": _typeset(description, language),
+        "breach_period": _period(breach),
+        "breach_processor": _text(breach.processor),
+        "breach_discovered_on": _discovered_on(case_file) or _discovered_on(breach),
+        "breach_measures": tuple(_typeset(measure, language) for measure in measures),
+        "french_only": tuple(text.missing for text in (title, description, *measures) if text.missing),
+        "status_url": status_url(language),
+        "sent_on": sent_on or timezone.localdate(),
+    }
+
+
 def letter_data_for(
     *,
     patient,
@@ -171,24 +207,18 @@ def letter_data_for(
     template_version: str | None = None,
     sent_on: dt.date | None = None,
     first_notice_on: dt.date | None = None,
+    common: dict | None = None,
 ) -> LetterData:
-    """Plain letter data for `patient` (a patients.models.Patient) with the campaign's code and phrase."""
-    if language not in LANGUAGES:
-        raise ValueError(f"Langue de lettre non prise en charge : {language!r} (fr ou en)")
-    version = _resolve_version(template_version)
-    lab = patient.laboratory
-    breach = patient.breach
-    case_file = english.case_file_of(breach, lab)
-    title = english.breach_title(breach, language)
-    description = english.breach_description(breach, language)
-    measures = _measures(case_file, breach, language)
-    lab_city_line = " ".join(p for p in (lab.postcode, lab.city) if p)
-    letter_date = sent_on or timezone.localdate()
-    minor = minor_on(birth_date=patient.birth_date, civility=patient.civility, on=letter_date)
+    """Plain letter data for `patient` (a patients.models.Patient) with the campaign's code and phrase.
+
+    `common`: `letter_common` of the patient's laboratory and breach for this language, version and day,
+    when the caller prints many letters of them (read here otherwise)."""
+    if common is None:
+        common = letter_common(laboratory=patient.laboratory, breach=patient.breach, language=language,
+                               template_version=template_version, sent_on=sent_on)  # fmt: skip
+    minor = minor_on(birth_date=patient.birth_date, civility=patient.civility, on=common["sent_on"])
     return LetterData(
         reference=_text(reference),
-        language=language,
-        template_version=version,
         recipient_civility=_text(patient.civility),
         recipient_first_name=_text(patient.first_name),
         recipient_last_name=_text(patient.last_name),
@@ -200,26 +230,10 @@ def letter_data_for(
         exposure_mask=exposure_shown(int(patient.exposure_mask), minor=minor),
         sensitive_mask=0 if minor else int(patient.sensitive_mask),
         nir_masked=_text(patient.nir_masked) if patient.exposure_mask & Exposure.NIR else "",
-        lab_name=_text(lab.name),
-        lab_address_lines=_lines(lab.address_line, lab_city_line),
-        lab_logo_path=_text(_first_attr(lab, "logo_path", "logo")),
-        lab_signatory=_text(_first_attr(lab, "signatory", "signatory_name")),
-        dpo_name=_text(lab.dpo_name),
-        dpo_email=_text(lab.dpo_email),
-        dpo_phone=phone_display(lab.dpo_phone, language),
-        dpo_address_lines=_lines(_text(_first_attr(lab, "dpo_address")) or lab.address_line, lab_city_line),
-        breach_title=_typeset(title, language),
-        breach_description=_typeset(description, language),
-        breach_period=_period(breach),
-        breach_processor=_text(breach.processor),
-        breach_discovered_on=_discovered_on(case_file) or _discovered_on(breach),
-        breach_measures=tuple(_typeset(measure, language) for measure in measures),
-        french_only=tuple(text.missing for text in (title, description, *measures) if text.missing),
-        status_url=status_url(language),
         status_code=_text(status_code),
         verification_phrase=_text(verification_phrase),
-        sent_on=letter_date,
         first_notice_on=first_notice_on,
+        **common,
     )
 
 

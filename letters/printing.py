@@ -11,17 +11,20 @@ and a document id derived from the content, so a re-run batch has the same check
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
     ByteStringObject,
     DecodedStreamObject,
     DictionaryObject,
+    EncodedStreamObject,
     FloatObject,
     IndirectObject,
     NameObject,
@@ -34,7 +37,7 @@ from labs.exports import formula_safe
 from . import fonts
 from .content import LetterData
 from .layout import Variant
-from .slots import SLOTS, address_lines, qr_modules, slot_lines
+from .slots import SLOTS, qr_modules, slot_lines
 from .variants import prepare_variants, variant_for
 
 MANIFEST_COLUMNS = [
@@ -79,6 +82,26 @@ def _stream(writer: PdfWriter, data: bytes, extra: dict | None = None, *, compre
     return writer._add_object(stream)
 
 
+def _flated_stream(writer: PdfWriter, flated: bytes, extra: dict | None = None) -> IndirectObject:
+    """Add a stream already Flate-compressed (the fonts: compressed once per process, not once per batch)."""
+    stream = EncodedStreamObject()
+    stream._data = flated  # what `set_data` would store after compressing again
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    for key, value in (extra or {}).items():
+        stream[NameObject(key)] = value
+    return writer._add_object(stream)
+
+
+@functools.cache
+def _font_file_flated(style: str) -> bytes:
+    return zlib.compress(fonts.font(style).data, 6)
+
+
+@functools.cache
+def _to_unicode_flated(style: str) -> bytes:
+    return zlib.compress(_to_unicode_cmap(fonts.font(style)), 6)
+
+
 def _to_unicode_cmap(program: fonts.FontProgram) -> bytes:
     pairs = sorted((gid, char) for char, gid in program.gids.items())
     lines = [
@@ -100,7 +123,7 @@ def _font_object(writer: PdfWriter, style: str) -> IndirectObject:
     """The bundled font as a Type 0 / CIDFontType2 font (Identity-H) with a ToUnicode map."""
     program = fonts.font(style)
     base_name = NameObject(f"/NTFLTR+{program.name}-{style.capitalize()}")
-    file_ref = _stream(writer, program.data, {"/Length1": NumberObject(len(program.data))})
+    file_ref = _flated_stream(writer, _font_file_flated(style), {"/Length1": NumberObject(len(program.data))})
     descriptor = DictionaryObject(
         {
             NameObject("/Type"): NameObject("/FontDescriptor"),
@@ -142,7 +165,7 @@ def _font_object(writer: PdfWriter, style: str) -> IndirectObject:
             NameObject("/BaseFont"): base_name,
             NameObject("/Encoding"): NameObject("/Identity-H"),
             NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
-            NameObject("/ToUnicode"): _stream(writer, _to_unicode_cmap(program)),
+            NameObject("/ToUnicode"): _flated_stream(writer, _to_unicode_flated(style)),
         }
     )
     return writer._add_object(font)
@@ -155,9 +178,10 @@ def _baseline_offset(size: float, leading: float, style: str) -> float:
     return (leading - (ascent + descent)) / 2 + ascent
 
 
-def overlay_stream(letter: LetterData, variant: Variant) -> dict[int, bytes]:
-    """PDF drawing operators for `letter`'s personal lines and QR code, by page of the variant."""
-    lines = slot_lines(letter)
+def overlay_stream(letter: LetterData, variant: Variant, lines: dict[str, list[str]] | None = None) -> dict[int, bytes]:
+    """PDF drawing operators for `letter`'s personal lines (`slot_lines`, given or made here) and QR code,
+    by page of the variant."""
+    lines = lines if lines is not None else slot_lines(letter)
     ops: dict[int, list[str]] = {}
     for name, box in variant.slots.items():
         spec = SLOTS[name]
@@ -180,6 +204,9 @@ def overlay_stream(letter: LetterData, variant: Variant) -> dict[int, bytes]:
         page_ops.append(" ".join(text))
     return {page: ("q " + "\n".join(parts) + " Q").encode("latin-1") for page, parts in ops.items()}
 
+
+_TYPE, _PAGE, _PARENT = NameObject("/Type"), NameObject("/Page"), NameObject("/Parent")
+_MEDIA_BOX, _RESOURCES, _CONTENTS = NameObject("/MediaBox"), NameObject("/Resources"), NameObject("/Contents")
 
 _READERS: dict[int, tuple[Variant, PdfReader]] = {}
 _READERS_MAX = 256
@@ -207,6 +234,11 @@ class _Assembler:
         # keyed by id(): `self.variants` keeps each variant alive for the batch, so ids are not reused
         self.templates: dict[int, list[tuple[DictionaryObject, ArrayObject, ArrayObject]]] = {}
         self.variants: list[Variant] = []
+        self.addresses: list[list[str]] = []  # each letter's recipient block, in order
+        # Pages go straight into the page tree's /Kids: `PdfWriter.add_page` clones every page dictionary
+        # (a tenth of a batch's time) to protect pages read from another file, which these are not.
+        self.pages_ref = self.writer._pages
+        self.kids = self.pages_ref.get_object()[NameObject("/Kids")]
 
     def _template(self, variant: Variant) -> list[tuple[DictionaryObject, ArrayObject, ArrayObject]]:
         pages = self.templates.get(id(variant))
@@ -230,20 +262,23 @@ class _Assembler:
         return pages
 
     def _page(self, media_box: ArrayObject, resources=None, contents=None) -> None:
-        page = PageObject(self.writer)
-        page[NameObject("/Type")] = NameObject("/Page")
-        page[NameObject("/MediaBox")] = media_box
+        page = DictionaryObject()
+        page[_TYPE] = _PAGE
+        page[_PARENT] = self.pages_ref
+        page[_MEDIA_BOX] = media_box
         if resources is not None:
-            page[NameObject("/Resources")] = resources
-            page[NameObject("/Contents")] = contents
+            page[_RESOURCES] = resources
+            page[_CONTENTS] = contents
         else:
-            page[NameObject("/Resources")] = DictionaryObject()
-        self.writer.add_page(page)
+            page[_RESOURCES] = DictionaryObject()
+        self.kids.append(self.writer._add_object(page))
 
     def add_letter(self, letter: LetterData, *, pad_to_even: bool) -> int:
         variant = variant_for(letter, specimen=self.specimen)
         template = self._template(variant)
-        overlays = overlay_stream(letter, variant)
+        lines = slot_lines(letter)
+        self.addresses.append(lines["address"])  # for the manifest: the AFNOR block is worked out once
+        overlays = overlay_stream(letter, variant, lines)
         for index, (resources, contents, media_box) in enumerate(template):
             stream = [self.push, *contents, self.pop]
             if index in overlays:
@@ -254,6 +289,7 @@ class _Assembler:
         return len(template)
 
     def finish(self, seed: bytes) -> bytes:
+        self.pages_ref.get_object()[NameObject("/Count")] = NumberObject(len(self.kids))
         digest = ByteStringObject(hashlib.md5(seed, usedforsecurity=False).digest())
         self.writer._ID = ArrayObject([digest, digest])
         self.writer.add_metadata({"/Producer": "notifier letters", "/Creator": "notifier"})
@@ -262,12 +298,15 @@ class _Assembler:
         return buffer.getvalue()
 
 
-def _manifest(letters: list[LetterData], page_counts: list[int], first_pages: list[int]) -> str:
+def _manifest(
+    letters: list[LetterData], page_counts: list[int], first_pages: list[int], addresses: list[list[str]]
+) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(MANIFEST_COLUMNS)
-    for sequence, (letter, pages, first) in enumerate(zip(letters, page_counts, first_pages, strict=True), 1):
-        lines = (address_lines(letter) + [""] * 6)[:6]
+    rows = zip(letters, page_counts, first_pages, addresses, strict=True)
+    for sequence, (letter, pages, first, address) in enumerate(rows, 1):
+        lines = (address + [""] * 6)[:6]
         # Formula-safe like every export: the address is leaked text the provider opens in a spreadsheet.
         cells = [sequence, letter.reference, first, pages, *lines, letter.postcode, letter.city, letter.country]
         writer.writerow([formula_safe(cell) for cell in cells])
@@ -287,7 +326,7 @@ def assemble(letters: Iterable[LetterData], *, duplex: bool = True, specimen: bo
         count = assembler.add_letter(letter, pad_to_even=duplex)
         page_counts.append(count)
         page += count + (count % 2 if duplex else 0)
-    manifest = _manifest(letters, page_counts, first_pages)
+    manifest = _manifest(letters, page_counts, first_pages, assembler.addresses)
     pdf = assembler.finish(manifest.encode())
     return PrintBatchFiles(
         pdf=pdf,

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from labs.access import laboratories_for
 from labs.storage import private_exists, private_open, private_save, private_sha256, private_size
-from letters.content import LetterData, letter_data_for
+from letters.content import LetterData, letter_common, letter_data_for
 from letters.printing import build_print_batch
 from patients.models import Patient
 from patients.normalize import accentless_lower
@@ -78,24 +78,38 @@ def letter_data_for_notification(
     campaign: Campaign,
     language: str | None = None,
     first_notices: dict[int, dt.date] | None = None,
+    commons: dict[str, dict] | None = None,
 ) -> LetterData:
     """The letter of one notification: the same content in its print batch, on the status page and in any
     reprint (code and phrase derived, template version pinned by the campaign, dated the day of launch).
+    `commons`: a dict the caller keeps across one campaign's letters, where what they share (laboratory,
+    breach, case file and measures) is kept by language instead of being read for every letter.
 
     A follow-up's letter says when the patient was first written to (`first_notices`: a batch's dates read
     at once with `targets.first_notice_dates`; read here for one letter)."""
     ids = {"breach_id": notification.patient.breach_id, "patient_id": notification.patient_id}
     if first_notices is None:
         first_notices = first_notice_dates(campaign=campaign, patient_ids=[notification.patient_id])
+    language = language or notification.language
+    sent_on = timezone.localdate(campaign.launched_at) if campaign.launched_at else None
+    common = None
+    if commons is not None:
+        common = commons.get(language)
+        if common is None:
+            common = commons[language] = letter_common(
+                laboratory=notification.patient.laboratory, breach=notification.patient.breach, language=language,
+                template_version=campaign.letter_template or None, sent_on=sent_on,
+            )  # fmt: skip
     return letter_data_for(
         patient=notification.patient,
         reference=notification.reference,
         status_code=status_code_for_ids(**ids),
         verification_phrase=verification_phrase_for_ids(**ids),
-        language=language or notification.language,
+        language=language,
         template_version=campaign.letter_template or None,
-        sent_on=timezone.localdate(campaign.launched_at) if campaign.launched_at else None,
+        sent_on=sent_on,
         first_notice_on=first_notices.get(notification.patient_id),
+        common=common,
     )
 
 
@@ -111,8 +125,11 @@ def print_batch_build(*, batch_id: int) -> bool:
     )
     rows = list(rows)
     first_notices = first_notice_dates(campaign=batch.campaign, patient_ids=[row.patient_id for row in rows])
+    commons: dict[str, dict] = {}  # a campaign is one laboratory and one breach: their texts read once
     letters = [
-        letter_data_for_notification(notification=row, campaign=batch.campaign, first_notices=first_notices)
+        letter_data_for_notification(
+            notification=row, campaign=batch.campaign, first_notices=first_notices, commons=commons
+        )
         for row in rows
     ]
     if not letters:
