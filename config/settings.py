@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from kombu import Exchange, Queue
 
 from config import guard
 
@@ -274,6 +275,18 @@ if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     CELERY_TASK_PUBLISH_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# Two queues, both consumed by every worker (unless started with -Q): print batches (seconds each, hundreds
+# per campaign) go to "letters", so that the neutral emails, delivery events and dispatches in "celery"
+# never wait behind a campaign's letters (a worker takes from each queue in turn).
+_QUEUE_ARGUMENTS = (
+    {"x-queue-type": "quorum"} if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")) else {}
+)
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name, queue_arguments=_QUEUE_ARGUMENTS or None)
+    for name in ("celery", "letters")
+)
+CELERY_TASK_ROUTES = {"notifier.tasks.print_batch_build_task": {"queue": "letters"}}
 CAMPAIGN_EMAIL_CHUNK = env.int("CAMPAIGN_EMAIL_CHUNK", default=100)  # ids per send task
 CAMPAIGN_PRINT_CHUNK = env.int("CAMPAIGN_PRINT_CHUNK", default=500)  # letters per print batch
 # A row queued this long (its task lost with the broker), or claimed without a lease, is re-queued by the

@@ -577,6 +577,9 @@ def test_on_rabbitmq_the_default_queue_is_a_quorum_queue_with_publisher_confirms
         channel = conn.default_channel
         from kombu import Queue
 
-        # redeclaring with another type is refused by RabbitMQ: proof of the type the worker declared
-        with pytest.raises(Exception, match="x-queue-type"):
-            Queue("celery", queue_arguments={"x-queue-type": "classic"}, channel=channel).declare()
+        # redeclaring with another type is refused by RabbitMQ: proof of the type the worker declared, for
+        # both queues (print batches have their own)
+        for name in ("celery", "letters"):
+            with pytest.raises(Exception, match="x-queue-type"):
+                Queue(name, queue_arguments={"x-queue-type": "classic"}, channel=channel).declare()
+            channel = conn.channel()  # the refusal closes the channel
