@@ -60,7 +60,9 @@ GENERATION_RECORDS = 25_000
 ID_BLOCK = 50_000  # patient ids per sequence round trip, fetched ahead by the writer thread
 PROGRESS_EVERY = 10_000
 
-Progress = Callable[[int, int, int], None]  # (records read, bytes read, file size)
+# (records read, bytes read, file size); called from the reading thread while the writer thread holds the
+# import's connection: a progress callback must not use the database.
+Progress = Callable[[int, int, int], None]
 
 __all__ = ["ColumnPlan", "ImportInputError", "ImportResult", "MappingError", "import_rejects_purge", "leak_import"]
 

@@ -143,9 +143,9 @@ def test_a_deceased_patient_is_recorded_as_a_death_gets_no_fallback_and_leaves_t
     # given a post_then_email letter returned « Décédé » and its patient with no email (so no fallback anyway)
     _, second, third = letters
     # when both come back, one as deceased, one as moved
-    postal.returned_mail_record(reference=second.reference, returned_on=second.sent_at.date(), reason="Décédé",
+    postal.returned_mail_record(reference=second.reference, returned_on=timezone.localdate(second.sent_at), reason="Décédé",
                                 by=approver)  # fmt: skip
-    postal.returned_mail_record(reference=third.reference, returned_on=third.sent_at.date(), reason="npai",
+    postal.returned_mail_record(reference=third.reference, returned_on=timezone.localdate(third.sent_at), reason="npai",
                                 by=approver)  # fmt: skip
     # then the death is recorded, not an address problem, and no fallback email is written for them
     second.refresh_from_db()
