@@ -266,6 +266,15 @@ class PatientDraft:
         return person_key(self.material, secret)
 
 
+def _fill_contact(draft: PatientDraft, name: str, raw: str, normalise: Callable[[str], str], issue: int) -> None:
+    """Set a draft's still-empty email or phone from `raw`, normalised; flag `issue` when it is not one."""
+    normalised = normalise(raw)
+    if normalised:
+        setattr(draft, name, normalised)
+    elif raw.strip():
+        draft.issues |= issue
+
+
 def _has(value: str) -> bool:
     return bool(value) and not value.isspace()
 
@@ -562,27 +571,12 @@ class RecordSorter:
             draft.postcode = _intern(clean_text(values.postcode)[: _MAX["postcode"]])
         if values.city and not draft.city:
             draft.city = _intern(clean_text(values.city)[: _MAX["city"]])
-        raw = values.email
-        if raw and not draft.email:
-            normalised = normalize_email(raw)
-            if normalised:
-                draft.email = normalised
-            elif raw.strip():
-                draft.issues |= _EMAIL_INVALID
-        raw = values.landline_phone
-        if raw and not draft.landline:
-            normalised = normalize_phone(raw)
-            if normalised:
-                draft.landline = normalised
-            elif raw.strip():
-                draft.issues |= _PHONE_INVALID
-        raw = values.mobile_phone
-        if raw and not draft.mobile:
-            normalised = normalize_phone(raw)
-            if normalised:
-                draft.mobile = normalised
-            elif raw.strip():
-                draft.issues |= _PHONE_INVALID
+        if values.email and not draft.email:
+            _fill_contact(draft, "email", values.email, normalize_email, _EMAIL_INVALID)
+        if values.landline_phone and not draft.landline:
+            _fill_contact(draft, "landline", values.landline_phone, normalize_phone, _PHONE_INVALID)
+        if values.mobile_phone and not draft.mobile:
+            _fill_contact(draft, "mobile", values.mobile_phone, normalize_phone, _PHONE_INVALID)
         draft.complete = bool(
             draft.civility and draft.last_name and draft.first_name and draft.address_line and draft.postcode
             and draft.city and draft.email and draft.landline and draft.mobile

@@ -420,11 +420,13 @@ class _Writer:
         self.batch = batch
         self.allow_new_laboratories = allow_new_laboratories
         self.patients_written = 0
-        self._next_id = (Patient.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+        self._next_id: int | None = None  # from the table's highest id, at the first new patient
         self._records: list = []
         self._sealed_records: list = []
 
     def new_patient_id(self) -> int:
+        if self._next_id is None:
+            self._next_id = (Patient.objects.aggregate(m=Max("id"))["m"] or 0) + 1
         value = self._next_id
         self._next_id += 1
         return value
@@ -504,11 +506,7 @@ class _PostgresWriter(_Writer):
     the main thread asks it for ids and waits for it (`_drain`) before any query of its own."""
 
     def __init__(self, batch: ImportBatch, *, allow_new_laboratories: bool) -> None:
-        self.batch = batch
-        self.allow_new_laboratories = allow_new_laboratories
-        self.patients_written = 0
-        self._records: list[str] = []
-        self._sealed_records: list[str] = []
+        super().__init__(batch, allow_new_laboratories=allow_new_laboratories)  # records: COPY lines here
         self._ids: list[int] = []
         self._fetched: list[list[int]] = []  # id blocks fetched by the thread, not yet taken
         self._fetching = False
